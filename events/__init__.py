@@ -1,0 +1,19 @@
+"""The event catalogue: importing this package registers every event topic."""
+
+from events import metrics, organizations, projects, requests, streams
+from events.base import Event, from_payload, registered_topics, to_payload
+from events.envelope import Meta, Recorded
+
+__all__ = [
+    "Event",
+    "Meta",
+    "Recorded",
+    "from_payload",
+    "metrics",
+    "organizations",
+    "projects",
+    "registered_topics",
+    "requests",
+    "streams",
+    "to_payload",
+]

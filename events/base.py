@@ -1,0 +1,88 @@
+"""The event base class, the topic registry and the JSON codec of event payloads.
+
+An event is a frozen dataclass with an explicit, versioned ``TOPIC``. The topic, not the
+Python module path, is what the log stores, so classes can move without orphaning history.
+A changed shape gets a new class with a new topic version and an upcaster from the old one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+_REGISTRY: dict[str, type[Event]] = {}
+_UPCASTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+_TUPLE_FIELDS: dict[type, frozenset[str]] = {}
+
+E = TypeVar("E", bound="type[Event]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """Base of every event. Subclasses set ``TOPIC`` and are registered with ``@event``."""
+
+    TOPIC: ClassVar[str] = ""
+
+
+def event(cls: E) -> E:
+    """Register an event class under its topic; a topic is never reused."""
+    topic = cls.__dict__.get("TOPIC")
+    if not topic:
+        raise TypeError(f"{cls.__name__} must define its own TOPIC")
+    if topic in _REGISTRY and _REGISTRY[topic] is not cls:
+        raise TypeError(f"topic {topic!r} is already registered to {_REGISTRY[topic].__name__}")
+    _REGISTRY[topic] = cls
+    hints = typing.get_type_hints(cls)
+    _TUPLE_FIELDS[cls] = frozenset(
+        f.name for f in dataclasses.fields(cls) if typing.get_origin(hints[f.name]) is tuple
+    )
+    return cls
+
+
+def upcaster(
+    old_topic: str, new_topic: str
+) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]]:
+    """Declare how a stored payload of ``old_topic`` becomes one of ``new_topic``."""
+
+    def register(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        _UPCASTERS[old_topic] = (new_topic, fn)
+        return fn
+
+    return register
+
+
+def registered_topics() -> dict[str, type[Event]]:
+    return dict(_REGISTRY)
+
+
+def topic_of(cls: type[Event]) -> str:
+    return cls.TOPIC
+
+
+def to_payload(evt: Event) -> dict[str, Any]:
+    """The event's fields as JSON-ready values (tuples become lists)."""
+    return {f.name: _plain(getattr(evt, f.name)) for f in dataclasses.fields(evt)}
+
+
+def from_payload(topic: str, payload: dict[str, Any]) -> Event:
+    """Rebuild an event from its stored topic and payload, upcasting old versions."""
+    while topic not in _REGISTRY and topic in _UPCASTERS:
+        topic, fn = _UPCASTERS[topic]
+        payload = fn(dict(payload))
+    cls = _REGISTRY.get(topic)
+    if cls is None:
+        raise LookupError(f"no event class registered for topic {topic!r}")
+    tuples = _TUPLE_FIELDS[cls]
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {k: (tuple(v) if k in tuples else v) for k, v in payload.items() if k in names}
+    return cls(**kwargs)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

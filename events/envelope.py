@@ -1,0 +1,48 @@
+"""What the log holds around an event: where it is, who caused it and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from events.base import Event
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Who caused an event. ``actor_type`` is ``token``, ``relay``, ``cli`` or ``system``."""
+
+    actor_type: str = "system"
+    actor_id: int | None = None
+    actor_label: str = ""
+    ip_address: str | None = None
+    request_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actor_type": self.actor_type,
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "ip_address": self.ip_address,
+            "request_id": self.request_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Meta:
+        return cls(**{k: data.get(k) for k in ("actor_type", "actor_id", "ip_address", "request_id")},
+                   actor_label=data.get("actor_label") or "")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event as stored: ``position`` is its place in the one global log (None when read
+    from its stream, where the log position is not needed)."""
+
+    stream: UUID
+    version: int
+    event: Event
+    at: datetime
+    meta: Meta = field(default_factory=Meta)
+    position: int | None = None

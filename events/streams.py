@@ -1,0 +1,27 @@
+"""Stream identities. Like topics, these are persisted: never change how an id is derived."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6f1c2a8e-3b7d-5e4f-9a01-e0e0e0e00000")
+
+ORGANIZATION_REGISTRY = uuid5(NAMESPACE, "registry:organizations")
+TOKEN_REGISTRY = uuid5(NAMESPACE, "registry:api-tokens")
+
+
+def organization(organization_id: int) -> UUID:
+    return uuid5(NAMESPACE, f"organization:{organization_id}")
+
+
+def project(project_id: int) -> UUID:
+    return uuid5(NAMESPACE, f"project:{project_id}")
+
+
+def api_token(token_hash: str) -> UUID:
+    """A token's stream is found from the hash of its secret, so auth is one stream read."""
+    return uuid5(NAMESPACE, f"api-token:{token_hash}")
+
+
+def idempotency(scope: str, key: str) -> UUID:
+    return uuid5(NAMESPACE, f"idempotency:{scope}:{key}")

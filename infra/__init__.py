@@ -1,0 +1,1 @@
+"""Adapters and wiring: the event store, view database, Redis, the dispatcher and the engine."""

@@ -1,0 +1,96 @@
+"""The composition root: the only place that knows every concrete class."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands import Command, Conflict
+from commands.organizations import IdCollision
+from events import Meta
+from infra.config import Settings
+from infra.db import Database, PostgresDatabase, SqliteDatabase
+from infra.dispatcher import Dispatcher, Outcome
+from infra.engine import Engine
+from infra.eventstore import EventStore, build_recorder
+from infra.redis import connect
+from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
+from infra.worker import Worker
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: EventStore
+    db: Database
+    engine: Engine
+    dispatcher: Dispatcher
+    redis: Any
+    snowflake: SnowflakeGenerator
+    worker: Worker | None = None
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def dispatch(self, command: Command, meta: Meta | None = None, **kwargs: Any) -> Outcome:
+        return self.dispatcher.dispatch(command, meta, **kwargs)
+
+    def dispatch_with_new_id(
+        self, make: Callable[[int], Command], redis_key: str, meta: Meta | None = None, **kwargs: Any
+    ) -> Outcome:
+        """Draw a snowflake id for a new entity; a collision draws again (5 tries, as Sentry)."""
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            try:
+                return self.dispatcher.dispatch(make(self.snowflake(redis_key)), meta, **kwargs)
+            except IdCollision:
+                continue
+        raise Conflict(MAX_RETRY_DETAIL)
+
+    def start_worker(self) -> Worker:
+        """Follow the log in a background thread (the embedded default's projection worker)."""
+        if self.worker is None:
+            conninfo = self.settings.postgres_conninfo() if self.settings.is_postgres else None
+            self.worker = Worker(self.engine, poll_interval=self.settings.poll_interval, conninfo=conninfo)
+            self.dispatcher.listeners.append(self.worker.notify)
+            self._thread = self.worker.start()
+        return self.worker
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.shutdown(self._thread)
+        self.db.close()
+        recorder_datastore = getattr(self.store.recorder, "datastore", None)
+        if recorder_datastore is not None and hasattr(recorder_datastore, "close"):
+            recorder_datastore.close()
+
+
+def bootstrap(settings: Settings | None = None, create_tables: bool | None = None) -> Services:
+    """Build everything; tables are created only by ``migrate`` (or on the embedded default)."""
+    settings = settings or Settings.from_env()
+    if create_tables is None:
+        create_tables = not settings.is_postgres
+    store = EventStore(build_recorder(settings.eventsourcing_env(create_table=create_tables)))
+    db: Database
+    if settings.is_postgres:
+        db = PostgresDatabase(settings.postgres_conninfo())
+    else:
+        db = SqliteDatabase(settings.sqlite_views_path)
+    engine = Engine(db, store, batch_size=settings.batch_size)
+    if create_tables:
+        engine.migrate()
+    redis = connect(settings.redis_url)
+    return Services(
+        settings=settings,
+        store=store,
+        db=db,
+        engine=engine,
+        dispatcher=Dispatcher(store),
+        redis=redis,
+        snowflake=SnowflakeGenerator(redis),
+    )
+
+
+def migrate(settings: Settings | None = None) -> None:
+    """Create or upgrade every table once, before servers and workers start."""
+    services = bootstrap(settings, create_tables=True)
+    services.close()

@@ -1,0 +1,105 @@
+"""Settings, read once from the environment. Nothing here does I/O."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    read_wait_timeout: float = 5.0
+    poll_interval: float = 0.05
+    projection_thread: bool | None = None  # None: only on the embedded default
+    batch_size: int = 500
+    log_level: str = "INFO"
+    log_json: bool = True
+    url_prefix: str = "http://127.0.0.1:8000"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        thread = env.get("EVENTRY_PROJECTION_THREAD", "auto").lower()
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("EVENTRY_DATA_DIR", "var")),
+            read_wait_timeout=float(env.get("EVENTRY_READ_WAIT_TIMEOUT", "5")),
+            poll_interval=float(env.get("EVENTRY_POLL_INTERVAL", "0.05")),
+            projection_thread=None if thread == "auto" else thread in ("1", "yes", "true", "on"),
+            batch_size=int(env.get("EVENTRY_BATCH_SIZE", "500")),
+            log_level=env.get("EVENTRY_LOG_LEVEL", "INFO").upper(),
+            log_json=env.get("EVENTRY_LOG_FORMAT", "json").lower() == "json",
+            url_prefix=env.get("EVENTRY_URL_PREFIX", "http://127.0.0.1:8000"),
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.database_url) and urlparse(self.database_url or "").scheme.startswith("postgres")
+
+    @property
+    def is_embedded(self) -> bool:
+        """SQLite and an in-process Redis: one process only."""
+        return not self.is_postgres or self.redis_url is None
+
+    @property
+    def runs_projection_thread(self) -> bool:
+        return self.is_embedded if self.projection_thread is None else self.projection_thread
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.database_url and self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return self.data_dir / "eventry.sqlite3"
+
+    @property
+    def sqlite_views_path(self) -> Path:
+        """Views get their own file, so projection batches never block appends to the log."""
+        return self.sqlite_path.with_name(self.sqlite_path.stem + "-views.sqlite3")
+
+    def eventsourcing_env(self, create_table: bool) -> dict[str, str]:
+        """The environment the eventsourcing library's recorders are built from."""
+        common = {"CREATE_TABLE": "y" if create_table else "n"}
+        if not self.is_postgres:
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path)}
+        url = urlparse(self.database_url or "")
+        query = parse_qs(url.query)
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            # The library insists on a password even where the server trusts the client.
+            "POSTGRES_PASSWORD": unquote(url.password or "") or "unused",
+            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["4"])[0],
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
+        }
+
+    def postgres_conninfo(self) -> str:
+        env = self.eventsourcing_env(create_table=False)
+        password = env["POSTGRES_PASSWORD"]
+        parts = [
+            f"dbname={env['POSTGRES_DBNAME']}",
+            f"host={env['POSTGRES_HOST']}",
+            f"port={env['POSTGRES_PORT']}",
+            f"user={env['POSTGRES_USER']}",
+            "connect_timeout=5",
+        ]
+        if password != "unused":
+            parts.append(f"password={password}")
+        if env["POSTGRES_SCHEMA"] != "public":
+            parts.append(f"options='-c search_path={env['POSTGRES_SCHEMA']}'")
+        return " ".join(parts)

@@ -1,0 +1,167 @@
+"""``dispatch(command)``: load, decide, append atomically, retry on a concurrent write.
+
+Two writers to one stream never lose an update: the append names the stream version the
+decision was made on, so the loser's append fails and it decides again on fresh state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from commands import Command, Conflict, DomainError, decide, handler_for
+from commands.base import State
+from events import Meta, streams
+from events.requests import RequestCompleted
+from infra import telemetry
+from infra.eventstore import EventStore, IntegrityError, Pending
+
+Render = Callable[[Any], tuple[int, Any]]
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A client's ``Idempotency-Key``, scoped to who sent it, with a fingerprint of the request."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+    @property
+    def stream(self) -> UUID:
+        return streams.idempotency(self.scope, self.key)
+
+    @staticmethod
+    def fingerprint_of(method: str, path: str, body: Any) -> str:
+        raw = json.dumps([method, path, body], sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    position: int | None
+    result: Any = None
+    response: tuple[int, Any] | None = None
+    replayed: bool = False
+
+
+class IdempotencyMismatch(DomainError):
+    status = 422
+
+
+class FailedAfterAppend(Exception):
+    """A decision that appended events but still fails the request (e.g. a repaired option)."""
+
+    def __init__(self, error: DomainError, position: int) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.position = position
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_attempts: int = 60,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.listeners: list[Callable[[int], None]] = []
+
+    def dispatch(
+        self,
+        command: Command,
+        meta: Meta | None = None,
+        idempotency: Idempotency | None = None,
+        render: Render | None = None,
+    ) -> Outcome:
+        name = type(command).__name__
+        try:
+            outcome = self._dispatch(command, meta or Meta(), idempotency, render)
+        except FailedAfterAppend:
+            telemetry.COMMANDS.labels(name, "failed_after_append").inc()
+            raise
+        except DomainError as exc:
+            telemetry.COMMANDS.labels(name, type(exc).__name__).inc()
+            raise
+        telemetry.COMMANDS.labels(name, "replayed" if outcome.replayed else "ok").inc()
+        return outcome
+
+    def _dispatch(
+        self, command: Command, meta: Meta, idempotency: Idempotency | None, render: Render | None
+    ) -> Outcome:
+        handler = handler_for(command)
+        for attempt in range(self.max_attempts):
+            if idempotency is not None:
+                replay = self._replay(idempotency)
+                if replay is not None:
+                    return replay
+            states, versions = self._load(handler.reads(command))
+            now = self.clock()
+            decision = decide(command, now, states)
+            pending = self._pending(decision.changes, versions)
+            response = None
+            if idempotency is not None and decision.error is None:
+                response = (render or _default_render)(decision.result)
+                marker = RequestCompleted(idempotency.key, idempotency.fingerprint, *response)
+                pending.append((idempotency.stream, 1, marker))
+            if not pending:
+                return Outcome(None, decision.result, response)
+            try:
+                position = self.store.append(pending, meta, now)
+            except IntegrityError:
+                telemetry.CONFLICTS.labels(type(command).__name__).inc()
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+                continue
+            telemetry.record_appended(evt.TOPIC for _, _, evt in pending)
+            for listener in self.listeners:
+                listener(position)
+            if decision.error is not None:
+                raise FailedAfterAppend(decision.error, position)
+            return Outcome(position, decision.result, response)
+        raise Conflict("The resource was changed by a concurrent request; try again")
+
+    def _load(self, reads: dict[str, tuple[UUID, type[State]]]) -> tuple[dict[str, State], dict[UUID, int]]:
+        states: dict[str, State] = {}
+        versions: dict[UUID, int] = {}
+        for name, (stream, state_type) in reads.items():
+            recorded = self.store.read_stream(stream)
+            states[name] = state_type.fold(r.event for r in recorded)
+            versions[stream] = recorded[-1].version if recorded else 0
+        return states, versions
+
+    def _pending(self, changes: Any, versions: dict[UUID, int]) -> list[Pending]:
+        pending: list[Pending] = []
+        next_version = dict(versions)
+        for change in changes:
+            if change.stream not in next_version:
+                next_version[change.stream] = self.store.stream_version(change.stream)
+            next_version[change.stream] += 1
+            pending.append((change.stream, next_version[change.stream], change.event))
+        return pending
+
+    def _replay(self, idempotency: Idempotency) -> Outcome | None:
+        recorded = self.store.read_stream(idempotency.stream)
+        if not recorded:
+            return None
+        marker = recorded[0].event
+        assert isinstance(marker, RequestCompleted)
+        if marker.fingerprint != idempotency.fingerprint:
+            raise IdempotencyMismatch(
+                "This Idempotency-Key was already used for a different request"
+            )
+        # The first request's events are in the log, so its head is a safe read-your-writes position.
+        return Outcome(self.store.head(), None, (marker.status, marker.body), replayed=True)
+
+
+def _default_render(result: Any) -> tuple[int, Any]:
+    return 200, result

@@ -1,0 +1,53 @@
+"""Prometheus counters and gauges, and structured JSON logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+COMMANDS = Counter("eventry_commands_total", "Commands dispatched", ["command", "outcome"])
+CONFLICTS = Counter("eventry_command_conflicts_total", "Appends retried after a concurrent write", ["command"])
+EVENTS_APPENDED = Counter("eventry_events_appended_total", "Events appended to the log", ["topic"])
+PROJECTION_POSITION = Gauge("eventry_projection_position", "Last log position applied", ["projection"])
+PROJECTION_LAG = Gauge("eventry_projection_lag_events", "Log head minus projection position", ["projection"])
+LOG_HEAD = Gauge("eventry_log_head", "Position of the newest event in the log")
+REQUESTS = Histogram(
+    "eventry_http_request_seconds", "HTTP request latency", ["method", "endpoint", "status"]
+)
+
+
+def record_appended(topics: Iterable[str]) -> None:
+    for topic in topics:
+        EVENTS_APPENDED.labels(topic).inc()
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
+    logger.log(level, msg, extra={"fields": fields})

@@ -1,0 +1,109 @@
+"""The projection worker: follow the log and keep every view at its head.
+
+Wake-ups come from PostgreSQL LISTEN/NOTIFY (the event recorder NOTIFYs on every append),
+from the in-process dispatcher (embedded default), or from the poll interval. On PostgreSQL
+one worker is active at a time (a session advisory lock); others wait as standbys.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg
+
+from infra.engine import Engine
+from infra.telemetry import log
+
+LOGGER = logging.getLogger("eventry.worker")
+ADVISORY_LOCK_KEY = 0x6576656E747279  # "eventry"
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        names: list[str] | None = None,
+        poll_interval: float = 0.05,
+        conninfo: str | None = None,
+        channel: str = "eventry_events",
+    ) -> None:
+        self.engine = engine
+        self.names = names
+        self.poll_interval = poll_interval
+        self.conninfo = conninfo
+        self.channel = channel
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def notify(self, position: int = 0) -> None:
+        self.wake.set()
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                if self.conninfo and not self._lead():
+                    self.stop.wait(1.0)
+                    continue
+                batches = self.engine.catch_up_all(self.names)
+                failures = 0
+                if not batches:
+                    self._sleep()
+            except Exception as exc:  # keep following; a bad batch was rolled back whole
+                failures += 1
+                log(LOGGER, logging.ERROR, "projection batch failed", error=repr(exc), failures=failures)
+                self._disconnect()
+                self.stop.wait(min(0.1 * 2**failures, 5.0))
+        self._disconnect()
+
+    def _lead(self) -> bool:
+        """Connect, LISTEN and take the advisory lock; False while another worker leads."""
+        if self._conn is None or self._conn.closed:
+            conn = psycopg.connect(self.conninfo or "", autocommit=True)
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()
+            if not row or not row[0]:
+                conn.close()
+                return False
+            conn.execute(f'LISTEN "{self.channel}"')
+            self._conn = conn
+            log(LOGGER, logging.INFO, "projection worker is active")
+        return True
+
+    def _sleep(self) -> None:
+        if self._conn is not None:
+            for _ in self._conn.notifies(timeout=self.poll_interval, stop_after=1):
+                pass
+            return
+        self.wake.wait(self.poll_interval)
+        self.wake.clear()
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="eventry-projections", daemon=True)
+        thread.start()
+        return thread
+
+    def shutdown(self, thread: threading.Thread | None = None, timeout: float = 5.0) -> None:
+        self.stop.set()
+        self.wake.set()
+        if thread is not None:
+            thread.join(timeout)
+
+
+def wait_until(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())

@@ -1,0 +1,90 @@
+"""Projections: named read models built by folding the log into tables.
+
+A projection declares its tables and one handler per event type it cares about. Handlers
+write through a ``View``: a transaction whose SQL names tables as ``{logical_name}``, which
+the view maps to the physical tables of the generation being built. That indirection is
+what lets a rebuild fill a fresh generation while the live one keeps serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from events import Event, Recorded, registered_topics
+
+P = TypeVar("P", bound="Projection")
+Handler = Callable[[Any, "View", Recorded], None]
+
+
+class Tx(Protocol):
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class View:
+    """A transaction bound to one generation's tables."""
+
+    def __init__(self, tx: Tx, tables: dict[str, str]) -> None:
+        self.tx = tx
+        self.tables = tables
+        self.dialect = tx.dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.tx.execute(sql.format(**self.tables), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.tx.executemany(sql.format(**self.tables), rows)
+
+
+def on(*event_types: type[Event]) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of the given event types."""
+
+    def mark(fn: Handler) -> Handler:
+        fn.__dict__.setdefault("_handles", []).extend(event_types)
+        return fn
+
+    return mark
+
+
+class Projection:
+    """Subclasses set ``name`` and ``tables`` (logical name -> column definitions) and
+    ``indexes`` (``CREATE INDEX`` bodies naming tables as ``{logical_name}``)."""
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]
+    indexes: ClassVar[tuple[str, ...]] = ()
+    _handlers: ClassVar[dict[type[Event], Handler]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers: dict[type[Event], Handler] = {}
+        for base in reversed(cls.__mro__):
+            for attr in vars(base).values():
+                for event_type in getattr(attr, "_handles", ()):
+                    handlers[event_type] = attr
+        cls._handlers = handlers
+
+    @classmethod
+    def topics(cls) -> tuple[str, ...]:
+        """Every registered topic whose class is, or derives from, a handled type."""
+        handled = tuple(cls._handlers)
+        return tuple(sorted(t for t, c in registered_topics().items() if issubclass(c, handled)))
+
+    def apply(self, view: View, recorded: Recorded) -> None:
+        for event_type in type(recorded.event).__mro__:
+            handler = self._handlers.get(event_type)
+            if handler is not None:
+                handler(self, view, recorded)
+                return
+
+    @classmethod
+    def ddl(cls, tables: dict[str, str]) -> list[str]:
+        statements = [f"CREATE TABLE IF NOT EXISTS {tables[name]} ({columns})" for name, columns in cls.tables.items()]
+        for i, index in enumerate(cls.indexes):
+            first_table = next(iter(tables.values()))
+            statements.append(f"CREATE INDEX IF NOT EXISTS {first_table}_ix{i} ON {index.format(**tables)}")
+        return statements

@@ -1,0 +1,122 @@
+"""Organizations, projects and tokens by slug and id: what routes resolve names with."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from events import Recorded
+from events.organizations import ApiTokenCreated, OrganizationCreated
+from events.projects import ProjectCreated
+from projections.base import Projection, View, on
+
+
+@dataclass(frozen=True)
+class OrganizationRow:
+    id: int
+    slug: str
+    name: str
+    date_created: str
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    id: int
+    organization_id: int
+    slug: str
+    name: str
+    platform: str | None
+    status: str
+    date_created: str
+
+
+class Directory(Projection):
+    name = "directory"
+    tables = {
+        "organizations": "id BIGINT PRIMARY KEY, slug TEXT NOT NULL UNIQUE, name TEXT NOT NULL, "
+        "date_created TEXT NOT NULL",
+        "projects": "id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, slug TEXT NOT NULL, "
+        "name TEXT NOT NULL, platform TEXT, status TEXT NOT NULL, date_created TEXT NOT NULL",
+        "tokens": "id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, label TEXT NOT NULL, "
+        "scopes TEXT NOT NULL, last_characters TEXT NOT NULL, date_created TEXT NOT NULL",
+    }
+    indexes = ("{projects} (organization_id, slug)", "{tokens} (organization_id)")
+
+    @on(OrganizationCreated)
+    def _organization(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, OrganizationCreated)
+        view.execute(
+            "INSERT INTO {organizations} (id, slug, name, date_created) VALUES (%s, %s, %s, %s)",
+            (e.organization_id, e.slug, e.name, rec.at.isoformat()),
+        )
+
+    @on(ProjectCreated)
+    def _project(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ProjectCreated)
+        view.execute(
+            "INSERT INTO {projects} (id, organization_id, slug, name, platform, status, date_created) "
+            "VALUES (%s, %s, %s, %s, %s, 'active', %s)",
+            (e.project_id, e.organization_id, e.slug, e.name, e.platform, rec.at.isoformat()),
+        )
+
+    @on(ApiTokenCreated)
+    def _token(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ApiTokenCreated)
+        view.execute(
+            "INSERT INTO {tokens} (id, organization_id, label, scopes, last_characters, date_created) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (e.token_id, e.organization_id, e.label, json.dumps(list(e.scopes)), e.token_last_characters,
+             rec.at.isoformat()),
+        )
+
+
+ORG_COLUMNS = "id, slug, name, date_created"
+PROJECT_COLUMNS = "id, organization_id, slug, name, platform, status, date_created"
+
+
+def find_organization(view: View, slug_or_id: str) -> OrganizationRow | None:
+    """By slug, or by numeric id (Sentry accepts both in paths)."""
+    rows = view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} WHERE slug = %s", (slug_or_id.lower(),))
+    if not rows and slug_or_id.isdigit():
+        rows = view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} WHERE id = %s", (int(slug_or_id),))
+    return OrganizationRow(*rows[0]) if rows else None
+
+
+def find_project(view: View, organization_id: int, slug_or_id: str) -> ProjectRow | None:
+    rows = view.execute(
+        f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s AND slug = %s",
+        (organization_id, slug_or_id.lower()),
+    )
+    if not rows and slug_or_id.isdigit():
+        rows = view.execute(
+            f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s AND id = %s",
+            (organization_id, int(slug_or_id)),
+        )
+    return ProjectRow(*rows[0]) if rows else None
+
+
+def list_organizations(view: View) -> list[OrganizationRow]:
+    return [OrganizationRow(*r) for r in view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} ORDER BY slug")]
+
+
+def list_projects(view: View, organization_id: int) -> list[ProjectRow]:
+    rows = view.execute(
+        f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s ORDER BY slug", (organization_id,)
+    )
+    return [ProjectRow(*r) for r in rows]
+
+
+def list_tokens(view: View, organization_id: int) -> list[dict[str, Any]]:
+    rows = view.execute(
+        "SELECT id, label, scopes, last_characters, date_created FROM {tokens} WHERE organization_id = %s "
+        "ORDER BY id",
+        (organization_id,),
+    )
+    return [
+        {"id": r[0], "label": r[1], "scopes": json.loads(r[2]), "tokenLastCharacters": r[3], "dateCreated": r[4]}
+        for r in rows
+    ]

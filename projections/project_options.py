@@ -1,0 +1,78 @@
+"""Project options as Sentry stores them, with their history for time travel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events import Recorded
+from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
+from events.projects import ProjectOptionRemoved, ProjectOptionSet
+from projections.base import Projection, View, on
+
+
+class ProjectOptions(Projection):
+    name = "project_options"
+    tables = {
+        "current": "project_id BIGINT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+        "position BIGINT NOT NULL, PRIMARY KEY (project_id, key)",
+        # value NULL marks a removal; the newest row at or before a position is the value then.
+        "history": "project_id BIGINT NOT NULL, key TEXT NOT NULL, position BIGINT NOT NULL, value TEXT, "
+        "PRIMARY KEY (project_id, key, position)",
+    }
+
+    @on(ProjectOptionSet)
+    def _set(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ProjectOptionSet)
+        _write(view, rec, e.project_id, e.key, e.value)
+
+    @on(ProjectOptionRemoved)
+    def _removed(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ProjectOptionRemoved)
+        _write(view, rec, e.project_id, e.key, None)
+
+    @on(MetricBlockingChanged)
+    def _blocking(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, MetricBlockingChanged)
+        _write(view, rec, e.project_id, BLOCKED_METRICS_OPTION, e.option_value)
+
+    @on(BlockedMetricsReset)
+    def _reset(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, BlockedMetricsReset)
+        _write(view, rec, e.project_id, BLOCKED_METRICS_OPTION, None)
+
+
+def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
+    encoded = None if value is None else json.dumps(value)
+    view.execute(
+        "INSERT INTO {history} (project_id, key, position, value) VALUES (%s, %s, %s, %s)",
+        (project_id, key, rec.position, encoded),
+    )
+    if encoded is None:
+        view.execute("DELETE FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
+        return
+    view.execute(
+        "INSERT INTO {current} (project_id, key, value, position) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, position = excluded.position",
+        (project_id, key, encoded, rec.position),
+    )
+
+
+def options(view: View, project_id: int) -> dict[str, Any]:
+    rows = view.execute("SELECT key, value FROM {current} WHERE project_id = %s ORDER BY key", (project_id,))
+    return {key: json.loads(value) for key, value in rows}
+
+
+def options_at(view: View, project_id: int, position: int) -> dict[str, Any]:
+    """The options as they were right after log position ``position``."""
+    rows = view.execute(
+        "SELECT h.key, h.value FROM {history} h WHERE h.project_id = %s AND h.position = "
+        "(SELECT MAX(position) FROM {history} x WHERE x.project_id = h.project_id AND x.key = h.key "
+        "AND x.position <= %s) ORDER BY h.key",
+        (project_id, position),
+    )
+    return {key: json.loads(value) for key, value in rows if value is not None}
