@@ -75,4 +75,7 @@ def update_project_options(cmd: UpdateProjectOptions, now: datetime, project: Pr
         elif value is not None and project.options.get(key) != value:
             changes.append(ProjectOptionSet(project.project_id, project.organization_id, key, value))
     stream = streams.project(project.project_id)
-    return Decision(changes=tuple(Change(stream, e) for e in changes))
+    after = project
+    for evt in changes:
+        after = after.evolve(evt)
+    return Decision(changes=tuple(Change(stream, e) for e in changes), result=dict(sorted(after.options.items())))

@@ -50,7 +50,8 @@ class Services:
         """Follow the log in a background thread (the embedded default's projection worker)."""
         if self.worker is None:
             conninfo = self.settings.postgres_conninfo() if self.settings.is_postgres else None
-            self.worker = Worker(self.engine, poll_interval=self.settings.poll_interval, conninfo=conninfo)
+            channel = getattr(self.store.recorder, "channel_name", "eventry_events")
+            self.worker = Worker(self.engine, None, self.settings.poll_interval, conninfo, channel)
             self.dispatcher.listeners.append(self.worker.notify)
             self._thread = self.worker.start()
         return self.worker

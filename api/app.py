@@ -1,0 +1,56 @@
+"""The Flask application factory. Nothing is built at import."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, g, request
+
+from api import errors
+from api.context import request_id
+from api.routes import audit, metrics, ops, projects
+from infra import telemetry
+from infra.bootstrap import Services, bootstrap
+from infra.config import Settings
+
+LOGGER = logging.getLogger("eventry.http")
+
+
+def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
+    app = Flask("eventry")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if services is None:
+        settings = settings or Settings.from_env()
+        telemetry.configure_logging(settings.log_level, settings.log_json)
+        services = bootstrap(settings)
+        if settings.runs_projection_thread:
+            services.start_worker()
+    app.extensions["eventry"] = services
+    errors.register(app)
+    app.register_blueprint(ops.bp)
+    for module in (metrics, projects, audit):
+        app.register_blueprint(module.bp, url_prefix="/api/0")
+    _log_requests(app)
+    return app
+
+
+def _log_requests(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        request_id()
+
+    @app.after_request
+    def _finish(response: Any) -> Any:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.endpoint or "unknown"
+        telemetry.REQUESTS.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
+        response.headers["X-Request-ID"] = request_id()
+        telemetry.log(
+            LOGGER, logging.INFO, "request",
+            method=request.method, path=request.path, status=response.status_code,
+            ms=round(elapsed * 1000, 2), request_id=request_id(), ip=request.remote_addr,
+        )
+        return response

@@ -1,0 +1,107 @@
+"""Per-request context: the services, the caller's token, and the resources a path names."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, request
+
+from api.errors import ApiError, detail
+from commands.organizations import TokenState
+from events import Meta, streams
+from infra.bootstrap import Services
+from infra.tokens import hash_token
+from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project
+
+NOT_FOUND = "The requested resource does not exist"
+NO_PERMISSION = "You do not have permission to perform this action."
+
+# Scope sets per kind of access, as Sentry's permission classes map them.
+PROJECT_READ = ("project:read", "project:write", "project:admin")
+PROJECT_WRITE = ("project:write", "project:admin")
+ORG_READ = ("org:read", "org:write", "org:admin")
+ORG_WRITE = ("org:write", "org:admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: int
+    organization_id: int
+    label: str
+    scopes: tuple[str, ...]
+
+
+def services() -> Services:
+    svc: Services = current_app.extensions["eventry"]
+    return svc
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied[:64] if supplied.isprintable() and supplied else uuid.uuid4().hex
+    return str(g.request_id)
+
+
+def principal() -> Principal:
+    """The bearer token's principal; 401 without a valid one."""
+    if "principal" in g:
+        return g.principal  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise detail(401, "Authentication credentials were not provided.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise detail(401, "Invalid token")
+    recorded = services().store.read_stream(streams.api_token(hash_token(token.strip())))
+    state = TokenState.fold(r.event for r in recorded)
+    if state.token_id is None or state.organization_id is None:
+        raise detail(401, "Invalid token")
+    g.principal = Principal(state.token_id, state.organization_id, state.label, state.scopes)
+    return g.principal  # type: ignore[no-any-return]
+
+
+def meta() -> Meta:
+    who = principal()
+    return Meta(
+        actor_type="token",
+        actor_id=who.token_id,
+        actor_label=who.label,
+        ip_address=request.remote_addr,
+        request_id=request_id(),
+    )
+
+
+def require(scopes: tuple[str, ...]) -> None:
+    if scopes and not set(principal().scopes) & set(scopes):
+        raise detail(403, NO_PERMISSION)
+
+
+def organization(slug: str, scopes: tuple[str, ...]) -> OrganizationRow:
+    """The organization a path names; another organization's looks just like a missing one."""
+    who = principal()
+    with services().engine.read("directory") as view:
+        org = find_organization(view, slug)
+    if org is None or org.id != who.organization_id:
+        raise detail(404, NOT_FOUND)
+    require(scopes)
+    return org
+
+
+def project(org_slug: str, project_slug: str, scopes: tuple[str, ...]) -> tuple[OrganizationRow, ProjectRow]:
+    org = organization(org_slug, ())
+    with services().engine.read("directory") as view:
+        proj = find_project(view, org.id, project_slug)
+    if proj is None or proj.status != "active":
+        raise detail(404, NOT_FOUND)
+    require(scopes)
+    return org, proj
+
+
+def json_body() -> Any:
+    data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise ApiError(400, {"detail": "Malformed JSON request body"})
+    return {} if data is None else data

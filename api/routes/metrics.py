@@ -1,0 +1,27 @@
+"""Metric and tag blocking: ``PUT /projects/{org}/{project}/metrics/visibility/``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from api import context
+from api.commanding import execute
+from api.schemas import MetricVisibilitySchema, load_detail
+from commands.metrics import BlockMetric, BlockMetricTags, UnblockMetric, UnblockMetricTags
+
+bp = Blueprint("metrics", __name__)
+SCHEMA = MetricVisibilitySchema()
+
+
+@bp.put("/projects/<org_slug>/<project_slug>/metrics/visibility/")
+def metrics_visibility(org_slug: str, project_slug: str) -> Response:
+    _, project = context.project(org_slug, project_slug, context.PROJECT_WRITE)
+    body = load_detail(SCHEMA, context.json_body(), ["operationType", "metricMri", "tags"])
+    mri, tags, operation = body["metricMri"], tuple(body["tags"] or ()), body["operationType"]
+    command = {
+        "blockMetric": lambda: BlockMetric(project.id, mri),
+        "unblockMetric": lambda: UnblockMetric(project.id, mri),
+        "blockTags": lambda: BlockMetricTags(project.id, mri, tags),
+        "unblockTags": lambda: UnblockMetricTags(project.id, mri, tags),
+    }[operation]()
+    return execute(command)

@@ -1,0 +1,50 @@
+"""Operations: health, Prometheus metrics, and the API root sentry-cli's ``info`` reads."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+
+from api import context
+from api.errors import OUTAGES
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    svc = context.services()
+    checks: dict[str, str] = {}
+    for name, probe in (
+        ("event_store", svc.store.head),
+        ("views", svc.engine.positions),
+        ("redis", svc.redis.ping),
+    ):
+        try:
+            probe()
+            checks[name] = "ok"
+        except OUTAGES as exc:
+            checks[name] = f"unavailable: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    context.services().engine.status()  # refreshes the lag gauges
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.get("/api/0/")
+def api_root() -> Any:
+    if not request.headers.get("Authorization"):
+        return jsonify(version="0", auth=None, user=None)
+    who = context.principal()
+    return jsonify(version="0", auth={"scopes": list(who.scopes)}, user=None)

@@ -1,0 +1,139 @@
+"""Fixtures: real PostgreSQL and Redis (a missing one fails the run, never skips), a fresh
+PostgreSQL schema or SQLite directory per test, and the app with its projection worker."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis as redis_lib
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from commands.organizations import CreateApiToken, CreateOrganization, CreateProject
+from commands.slugs import SUFFIX_SCHEDULE
+from events import Meta
+from infra import tokens
+from infra.bootstrap import Services, bootstrap, migrate
+from infra.config import Settings
+
+PG_ADMIN = os.environ.get("EVENTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("EVENTRY_TEST_REDIS", "redis://127.0.0.1:6379")
+_schemas = itertools.count()
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own for this test process, dropped at the end."""
+    name = f"eventry_test_{os.getpid()}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for the tests and is not reachable at {PG_ADMIN}: {exc}")
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    url = f"{REDIS_BASE}/{1 + _worker_index() % 15}"
+    client = redis_lib.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.flushdb()
+    except redis_lib.ConnectionError as exc:
+        pytest.fail(f"Redis is required for the tests and is not reachable at {REDIS_BASE}: {exc}")
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def postgres_settings(database_url: str, redis_url: str, **kwargs: Any) -> Settings:
+    schema = f"t{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return Settings(database_url=f"{database_url}?schema={schema}", redis_url=redis_url, log_json=False, **kwargs)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Settings:
+    """Every test that takes ``settings`` runs on both stores."""
+    if request.param == "postgres":
+        return postgres_settings(request.getfixturevalue("postgres_database"), redis_url)
+    return Settings(data_dir=tmp_path / "var", redis_url=redis_url, log_json=False)
+
+
+@pytest.fixture
+def pg_settings(postgres_database: str, redis_url: str) -> Settings:
+    return postgres_settings(postgres_database, redis_url)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    migrate(settings)
+    svc = bootstrap(settings, create_tables=False)
+    svc.start_worker()
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def client(services: Services) -> FlaskClient:
+    return create_app(services).test_client()
+
+
+OPERATOR = Meta(actor_type="cli", actor_label="tests@local")
+
+
+@dataclass
+class Tenant:
+    """An organization with one project and a token, made through the real commands."""
+
+    org_id: int
+    org_slug: str
+    project_id: int
+    project_slug: str
+    token: str
+    token_id: int
+
+    def headers(self, token: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}", **extra}
+
+
+def make_token(svc: Services, org_id: int, scopes: tuple[str, ...], label: str = "test token") -> tuple[str, int]:
+    token = tokens.generate()
+    outcome = svc.dispatch(CreateApiToken(org_id, tokens.hash_token(token), token[-4:], label, scopes), OPERATOR)
+    return token, outcome.result["id"]
+
+
+def make_tenant(svc: Services, slug: str | None = None, project: str = "Web App",
+                scopes: tuple[str, ...] = ("project:read", "project:write", "org:write")) -> Tenant:
+    slug = slug or f"org-{secrets.token_hex(4)}"
+    org = svc.dispatch_with_new_id(lambda i: CreateOrganization(i, slug, slug), "organization", OPERATOR).result
+    suffixes = tuple(secrets.token_hex(n)[:n] for n in SUFFIX_SCHEDULE)
+    proj = svc.dispatch_with_new_id(
+        lambda i: CreateProject(org["id"], i, project, "python", suffixes, secrets.token_hex(6)), "project", OPERATOR
+    ).result
+    token, token_id = make_token(svc, org["id"], scopes)
+    svc.engine.catch_up_all(["directory"])
+    return Tenant(org["id"], org["slug"], proj["id"], proj["slug"], token, token_id)
+
+
+@pytest.fixture
+def tenant(services: Services) -> Tenant:
+    return make_tenant(services)
