@@ -49,8 +49,14 @@ def _log_requests(app: Flask) -> None:
         telemetry.REQUESTS.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
         response.headers["X-Request-ID"] = request_id()
         telemetry.log(
-            LOGGER, logging.INFO, "request",
-            method=request.method, path=request.path, status=response.status_code,
-            ms=round(elapsed * 1000, 2), request_id=request_id(), ip=request.remote_addr,
+            LOGGER,
+            logging.INFO,
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            ms=round(elapsed * 1000, 2),
+            request_id=request_id(),
+            ip=request.remote_addr,
         )
         return response

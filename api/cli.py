@@ -27,7 +27,12 @@ from infra.config import Settings
 from infra.engine import UnknownProjection
 from infra.worker import Worker
 from projections import audit_log
-from projections.directory import OrganizationRow, find_organization, list_organizations, list_projects
+from projections.directory import (
+    OrganizationRow,
+    find_organization,
+    list_organizations,
+    list_projects,
+)
 
 
 def cli_meta() -> Meta:
@@ -128,8 +133,14 @@ def projections_status(as_json: bool) -> None:
     """Each projection's position, generation and lag behind the log."""
     with services() as svc:
         rows = [
-            {"name": s.name, "generation": s.generation, "position": s.position, "head": s.head, "lag": s.lag,
-             "rebuilding": s.rebuilding or ""}
+            {
+                "name": s.name,
+                "generation": s.generation,
+                "position": s.position,
+                "head": s.head,
+                "lag": s.lag,
+                "rebuilding": s.rebuilding or "",
+            }
             for s in svc.engine.status()
         ]
     _emit(rows, as_json, ["name", "generation", "position", "head", "lag", "rebuilding"])
@@ -169,7 +180,9 @@ def orgs() -> None:
 def orgs_create(slug: str, name: str) -> None:
     with services() as svc:
         outcome = svc.dispatch_with_new_id(
-            lambda i: CreateOrganization(i, slug, name or slug), "organization_snowflake_key", cli_meta()
+            lambda i: CreateOrganization(i, slug, name or slug),
+            "organization_snowflake_key",
+            cli_meta(),
         )
         svc.engine.catch_up_all(["directory"])
     click.echo(json.dumps(outcome.result))
@@ -235,11 +248,19 @@ def tokens_create(org_slug: str, scopes: str, label: str) -> None:
     wanted = tuple(s.strip() for s in scopes.split(",") if s.strip())
     with services() as svc:
         org = _organization(svc, org_slug)
-        command = CreateApiToken(org.id, tokens.hash_token(token), token[-4:], label or f"cli token for {org.slug}",
-                                 wanted)
+        command = CreateApiToken(
+            org.id,
+            tokens.hash_token(token),
+            token[-4:],
+            label or f"cli token for {org.slug}",
+            wanted,
+        )
         outcome = svc.dispatch(command, cli_meta())
         svc.engine.catch_up_all(["directory"])
-    click.echo(f"token id {outcome.result['id']} with scopes {','.join(outcome.result['scopes'])}", err=True)
+    click.echo(
+        f"token id {outcome.result['id']} with scopes {','.join(outcome.result['scopes'])}",
+        err=True,
+    )
     click.echo(token)
 
 
@@ -257,7 +278,9 @@ def parse_since(value: str | None) -> str | None:
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter("use an ISO date/time or an age like 30m, 2h, 7d", param_hint="--since") from None
+        raise click.BadParameter(
+            "use an ISO date/time or an age like 30m, 2h, 7d", param_hint="--since"
+        ) from None
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
@@ -269,8 +292,15 @@ def parse_since(value: str | None) -> str | None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--follow", is_flag=True, help="keep printing new entries")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
-def audit(org_slug: str, event: str | None, actor: int | None, since: str | None, limit: int, follow: bool,
-          as_json: bool) -> None:
+def audit(
+    org_slug: str,
+    event: str | None,
+    actor: int | None,
+    since: str | None,
+    limit: int,
+    follow: bool,
+    as_json: bool,
+) -> None:
     """The organization's audit log, newest first (oldest first with --follow)."""
     since_iso = parse_since(since)
     with services() as svc:
@@ -288,7 +318,9 @@ def audit(org_slug: str, event: str | None, actor: int | None, since: str | None
             time.sleep(svc.settings.poll_interval * 10)
             svc.engine.catch_up_all(["audit_log"])
             with svc.engine.read("audit_log") as view:
-                newer = audit_log.query(view, audit_log.AuditQuery(org.id, event, actor, since_iso, after_id=last))
+                newer = audit_log.query(
+                    view, audit_log.AuditQuery(org.id, event, actor, since_iso, after_id=last)
+                )
             for row in newer:
                 _print_entry(row, as_json)
                 last = int(row["id"])
@@ -300,3 +332,7 @@ def _print_entry(row: dict[str, Any], as_json: bool) -> None:
     else:
         click.echo(f"{row['dateCreated']}  {row['event']:<20} {row['actor'].get('name', '')}  {row['note']}")
     sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

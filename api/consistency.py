@@ -36,8 +36,11 @@ def wait_for(position: int | None, views: list[str], name: str = "min_position")
     if position > head:
         raise detail(400, f"{name} {position} is beyond the end of the log (position {head})")
     if not svc.engine.wait(position, views, timeout=svc.settings.read_wait_timeout):
-        raise detail(503, f"The read model has not reached position {position} yet; try again",
-                     {"Retry-After": "1"})
+        raise detail(
+            503,
+            f"The read model has not reached position {position} yet; try again",
+            {"Retry-After": "1"},
+        )
 
 
 def consistent(views: list[str]) -> None:

@@ -48,7 +48,7 @@ def request_id() -> str:
 def principal() -> Principal:
     """The bearer token's principal; 401 without a valid one."""
     if "principal" in g:
-        return g.principal  # type: ignore[no-any-return]
+        return g.principal
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -60,7 +60,7 @@ def principal() -> Principal:
     if state.token_id is None or state.organization_id is None:
         raise detail(401, "Invalid token")
     g.principal = Principal(state.token_id, state.organization_id, state.label, state.scopes)
-    return g.principal  # type: ignore[no-any-return]
+    return g.principal
 
 
 def meta() -> Meta:

@@ -56,7 +56,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(FailedAfterAppend)
     def _after_append(exc: FailedAfterAppend) -> Any:
-        return jsonify(detail=exc.error.detail), exc.error.status, {"X-Eventry-Position": str(exc.position)}
+        return (
+            jsonify(detail=exc.error.detail),
+            exc.error.status,
+            {"X-Eventry-Position": str(exc.position)},
+        )
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Any:
@@ -79,6 +83,10 @@ def register(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, OUTAGES):
             log(LOGGER, logging.ERROR, "backing service unavailable", error=repr(exc))
-            return jsonify(detail="A backing service is unavailable; try again"), 503, {"Retry-After": "1"}
+            return (
+                jsonify(detail="A backing service is unavailable; try again"),
+                503,
+                {"Retry-After": "1"},
+            )
         LOGGER.exception("unhandled error")
         return jsonify(detail="Internal Error"), 500

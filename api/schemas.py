@@ -21,13 +21,23 @@ class MetricVisibilitySchema(Schema):
     operationType = fields.String(
         required=True,
         validate=validate.OneOf(OPERATIONS, error=INVALID_OPERATION),
-        error_messages={"required": INVALID_OPERATION, "null": INVALID_OPERATION, "invalid": INVALID_OPERATION},
+        error_messages={
+            "required": INVALID_OPERATION,
+            "null": INVALID_OPERATION,
+            "invalid": INVALID_OPERATION,
+        },
     )
     metricMri = fields.String(
-        required=True, error_messages={"required": INVALID_MRI, "null": INVALID_MRI, "invalid": INVALID_MRI}
+        required=True,
+        error_messages={"required": INVALID_MRI, "null": INVALID_MRI, "invalid": INVALID_MRI},
     )
     tags = fields.List(
-        fields.String(error_messages={"invalid": "Every tag must be a string", "null": "Every tag must be a string"}),
+        fields.String(
+            error_messages={
+                "invalid": "Every tag must be a string",
+                "null": "Every tag must be a string",
+            }
+        ),
         load_default=None,
         allow_none=True,
         error_messages={"invalid": NO_TAGS},
@@ -51,7 +61,9 @@ class AuditQuerySchema(Schema):
     )
     cursor = fields.String(load_default=None)
     per_page = fields.Integer(
-        load_default=100, validate=validate.Range(min=1, max=100), error_messages={"invalid": "A valid integer is required."}
+        load_default=100,
+        validate=validate.Range(min=1, max=100),
+        error_messages={"invalid": "A valid integer is required."},
     )
 
 

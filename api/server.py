@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 from infra.config import Settings
 
 
-class _Server(BaseApplication):  # type: ignore[misc]
+class _Server(BaseApplication):
     def __init__(self, options: dict[str, Any], settings: Settings) -> None:
         self.options = options
         self.settings = settings

@@ -93,7 +93,9 @@ class Handler:
 HANDLERS: dict[type[Command], Handler] = {}
 
 
-def handles(command_type: type[Command], reads: Reads) -> Callable[[Callable[..., Decision]], Callable[..., Decision]]:
+def handles(
+    command_type: type[Command], reads: Reads
+) -> Callable[[Callable[..., Decision]], Callable[..., Decision]]:
     """Register ``decide`` as the handler of ``command_type``; ``reads`` names the streams it folds."""
 
     def register(decide: Callable[..., Decision]) -> Callable[..., Decision]:

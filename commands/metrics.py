@@ -46,7 +46,11 @@ class MetricBlocking:
         return not self.is_blocked and not self.blocked_tags
 
     def to_response(self) -> dict[str, Any]:
-        return {"metricMri": self.metric_mri, "isBlocked": self.is_blocked, "blockedTags": sorted(self.blocked_tags)}
+        return {
+            "metricMri": self.metric_mri,
+            "isBlocked": self.is_blocked,
+            "blockedTags": sorted(self.blocked_tags),
+        }
 
 
 class MalformedBlockedMetrics(Exception):
@@ -62,9 +66,13 @@ def load_blocking_state(raw: Any, project_id: int) -> dict[str, MetricBlocking]:
             raise ValueError(raw)
         decoded = json.loads(raw)
     except ValueError:
-        raise MalformedBlockedMetrics(f"Invalid metrics blocking state payload for project {project_id}") from None
+        raise MalformedBlockedMetrics(
+            f"Invalid metrics blocking state payload for project {project_id}"
+        ) from None
     if not isinstance(decoded, list):
-        raise MalformedBlockedMetrics(f"The metrics blocking state payload is not a list for project {project_id}")
+        raise MalformedBlockedMetrics(
+            f"The metrics blocking state payload is not a list for project {project_id}"
+        )
     state: dict[str, MetricBlocking] = {}
     for item in decoded:
         entry = _entry_from_dict(item, project_id)
@@ -90,7 +98,11 @@ def dump_blocking_state(state: dict[str, MetricBlocking]) -> str:
     """``save_to_project``: ``json.dumps`` of the entries' ``__dict__`` (tags sorted here)."""
     return json.dumps(
         [
-            {"metric_mri": b.metric_mri, "is_blocked": b.is_blocked, "blocked_tags": sorted(b.blocked_tags)}
+            {
+                "metric_mri": b.metric_mri,
+                "is_blocked": b.is_blocked,
+                "blocked_tags": sorted(b.blocked_tags),
+            }
             for b in state.values()
         ]
     )
@@ -171,7 +183,7 @@ def _decide_operation(cmd: MetricCommand, project: ProjectState) -> Decision:
     block_tags = tags if isinstance(cmd, BlockMetricTags) else frozenset()
     unblock_tags = tags if isinstance(cmd, UnblockMetricTags) else frozenset()
     new_state, patched = apply_operation(state, cmd.metric_mri, block, block_tags, unblock_tags)
-    common = dict(
+    common: dict[str, Any] = dict(
         project_id=project.project_id,
         organization_id=project.organization_id,
         project_slug=project.slug,

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Self
 
-from commands.base import Change, Command, Conflict, Decision, InvalidCommand, NotFound, State, handles
+from commands.base import (
+    Change,
+    Command,
+    Conflict,
+    Decision,
+    InvalidCommand,
+    NotFound,
+    State,
+    handles,
+)
 from commands.slugs import (
     ORG_SLUG_PATTERN,
     RESERVED_ORGANIZATION_SLUGS,
@@ -112,7 +121,10 @@ def validate_organization_slug(slug: str) -> None:
     },
 )
 def create_organization(
-    cmd: CreateOrganization, now: datetime, registry: OrganizationRegistry, organization: OrganizationState
+    cmd: CreateOrganization,
+    now: datetime,
+    registry: OrganizationRegistry,
+    organization: OrganizationState,
 ) -> Decision:
     validate_organization_slug(cmd.slug)
     if cmd.slug.lower() in registry.slugs:
@@ -124,7 +136,10 @@ def create_organization(
     return Decision(
         changes=(
             Change(streams.ORGANIZATION_REGISTRY, OrganizationSlugReserved(cmd.organization_id, slug)),
-            Change(streams.organization(cmd.organization_id), OrganizationCreated(cmd.organization_id, slug, name)),
+            Change(
+                streams.organization(cmd.organization_id),
+                OrganizationCreated(cmd.organization_id, slug, name),
+            ),
         ),
         result={"id": cmd.organization_id, "slug": slug, "name": name},
     )
@@ -160,14 +175,22 @@ def create_project(
     if existing.created:
         # A snowflake id collision: the dispatcher draws a new id and retries, as Sentry does.
         raise IdCollision("Max allowed ID retry reached. Please try again in a second")
-    slug = unique_slug(name, lambda s: s.lower() in organization.project_slugs, cmd.slug_suffixes, cmd.fallback_slug)
+    slug = unique_slug(
+        name,
+        lambda s: s.lower() in organization.project_slugs,
+        cmd.slug_suffixes,
+        cmd.fallback_slug,
+    )
     if slug is None:
         raise Conflict("Unable to find a free slug for this project name")
     org_id = cmd.organization_id
     return Decision(
         changes=(
             Change(streams.organization(org_id), ProjectSlugReserved(org_id, cmd.project_id, slug)),
-            Change(streams.project(cmd.project_id), ProjectCreated(cmd.project_id, org_id, slug, name, cmd.platform)),
+            Change(
+                streams.project(cmd.project_id),
+                ProjectCreated(cmd.project_id, org_id, slug, name, cmd.platform),
+            ),
         ),
         result={"id": cmd.project_id, "slug": slug, "name": name, "platform": cmd.platform},
     )

@@ -8,8 +8,7 @@ from typing import Any, Self
 
 from commands.base import Change, Command, Decision, InvalidCommand, NotFound, State, handles
 from events import Event, streams
-from events.metrics import BlockedMetricsReset, MetricBlockingChanged
-from events.metrics import BLOCKED_METRICS_OPTION
+from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
 from events.projects import ProjectCreated, ProjectOptionRemoved, ProjectOptionSet
 
 
@@ -26,7 +25,12 @@ class ProjectState(State):
 
     def evolve(self, event: Event) -> Self:
         if isinstance(event, ProjectCreated):
-            return replace(self, project_id=event.project_id, organization_id=event.organization_id, slug=event.slug)
+            return replace(
+                self,
+                project_id=event.project_id,
+                organization_id=event.organization_id,
+                slug=event.slug,
+            )
         if isinstance(event, ProjectOptionSet):
             return self._with_option(event.key, event.value)
         if isinstance(event, ProjectOptionRemoved):
@@ -66,7 +70,7 @@ class UpdateProjectOptions(Command):
 def update_project_options(cmd: UpdateProjectOptions, now: datetime, project: ProjectState) -> Decision:
     existing(project)
     assert project.project_id is not None and project.organization_id is not None
-    changes = []
+    changes: list[Event] = []
     for key, value in cmd.options:
         if not key or len(key) > 64:
             raise InvalidCommand(f"Invalid option key: {key!r}")
@@ -78,4 +82,7 @@ def update_project_options(cmd: UpdateProjectOptions, now: datetime, project: Pr
     after = project
     for evt in changes:
         after = after.evolve(evt)
-    return Decision(changes=tuple(Change(stream, e) for e in changes), result=dict(sorted(after.options.items())))
+    return Decision(
+        changes=tuple(Change(stream, e) for e in changes),
+        result=dict(sorted(after.options.items())),
+    )

@@ -31,8 +31,13 @@ class Meta:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Meta:
-        return cls(**{k: data.get(k) for k in ("actor_type", "actor_id", "ip_address", "request_id")},
-                   actor_label=data.get("actor_label") or "")
+        return cls(
+            actor_type=data.get("actor_type") or "system",
+            actor_id=data.get("actor_id"),
+            actor_label=data.get("actor_label") or "",
+            ip_address=data.get("ip_address"),
+            request_id=data.get("request_id"),
+        )
 
 
 @dataclass(frozen=True)

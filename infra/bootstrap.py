@@ -36,7 +36,11 @@ class Services:
         return self.dispatcher.dispatch(command, meta, **kwargs)
 
     def dispatch_with_new_id(
-        self, make: Callable[[int], Command], redis_key: str, meta: Meta | None = None, **kwargs: Any
+        self,
+        make: Callable[[int], Command],
+        redis_key: str,
+        meta: Meta | None = None,
+        **kwargs: Any,
     ) -> Outcome:
         """Draw a snowflake id for a new entity; a collision draws again (5 tries, as Sentry)."""
         for _ in range(MAX_SAVE_ATTEMPTS):

@@ -68,7 +68,11 @@ class Settings:
         common = {"CREATE_TABLE": "y" if create_table else "n"}
         if not self.is_postgres:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            return {**common, "PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path)}
+            return {
+                **common,
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+            }
         url = urlparse(self.database_url or "")
         query = parse_qs(url.query)
         return {

@@ -41,12 +41,12 @@ class _PgTx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
-            cur.execute(sql, params)  # type: ignore[arg-type]
+            cur.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(sql, rows)  # type: ignore[arg-type]
+            cur.executemany(sql, rows)
 
 
 class PostgresDatabase:
@@ -54,7 +54,12 @@ class PostgresDatabase:
 
     def __init__(self, conninfo: str, max_size: int = 8) -> None:
         self.pool = ConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=True, timeout=10, check=ConnectionPool.check_connection
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            timeout=10,
+            check=ConnectionPool.check_connection,
         )
 
     @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,10 +72,15 @@ class Dispatcher:
         store: EventStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_attempts: int = 60,
+        cache_size: int = 10_000,
     ) -> None:
         self.store = store
         self.clock = clock
         self.max_attempts = max_attempts
+        self.cache_size = cache_size
+        # (stream, state type) -> (version, state), least recently used first.
+        self._cache: dict[tuple[UUID, type[State]], tuple[int, State]] = {}
+        self._cache_lock = threading.Lock()
         self.listeners: list[Callable[[int], None]] = []
 
     def dispatch(
@@ -131,12 +137,22 @@ class Dispatcher:
         raise Conflict("The resource was changed by a concurrent request; try again")
 
     def _load(self, reads: dict[str, tuple[UUID, type[State]]]) -> tuple[dict[str, State], dict[UUID, int]]:
+        """Fold each stream, reading only what came after the cached fold (states are immutable)."""
         states: dict[str, State] = {}
         versions: dict[UUID, int] = {}
         for name, (stream, state_type) in reads.items():
-            recorded = self.store.read_stream(stream)
-            states[name] = state_type.fold(r.event for r in recorded)
-            versions[stream] = recorded[-1].version if recorded else 0
+            with self._cache_lock:
+                version, state = self._cache.pop((stream, state_type), (0, None))
+            recorded = self.store.read_stream(stream, after_version=version)
+            state = state if state is not None else state_type.initial()
+            for r in recorded:
+                state = state.evolve(r.event)
+            version = recorded[-1].version if recorded else version
+            states[name], versions[stream] = state, version
+            with self._cache_lock:
+                self._cache[(stream, state_type)] = (version, state)
+                while len(self._cache) > self.cache_size:
+                    self._cache.pop(next(iter(self._cache)))
         return states, versions
 
     def _pending(self, changes: Any, versions: dict[UUID, int]) -> list[Pending]:
@@ -156,9 +172,7 @@ class Dispatcher:
         marker = recorded[0].event
         assert isinstance(marker, RequestCompleted)
         if marker.fingerprint != idempotency.fingerprint:
-            raise IdempotencyMismatch(
-                "This Idempotency-Key was already used for a different request"
-            )
+            raise IdempotencyMismatch("This Idempotency-Key was already used for a different request")
         # The first request's events are in the log, so its head is a safe read-your-writes position.
         return Outcome(self.store.head(), None, (marker.status, marker.body), replayed=True)
 

@@ -69,7 +69,10 @@ class Engine:
         with self.db.transaction() as tx:
             tx.execute(STATE_DDL)
             for name, projection in self.projections.items():
-                rows = tx.execute("SELECT generation FROM projection_state WHERE name = %s AND active = 1", (name,))
+                rows = tx.execute(
+                    "SELECT generation FROM projection_state WHERE name = %s AND active = 1",
+                    (name,),
+                )
                 generation = rows[0][0] if rows else 1
                 for statement in projection.ddl(self.tables(name, generation)):
                     tx.execute(statement)
@@ -85,11 +88,13 @@ class Engine:
         lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
         if generation is None:
             rows = tx.execute(
-                f"SELECT generation, position FROM projection_state WHERE name = %s AND active = 1{lock}", (name,)
+                f"SELECT generation, position FROM projection_state WHERE name = %s AND active = 1{lock}",
+                (name,),
             )
         else:
             rows = tx.execute(
-                f"SELECT generation, position FROM projection_state WHERE name = %s AND generation = %s{lock}",
+                "SELECT generation, position FROM projection_state "
+                f"WHERE name = %s AND generation = %s{lock}",
                 (name, generation),
             )
         if not rows:
@@ -161,8 +166,14 @@ class Engine:
                 if moved == position:
                     break
                 position = moved
-            tx.execute("UPDATE projection_state SET active = 0 WHERE name = %s AND generation = %s", (name, active))
-            tx.execute("UPDATE projection_state SET active = 1 WHERE name = %s AND generation = %s", (name, new))
+            tx.execute(
+                "UPDATE projection_state SET active = 0 WHERE name = %s AND generation = %s",
+                (name, active),
+            )
+            tx.execute(
+                "UPDATE projection_state SET active = 1 WHERE name = %s AND generation = %s",
+                (name, new),
+            )
         # The old generation stays until the next rebuild: readers that looked up the
         # generation just before the swap may still be reading it.
         return new
@@ -176,7 +187,9 @@ class Engine:
     def read(self, name: str) -> Iterator[View]:
         """A read transaction on the active generation of ``name``."""
         with self.db.transaction(write=False) as tx:
-            rows = tx.execute("SELECT generation FROM projection_state WHERE name = %s AND active = 1", (name,))
+            rows = tx.execute(
+                "SELECT generation FROM projection_state WHERE name = %s AND active = 1", (name,)
+            )
             if not rows:
                 raise UnknownProjection(f"{name} has no state: run `eventry migrate` first")
             yield View(tx, self.tables(name, rows[0][0]))

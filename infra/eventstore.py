@@ -80,7 +80,9 @@ def _encode(stream: UUID, version: int, evt: Event, meta: Meta, at: datetime) ->
 
 def _decode(stored: StoredEvent, position: int | None = None) -> Recorded:
     body: dict[str, Any] = json.loads(stored.state)
-    stream = stored.originator_id if isinstance(stored.originator_id, UUID) else UUID(str(stored.originator_id))
+    stream = (
+        stored.originator_id if isinstance(stored.originator_id, UUID) else UUID(str(stored.originator_id))
+    )
     return Recorded(
         stream=stream,
         version=stored.originator_version,

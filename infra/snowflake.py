@@ -41,7 +41,12 @@ def compose(time_difference: int, region_id: int, sequence: int) -> int:
     validate_bits("REGION_SEQUENCE", SEQUENCE_BITS, sequence)
     version = msb_0_ordering(SNOWFLAKE_VERSION_ID, VERSION_BITS)
     shift = TIME_BITS + REGION_BITS + SEQUENCE_BITS
-    return (version << shift) | (time_difference << (REGION_BITS + SEQUENCE_BITS)) | (region_id << SEQUENCE_BITS) | sequence
+    return (
+        (version << shift)
+        | (time_difference << (REGION_BITS + SEQUENCE_BITS))
+        | (region_id << SEQUENCE_BITS)
+        | sequence
+    )
 
 
 def sequence_value(redis: Any, redis_key: str, starting_timestamp: int) -> tuple[int, int]:

@@ -12,14 +12,14 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram
 
 COMMANDS = Counter("eventry_commands_total", "Commands dispatched", ["command", "outcome"])
-CONFLICTS = Counter("eventry_command_conflicts_total", "Appends retried after a concurrent write", ["command"])
+CONFLICTS = Counter(
+    "eventry_command_conflicts_total", "Appends retried after a concurrent write", ["command"]
+)
 EVENTS_APPENDED = Counter("eventry_events_appended_total", "Events appended to the log", ["topic"])
 PROJECTION_POSITION = Gauge("eventry_projection_position", "Last log position applied", ["projection"])
 PROJECTION_LAG = Gauge("eventry_projection_lag_events", "Log head minus projection position", ["projection"])
 LOG_HEAD = Gauge("eventry_log_head", "Position of the newest event in the log")
-REQUESTS = Histogram(
-    "eventry_http_request_seconds", "HTTP request latency", ["method", "endpoint", "status"]
-)
+REQUESTS = Histogram("eventry_http_request_seconds", "HTTP request latency", ["method", "endpoint", "status"])
 
 
 def record_appended(topics: Iterable[str]) -> None:
@@ -43,7 +43,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -55,7 +55,13 @@ class Worker:
                     self._sleep()
             except Exception as exc:  # keep following; a bad batch was rolled back whole
                 failures += 1
-                log(LOGGER, logging.ERROR, "projection batch failed", error=repr(exc), failures=failures)
+                log(
+                    LOGGER,
+                    logging.ERROR,
+                    "projection batch failed",
+                    error=repr(exc),
+                    failures=failures,
+                )
                 self._disconnect()
                 self.stop.wait(min(0.1 * 2**failures, 5.0))
         self._disconnect()

@@ -30,9 +30,17 @@ AUDIT_EVENTS: dict[str, AuditEvent] = {
         AuditEvent(31, "project.edit", "edited project settings {changes}"),
         AuditEvent(32, "project.remove", "removed project {slug}"),
         AuditEvent(182, "metric.block", "blocked metric {metric_mri} for project {project_slug}"),
-        AuditEvent(183, "metric.tags.block", "blocked {tags} tags of metric {metric_mri} for project {project_slug}"),
+        AuditEvent(
+            183,
+            "metric.tags.block",
+            "blocked {tags} tags of metric {metric_mri} for project {project_slug}",
+        ),
         AuditEvent(184, "metric.unblock", "unblocked metric {metric_mri} for project {project_slug}"),
-        AuditEvent(185, "metric.tags.unblock", "unblocked {tags} tags of metric {metric_mri} for project {project_slug}"),
+        AuditEvent(
+            185,
+            "metric.tags.unblock",
+            "unblocked {tags} tags of metric {metric_mri} for project {project_slug}",
+        ),
     )
 }
 
@@ -60,10 +68,15 @@ def _metric_entry(api_name: str) -> Callable[[Event], Entry]:
 
 
 ENTRIES: dict[type[Event], Callable[[Any], Entry]] = {
-    OrganizationCreated: lambda e: Entry(e.organization_id, "org.create", e.organization_id,
-                                         {"slug": e.slug, "name": e.name}),
-    ProjectCreated: lambda e: Entry(e.organization_id, "project.create", e.project_id,
-                                    {"slug": e.slug, "name": e.name, "platform": e.platform}),
+    OrganizationCreated: lambda e: Entry(
+        e.organization_id, "org.create", e.organization_id, {"slug": e.slug, "name": e.name}
+    ),
+    ProjectCreated: lambda e: Entry(
+        e.organization_id,
+        "project.create",
+        e.project_id,
+        {"slug": e.slug, "name": e.name, "platform": e.platform},
+    ),
     ProjectOptionSet: lambda e: Entry(e.organization_id, "project.edit", e.project_id, {e.key: e.value}),
     ProjectOptionRemoved: lambda e: Entry(e.organization_id, "project.edit", e.project_id, {e.key: None}),
     MetricBlocked: _metric_entry("metric.block"),
@@ -97,9 +110,17 @@ class AuditLog(Projection):
             "ip_address, target_object, data, note, date_created) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
-                rec.position, entry.organization_id, AUDIT_EVENTS[entry.api_name].id, entry.api_name,
-                rec.meta.actor_type, rec.meta.actor_id, rec.meta.actor_label[:64], rec.meta.ip_address,
-                entry.target_object, json.dumps(entry.data), render_note(entry.api_name, entry.data),
+                rec.position,
+                entry.organization_id,
+                AUDIT_EVENTS[entry.api_name].id,
+                entry.api_name,
+                rec.meta.actor_type,
+                rec.meta.actor_id,
+                rec.meta.actor_label[:64],
+                rec.meta.ip_address,
+                entry.target_object,
+                json.dumps(entry.data),
+                render_note(entry.api_name, entry.data),
                 rec.at.isoformat(),
             ),
         )
@@ -116,12 +137,27 @@ class AuditQuery:
     limit: int = 100
 
 
-COLUMNS = "id, event, api_name, actor_type, actor_id, actor_label, ip_address, target_object, data, note, date_created"
+COLUMNS = ", ".join(
+    (
+        "id",
+        "event",
+        "api_name",
+        "actor_type",
+        "actor_id",
+        "actor_label",
+        "ip_address",
+        "target_object",
+        "data",
+        "note",
+        "date_created",
+    )
+)
 
 
 def query(view: View, q: AuditQuery) -> list[dict[str, Any]]:
     """Entries newest first; ``after_id`` pages forward in time (for ``--follow``)."""
-    where, params = ["organization_id = %s"], [q.organization_id]
+    where: list[str] = ["organization_id = %s"]
+    params: list[Any] = [q.organization_id]
     for clause, value in (
         ("api_name = %s", q.api_name),
         ("actor_id = %s", q.actor_id),

@@ -83,7 +83,9 @@ class Projection:
 
     @classmethod
     def ddl(cls, tables: dict[str, str]) -> list[str]:
-        statements = [f"CREATE TABLE IF NOT EXISTS {tables[name]} ({columns})" for name, columns in cls.tables.items()]
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {tables[name]} ({columns})" for name, columns in cls.tables.items()
+        ]
         for i, index in enumerate(cls.indexes):
             first_table = next(iter(tables.values()))
             statements.append(f"CREATE INDEX IF NOT EXISTS {first_table}_ix{i} ON {index.format(**tables)}")

@@ -69,8 +69,14 @@ class Directory(Projection):
         view.execute(
             "INSERT INTO {tokens} (id, organization_id, label, scopes, last_characters, date_created) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
-            (e.token_id, e.organization_id, e.label, json.dumps(list(e.scopes)), e.token_last_characters,
-             rec.at.isoformat()),
+            (
+                e.token_id,
+                e.organization_id,
+                e.label,
+                json.dumps(list(e.scopes)),
+                e.token_last_characters,
+                rec.at.isoformat(),
+            ),
         )
 
 
@@ -100,12 +106,16 @@ def find_project(view: View, organization_id: int, slug_or_id: str) -> ProjectRo
 
 
 def list_organizations(view: View) -> list[OrganizationRow]:
-    return [OrganizationRow(*r) for r in view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} ORDER BY slug")]
+    return [
+        OrganizationRow(*r)
+        for r in view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} ORDER BY slug")
+    ]
 
 
 def list_projects(view: View, organization_id: int) -> list[ProjectRow]:
     rows = view.execute(
-        f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s ORDER BY slug", (organization_id,)
+        f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s ORDER BY slug",
+        (organization_id,),
     )
     return [ProjectRow(*r) for r in rows]
 
@@ -117,6 +127,12 @@ def list_tokens(view: View, organization_id: int) -> list[dict[str, Any]]:
         (organization_id,),
     )
     return [
-        {"id": r[0], "label": r[1], "scopes": json.loads(r[2]), "tokenLastCharacters": r[3], "dateCreated": r[4]}
+        {
+            "id": r[0],
+            "label": r[1],
+            "scopes": json.loads(r[2]),
+            "tokenLastCharacters": r[3],
+            "dateCreated": r[4],
+        }
         for r in rows
     ]

@@ -67,7 +67,12 @@ def postgres_settings(database_url: str, redis_url: str, **kwargs: Any) -> Setti
     schema = f"t{os.getpid()}_{next(_schemas)}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    return Settings(database_url=f"{database_url}?schema={schema}", redis_url=redis_url, log_json=False, **kwargs)
+    return Settings(
+        database_url=f"{database_url}?schema={schema}",
+        redis_url=redis_url,
+        log_json=False,
+        **kwargs,
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -115,19 +120,31 @@ class Tenant:
         return {"Authorization": f"Bearer {token or self.token}", **extra}
 
 
-def make_token(svc: Services, org_id: int, scopes: tuple[str, ...], label: str = "test token") -> tuple[str, int]:
+def make_token(
+    svc: Services, org_id: int, scopes: tuple[str, ...], label: str = "test token"
+) -> tuple[str, int]:
     token = tokens.generate()
-    outcome = svc.dispatch(CreateApiToken(org_id, tokens.hash_token(token), token[-4:], label, scopes), OPERATOR)
+    outcome = svc.dispatch(
+        CreateApiToken(org_id, tokens.hash_token(token), token[-4:], label, scopes), OPERATOR
+    )
     return token, outcome.result["id"]
 
 
-def make_tenant(svc: Services, slug: str | None = None, project: str = "Web App",
-                scopes: tuple[str, ...] = ("project:read", "project:write", "org:write")) -> Tenant:
+def make_tenant(
+    svc: Services,
+    slug: str | None = None,
+    project: str = "Web App",
+    scopes: tuple[str, ...] = ("project:read", "project:write", "org:write"),
+) -> Tenant:
     slug = slug or f"org-{secrets.token_hex(4)}"
-    org = svc.dispatch_with_new_id(lambda i: CreateOrganization(i, slug, slug), "organization", OPERATOR).result
+    org = svc.dispatch_with_new_id(
+        lambda i: CreateOrganization(i, slug, slug), "organization", OPERATOR
+    ).result
     suffixes = tuple(secrets.token_hex(n)[:n] for n in SUFFIX_SCHEDULE)
     proj = svc.dispatch_with_new_id(
-        lambda i: CreateProject(org["id"], i, project, "python", suffixes, secrets.token_hex(6)), "project", OPERATOR
+        lambda i: CreateProject(org["id"], i, project, "python", suffixes, secrets.token_hex(6)),
+        "project",
+        OPERATOR,
     ).result
     token, token_id = make_token(svc, org["id"], scopes)
     svc.engine.catch_up_all(["directory"])

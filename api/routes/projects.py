@@ -38,6 +38,11 @@ def update_project(org_slug: str, project_slug: str) -> Response:
     options = tuple((body.get("options") or {}).items())
 
     def render(result: dict[str, object]) -> dict[str, object]:
-        return {"id": str(project.id), "slug": project.slug, "name": project.name, "options": result}
+        return {
+            "id": str(project.id),
+            "slug": project.slug,
+            "name": project.name,
+            "options": result,
+        }
 
     return execute(UpdateProjectOptions(project.id, options), render)

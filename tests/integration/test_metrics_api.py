@@ -23,7 +23,10 @@ def visibility(client: FlaskClient, t: Tenant, body: Any, token: str | None = No
 
 
 def options(client: FlaskClient, t: Tenant, query: str = "", **headers: str) -> Any:
-    return client.get(f"/api/0/projects/{t.org_slug}/{t.project_slug}/options/{query}", headers=t.headers(**headers))
+    return client.get(
+        f"/api/0/projects/{t.org_slug}/{t.project_slug}/options/{query}",
+        headers=t.headers(**headers),
+    )
 
 
 def blocked(client: FlaskClient, t: Tenant, position: str) -> list[dict[str, Any]]:
@@ -44,10 +47,20 @@ def test_the_endpoint_table(client: FlaskClient, tenant: Tenant) -> None:
     assert r.get_json() == {"metricMri": MRI, "isBlocked": False, "blockedTags": []}
     assert blocked(client, tenant, r.headers["X-Eventry-Position"]) == []
 
-    r = visibility(client, tenant, {"operationType": "blockTags", "metricMri": MRI, "tags": ["release", "transaction"]})
-    assert r.get_json() == {"metricMri": MRI, "isBlocked": False, "blockedTags": ["release", "transaction"]}
+    r = visibility(
+        client,
+        tenant,
+        {"operationType": "blockTags", "metricMri": MRI, "tags": ["release", "transaction"]},
+    )
+    assert r.get_json() == {
+        "metricMri": MRI,
+        "isBlocked": False,
+        "blockedTags": ["release", "transaction"],
+    }
 
-    r = visibility(client, tenant, {"operationType": "unblockTags", "metricMri": MRI, "tags": ["transaction"]})
+    r = visibility(
+        client, tenant, {"operationType": "unblockTags", "metricMri": MRI, "tags": ["transaction"]}
+    )
     assert r.get_json()["blockedTags"] == ["release"]
 
     r = visibility(client, tenant, {"operationType": "unblockTags", "metricMri": MRI, "tags": ["release"]})
@@ -56,7 +69,11 @@ def test_the_endpoint_table(client: FlaskClient, tenant: Tenant) -> None:
 
 
 def test_glob_characters_are_removed(client: FlaskClient, tenant: Tenant) -> None:
-    r = visibility(client, tenant, {"operationType": "blockTags", "metricMri": MRI, "tags": ["release", "/*_project"]})
+    r = visibility(
+        client,
+        tenant,
+        {"operationType": "blockTags", "metricMri": MRI, "tags": ["release", "/*_project"]},
+    )
     assert r.status_code == 200 and sorted(r.get_json()["blockedTags"]) == ["/_project", "release"]
 
 
@@ -73,13 +90,27 @@ OPERATION_ERROR = (
         ({"operationType": "hideMetric", "metricMri": MRI}, OPERATION_ERROR),
         ({"operationType": 3, "metricMri": MRI}, OPERATION_ERROR),
         ({"operationType": "blockMetric"}, "You must supply a valid metric mri"),
-        ({"operationType": "blockMetric", "metricMri": "foo"}, "You must supply a valid metric mri"),
+        (
+            {"operationType": "blockMetric", "metricMri": "foo"},
+            "You must supply a valid metric mri",
+        ),
         ({"operationType": "blockMetric", "metricMri": None}, "You must supply a valid metric mri"),
-        ({"operationType": "blockTags", "metricMri": MRI}, "You must supply at least one tag to block"),
-        ({"operationType": "blockTags", "metricMri": MRI, "tags": []}, "You must supply at least one tag to block"),
-        ({"operationType": "unblockTags", "metricMri": MRI, "tags": "release"},
-         "You must supply at least one tag to block"),
-        ({"operationType": "blockTags", "metricMri": MRI, "tags": [1]}, "Every tag must be a string"),
+        (
+            {"operationType": "blockTags", "metricMri": MRI},
+            "You must supply at least one tag to block",
+        ),
+        (
+            {"operationType": "blockTags", "metricMri": MRI, "tags": []},
+            "You must supply at least one tag to block",
+        ),
+        (
+            {"operationType": "unblockTags", "metricMri": MRI, "tags": "release"},
+            "You must supply at least one tag to block",
+        ),
+        (
+            {"operationType": "blockTags", "metricMri": MRI, "tags": [1]},
+            "Every tag must be a string",
+        ),
         ([1, 2], "The request body must be a JSON object"),
     ],
 )
@@ -96,7 +127,8 @@ def test_bad_input_is_a_400_and_changes_nothing(
 def test_a_body_that_is_not_json_is_a_400(client: FlaskClient, tenant: Tenant) -> None:
     r = client.put(
         f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/metrics/visibility/",
-        data="{not json", headers=tenant.headers(**{"Content-Type": "application/json"}),
+        data="{not json",
+        headers=tenant.headers(**{"Content-Type": "application/json"}),
     )
     assert r.status_code == 400 and "detail" in r.get_json()
 
@@ -120,15 +152,20 @@ def test_authentication(client: FlaskClient, tenant: Tenant) -> None:
     assert client.put(url, json=body, headers={"Authorization": "Basic abc"}).status_code == 401
 
 
-def test_a_token_only_sees_its_own_organization(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+def test_a_token_only_sees_its_own_organization(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
     other = make_tenant(services)
     body = {"operationType": "blockMetric", "metricMri": MRI}
     assert visibility(client, tenant, body, token=other.token).status_code == 404
     assert options(client, tenant, Authorization=f"Bearer {other.token}").status_code == 404
     r = client.get(f"/api/0/organizations/{tenant.org_slug}/audit-logs/", headers=other.headers())
     assert r.status_code == 404
-    missing = client.put(f"/api/0/projects/{tenant.org_slug}/nope/metrics/visibility/", json=body,
-                         headers=tenant.headers())
+    missing = client.put(
+        f"/api/0/projects/{tenant.org_slug}/nope/metrics/visibility/",
+        json=body,
+        headers=tenant.headers(),
+    )
     assert missing.status_code == 404
 
 
@@ -145,10 +182,19 @@ def test_audit_log_entries_filters_and_shape(client: FlaskClient, services: Serv
     assert r.status_code == 200
     body = r.get_json()
     events = [row["event"] for row in body["rows"]]
-    assert events[:4] == ["metric.unblock", "metric.tags.unblock", "metric.tags.block", "metric.block"]
+    assert events[:4] == [
+        "metric.unblock",
+        "metric.tags.unblock",
+        "metric.tags.block",
+        "metric.block",
+    ]
     assert "metric.block" in body["options"] and "org.create" in body["options"]
     tags_row = body["rows"][1]
-    assert tags_row["data"] == {"metric_mri": MRI, "project_slug": tenant.project_slug, "tags": ["release"]}
+    assert tags_row["data"] == {
+        "metric_mri": MRI,
+        "project_slug": tenant.project_slug,
+        "tags": ["release"],
+    }
     assert tags_row["note"] == f"unblocked ['release'] tags of metric {MRI} for project {tenant.project_slug}"
     assert tags_row["targetObject"] == tenant.project_id
     assert tags_row["actor"]["id"] == str(tenant.token_id) and tags_row["ipAddress"] == "127.0.0.1"
@@ -158,7 +204,9 @@ def test_audit_log_entries_filters_and_shape(client: FlaskClient, services: Serv
     assert [row["event"] for row in only] == ["metric.block"]
     mine = client.get(f"{url}?actor={tenant.token_id}", headers=tenant.headers()).get_json()["rows"]
     assert len(mine) == 4  # the organization and project were created from the command line
-    both = client.get(f"{url}?event=metric.unblock&actor={tenant.token_id}", headers=tenant.headers()).get_json()
+    both = client.get(
+        f"{url}?event=metric.unblock&actor={tenant.token_id}", headers=tenant.headers()
+    ).get_json()
     assert [row["event"] for row in both["rows"]] == ["metric.unblock"]
     assert client.get(f"{url}?event=wrong", headers=tenant.headers()).get_json()["rows"] == []
     bad = client.get(f"{url}?actor=2147483648", headers=tenant.headers())
@@ -192,18 +240,30 @@ def test_audit_log_needs_org_write(client: FlaskClient, services: Services, tena
 
 
 def test_time_travel(client: FlaskClient, tenant: Tenant) -> None:
-    first = visibility(client, tenant, {"operationType": "blockMetric", "metricMri": MRI}).headers["X-Eventry-Position"]
-    second = visibility(client, tenant, {"operationType": "blockTags", "metricMri": "c:custom/x@none",
-                                         "tags": ["a"]}).headers["X-Eventry-Position"]
+    first = visibility(client, tenant, {"operationType": "blockMetric", "metricMri": MRI}).headers[
+        "X-Eventry-Position"
+    ]
+    second = visibility(
+        client,
+        tenant,
+        {"operationType": "blockTags", "metricMri": "c:custom/x@none", "tags": ["a"]},
+    ).headers["X-Eventry-Position"]
     third = visibility(client, tenant, {"operationType": "unblockMetric", "metricMri": MRI}).headers[
-        "X-Eventry-Position"]
+        "X-Eventry-Position"
+    ]
     before = options(client, tenant, f"?at_position={int(first) - 1}").get_json()
     assert before == {}
-    at_first = json.loads(options(client, tenant, f"?at_position={first}").get_json()["sentry:blocked_metrics"])
+    at_first = json.loads(
+        options(client, tenant, f"?at_position={first}").get_json()["sentry:blocked_metrics"]
+    )
     assert at_first == [{"metric_mri": MRI, "is_blocked": True, "blocked_tags": []}]
-    at_second = json.loads(options(client, tenant, f"?at_position={second}").get_json()["sentry:blocked_metrics"])
+    at_second = json.loads(
+        options(client, tenant, f"?at_position={second}").get_json()["sentry:blocked_metrics"]
+    )
     assert len(at_second) == 2
-    at_third = json.loads(options(client, tenant, f"?at_position={third}").get_json()["sentry:blocked_metrics"])
+    at_third = json.loads(
+        options(client, tenant, f"?at_position={third}").get_json()["sentry:blocked_metrics"]
+    )
     assert at_third == [{"metric_mri": "c:custom/x@none", "is_blocked": False, "blocked_tags": ["a"]}]
     assert options(client, tenant, "?at_position=abc").status_code == 400
     beyond = options(client, tenant, "?at_position=999999")
@@ -244,7 +304,9 @@ def test_a_malformed_option_is_repaired_then_the_retry_works(
     failed = visibility(client, tenant, body)
     assert failed.status_code == 409
     assert failed.get_json() == {"detail": "The blocked metrics settings are corrupted, try again"}
-    after = options(client, tenant, **{"X-Eventry-Min-Position": failed.headers["X-Eventry-Position"]}).get_json()
+    after = options(
+        client, tenant, **{"X-Eventry-Min-Position": failed.headers["X-Eventry-Position"]}
+    ).get_json()
     assert "sentry:blocked_metrics" not in after
     retry = visibility(client, tenant, body)
     assert retry.status_code == 200 and retry.get_json()["isBlocked"] is True

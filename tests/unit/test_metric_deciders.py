@@ -66,13 +66,19 @@ def test_the_state_table_of_test_metrics_blocking() -> None:
     assert stored(state) == [{"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": []}]
 
     state, _ = run(log, BlockMetricTags(PID, MRI_1, ("release", "transaction", "release")))
-    assert stored(state) == [{"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": ["release", "transaction"]}]
+    assert stored(state) == [
+        {"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": ["release", "transaction"]}
+    ]
 
     state, _ = run(log, UnblockMetricTags(PID, MRI_1, ("transaction",)))
     assert stored(state) == [{"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": ["release"]}]
 
     state, _ = run(log, BlockMetricTags(PID, MRI_2, ("environment",)))
-    assert stored(state)[1] == {"metric_mri": MRI_2, "is_blocked": False, "blocked_tags": ["environment"]}
+    assert stored(state)[1] == {
+        "metric_mri": MRI_2,
+        "is_blocked": False,
+        "blocked_tags": ["environment"],
+    }
     assert len(stored(state)) == 2
 
     state, _ = run(log, UnblockMetricTags(PID, MRI_2, ("environment",)))
@@ -90,10 +96,19 @@ def test_block_metric_emits_the_operation_and_its_result() -> None:
     decision = when(given(), BlockMetric(PID, "s:custom/user@none"))
     [event] = then_events(decision)
     assert event == MetricBlocked(
-        PID, OID, "web", "s:custom/user@none", True, (),
+        PID,
+        OID,
+        "web",
+        "s:custom/user@none",
+        True,
+        (),
         '[{"metric_mri": "s:custom/user@none", "is_blocked": true, "blocked_tags": []}]',
     )
-    assert decision.result == {"metricMri": "s:custom/user@none", "isBlocked": True, "blockedTags": []}
+    assert decision.result == {
+        "metricMri": "s:custom/user@none",
+        "isBlocked": True,
+        "blockedTags": [],
+    }
 
 
 def test_the_endpoint_table_sequence() -> None:
@@ -105,13 +120,21 @@ def test_the_endpoint_table_sequence() -> None:
     state, d = run(log, UnblockMetric(PID, mri))
     assert d.result == {"metricMri": mri, "isBlocked": False, "blockedTags": []} and stored(state) == []
     state, d = run(log, BlockMetricTags(PID, mri, ("release", "transaction")))
-    assert d.result == {"metricMri": mri, "isBlocked": False, "blockedTags": ["release", "transaction"]}
+    assert d.result == {
+        "metricMri": mri,
+        "isBlocked": False,
+        "blockedTags": ["release", "transaction"],
+    }
     state, d = run(log, UnblockMetricTags(PID, mri, ("transaction",)))
     assert d.result["blockedTags"] == ["release"]
     state, d = run(log, UnblockMetricTags(PID, mri, ("release",)))
     assert d.result["blockedTags"] == [] and stored(state) == []
     assert [type(e) for e in log] == [
-        MetricBlocked, MetricUnblocked, MetricTagsBlocked, MetricTagsUnblocked, MetricTagsUnblocked
+        MetricBlocked,
+        MetricUnblocked,
+        MetricTagsBlocked,
+        MetricTagsUnblocked,
+        MetricTagsUnblocked,
     ]
 
 
@@ -156,25 +179,35 @@ def test_a_malformed_option_is_deleted_and_the_write_fails(malformed: object) ->
     [event] = then_events(decision)
     assert isinstance(event, BlockedMetricsReset)
     assert isinstance(decision.error, Conflict) and decision.error.detail == CORRUPTED
-    assert BLOCKED_METRICS_OPTION not in given(ProjectOptionSet(PID, OID, BLOCKED_METRICS_OPTION, malformed),
-                                               event).options
+    assert (
+        BLOCKED_METRICS_OPTION
+        not in given(ProjectOptionSet(PID, OID, BLOCKED_METRICS_OPTION, malformed), event).options
+    )
 
 
 def test_after_the_repair_a_retry_starts_from_an_empty_state() -> None:
     log: list[Event] = [ProjectOptionSet(PID, OID, BLOCKED_METRICS_OPTION, "}{")]
     run(log, BlockMetric(PID, MRI_1))
     state, decision = run(log, BlockMetric(PID, MRI_1))
-    assert decision.error is None and stored(state) == [{"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": []}]
+    assert decision.error is None and stored(state) == [
+        {"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": []}
+    ]
 
 
 def test_load_skips_entries_without_mri_and_the_last_duplicate_wins() -> None:
-    raw = json.dumps([
-        {"is_blocked": True},
-        {"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": ["a"]},
-        {"metric_mri": MRI_1, "is_blocked": False, "blocked_tags": None},
-    ])
+    raw = json.dumps(
+        [
+            {"is_blocked": True},
+            {"metric_mri": MRI_1, "is_blocked": True, "blocked_tags": ["a"]},
+            {"metric_mri": MRI_1, "is_blocked": False, "blocked_tags": None},
+        ]
+    )
     state = load_blocking_state(raw, PID)
-    assert list(state) == [MRI_1] and state[MRI_1].is_blocked is False and state[MRI_1].blocked_tags == frozenset()
+    assert (
+        list(state) == [MRI_1]
+        and state[MRI_1].is_blocked is False
+        and state[MRI_1].blocked_tags == frozenset()
+    )
 
 
 @pytest.mark.parametrize(

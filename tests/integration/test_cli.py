@@ -1,0 +1,88 @@
+"""The ``eventry`` command line, on the embedded default and against the same state as HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.app import create_app
+from api.cli import main
+from infra.bootstrap import bootstrap
+from infra.config import Settings
+
+
+@pytest.fixture
+def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
+    return {"EVENTRY_DATA_DIR": str(tmp_path / "var"), "REDIS_URL": redis_url, "DATABASE_URL": ""}
+
+
+def run(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def fails(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=env)
+    assert result.exit_code != 0
+    return result.output
+
+
+def test_orgs_projects_tokens_and_audit(env: dict[str, str]) -> None:
+    run(env, "migrate")
+    org = json.loads(run(env, "orgs", "create", "acme", "--name", "Acme Inc"))
+    assert org["slug"] == "acme" and org["name"] == "Acme Inc"
+    assert "acme" in run(env, "orgs", "list")
+    assert "is already in use" in fails(env, "orgs", "create", "acme")
+    assert "too short" in fails(env, "orgs", "create", "ab")
+
+    first = json.loads(run(env, "projects", "create", "--org", "acme", "Web App", "--platform", "python"))
+    second = json.loads(run(env, "projects", "create", "--org", "acme", "Web App"))
+    assert first["slug"] == "web-app" and second["slug"].startswith("web-app-") and len(second["slug"]) == 10
+    listed = json.loads(run(env, "projects", "list", "--org", "acme", "--json"))
+    assert {p["slug"] for p in listed} == {first["slug"], second["slug"]}
+    assert "not found" in fails(env, "projects", "list", "--org", "nope")
+
+    output = run(env, "tokens", "create", "--org", "acme", "--scopes", "project:write,org:write")
+    token = output.strip().splitlines()[-1]
+    assert token.startswith("sntryu_") and len(token) == 7 + 64
+    assert "Invalid scopes" in fails(
+        env, "tokens", "create", "--org", "acme", "--scopes", "project:everything"
+    )
+
+    settings = Settings.from_env({**env})
+    client = create_app(bootstrap(settings)).test_client()
+    r = client.put(
+        "/api/0/projects/acme/web-app/metrics/visibility/",
+        json={"operationType": "blockMetric", "metricMri": "c:custom/x@none"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200
+
+    everything = run(env, "audit", "--org", "acme")
+    assert "metric.block" in everything and "project.create" in everything and "org.create" in everything
+    lines = [
+        json.loads(line)
+        for line in run(env, "audit", "--org", "acme", "--event", "metric.block", "--json").splitlines()
+    ]
+    assert [entry["event"] for entry in lines] == ["metric.block"]
+    actor = lines[0]["actor"]["id"]
+    assert len(run(env, "audit", "--org", "acme", "--actor", actor, "--json").splitlines()) == 1
+    assert run(env, "audit", "--org", "acme", "--since", "2999-01-01", "--json").strip() == ""
+    assert len(run(env, "audit", "--org", "acme", "--since", "1h", "--json").splitlines()) == 4
+    assert "--since" in fails(env, "audit", "--org", "acme", "--since", "yesterday-ish")
+
+
+def test_projections_status_and_rebuild(env: dict[str, str]) -> None:
+    run(env, "migrate")
+    run(env, "orgs", "create", "acme")
+    status = json.loads(run(env, "projections", "status", "--json"))
+    assert {row["name"] for row in status} == {"directory", "project_options", "audit_log"}
+    rebuilt = run(env, "projections", "rebuild", "audit_log")
+    assert "audit_log: generation 2 is active" in rebuilt
+    status = {row["name"]: row for row in json.loads(run(env, "projections", "status", "--json"))}
+    assert status["audit_log"]["generation"] == 2 and status["audit_log"]["lag"] == 0
+    assert "unknown projection" in fails(env, "projections", "rebuild", "nope")

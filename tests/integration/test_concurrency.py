@@ -1,0 +1,72 @@
+"""Concurrent writers to one project on PostgreSQL never lose an update."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+
+from commands.metrics import BlockMetricTags, UnblockMetricTags, load_blocking_state
+from commands.projects import ProjectState
+from events import streams
+from infra.bootstrap import bootstrap, migrate
+from infra.config import Settings
+from tests.conftest import make_tenant
+
+WRITERS, COMMANDS = 8, 100
+MRI = "c:custom/page_click@none"
+
+
+def plan(writer: int) -> list[tuple[str, str]]:
+    """Writer ``w`` blocks its own tags and unblocks every third one it blocked."""
+    ops = []
+    for j in range(COMMANDS):
+        if j % 3 == 2:
+            ops.append(("unblock", f"w{writer}-{j - 1}"))
+        else:
+            ops.append(("block", f"w{writer}-{j}"))
+    return ops
+
+
+def writer(settings: Settings, project_id: int, index: int, start: multiprocessing.synchronize.Event) -> None:
+    svc = bootstrap(settings, create_tables=False)
+    start.wait()
+    for op, tag in plan(index):
+        command = BlockMetricTags if op == "block" else UnblockMetricTags
+        svc.dispatch(command(project_id, MRI, (tag,)))
+    svc.close()
+
+
+def test_eight_writers_on_one_project_lose_nothing(pg_settings: Settings) -> None:
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    tenant = make_tenant(svc)
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    procs = [
+        ctx.Process(target=writer, args=(pg_settings, tenant.project_id, i, start)) for i in range(WRITERS)
+    ]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(240)
+        assert p.exitcode == 0
+
+    expected: set[str] = set()
+    for i in range(WRITERS):
+        for op, tag in plan(i):
+            (expected.add if op == "block" else expected.discard)(tag)
+
+    recorded = svc.store.read_stream(streams.project(tenant.project_id))
+    assert len(recorded) == 1 + WRITERS * COMMANDS  # created + every accepted command
+    folded = ProjectState.fold(r.event for r in recorded)
+    state = load_blocking_state(folded.options["sentry:blocked_metrics"], tenant.project_id)
+    assert state[MRI].blocked_tags == expected
+
+    svc.engine.catch_up_all()
+    with svc.engine.read("project_options") as view:
+        from projections.project_options import options
+
+        stored = options(view, tenant.project_id)["sentry:blocked_metrics"]
+    assert set(json.loads(stored)[0]["blocked_tags"]) == expected
+    svc.close()

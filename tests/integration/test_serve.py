@@ -1,0 +1,73 @@
+"""The README's serve command and curl walk-through, run as written against a real server."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def walkthrough() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- walkthrough:start -->")[1].split("<!-- walkthrough:end -->")[0]
+    return block.split("```bash", 1)[1].rsplit("```", 1)[0]
+
+
+def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
+    assert shutil.which("curl"), "the walk-through needs curl"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(ROOT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "eventry serve did not come up"
+                time.sleep(0.2)
+        script = walkthrough().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        out = done.stdout
+        assert '"isBlocked":true' in out
+        assert '"blockedTags":["release","user"]' in out
+        options = re.findall(r'\{"sentry:blocked_metrics":.*\}', out)
+        assert "d:custom/latency@millisecond" in options[0]
+        assert "d:custom/latency@millisecond" not in options[1]  # as it was after the first write
+        assert '"event":"metric.block"' in out and "metric.tags.block" in out.split("\n", 3)[-1]
+        assert (tmp_path / "var" / "eventry.sqlite3").exists()
+    finally:
+        server.terminate()
+        server.wait(15)
