@@ -29,11 +29,6 @@ REDIS_BASE = os.environ.get("EVENTRY_TEST_REDIS", "redis://127.0.0.1:6379")
 _schemas = itertools.count()
 
 
-def _worker_index() -> int:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return int(worker.removeprefix("gw") or 0)
-
-
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A database of its own for this test process, dropped at the end."""
@@ -50,17 +45,19 @@ def postgres_database() -> Iterator[str]:
     admin.close()
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    url = f"{REDIS_BASE}/{1 + _worker_index() % 15}"
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A real Redis. Tests share it with other runs, so they never flush it: every key a
+    test touches is unique to that test (random ids, slugs and key names)."""
+    url = f"{REDIS_BASE}/1"
     client = redis_lib.Redis.from_url(url, socket_connect_timeout=3)
     try:
-        client.flushdb()
+        client.ping()
     except redis_lib.ConnectionError as exc:
         pytest.fail(f"Redis is required for the tests and is not reachable at {REDIS_BASE}: {exc}")
-    yield url
-    client.flushdb()
-    client.close()
+    finally:
+        client.close()
+    return url
 
 
 def postgres_settings(database_url: str, redis_url: str, **kwargs: Any) -> Settings:
