@@ -13,6 +13,7 @@ from commands.organizations import TokenState
 from events import Meta, streams
 from infra.bootstrap import Services
 from infra.tokens import hash_token
+from projections import View
 from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project
 
 NOT_FOUND = "The requested resource does not exist"
@@ -83,21 +84,27 @@ def organization(slug: str, scopes: tuple[str, ...]) -> OrganizationRow:
     """The organization a path names; another organization's looks just like a missing one."""
     who = principal()
     with services().engine.read("directory") as view:
-        org = find_organization(view, slug)
-    if org is None or org.id != who.organization_id:
-        raise detail(404, NOT_FOUND)
+        org = _own_organization(view, slug, who)
     require(scopes)
     return org
 
 
 def project(org_slug: str, project_slug: str, scopes: tuple[str, ...]) -> tuple[OrganizationRow, ProjectRow]:
-    org = organization(org_slug, ())
-    with services().engine.read("directory") as view:
+    who = principal()
+    with services().engine.read("directory") as view:  # one read for both lookups
+        org = _own_organization(view, org_slug, who)
         proj = find_project(view, org.id, project_slug)
     if proj is None or proj.status != "active":
         raise detail(404, NOT_FOUND)
     require(scopes)
     return org, proj
+
+
+def _own_organization(view: View, slug: str, who: Principal) -> OrganizationRow:
+    org = find_organization(view, slug)
+    if org is None or org.id != who.organization_id:
+        raise detail(404, NOT_FOUND)
+    return org
 
 
 def json_body() -> Any:

@@ -89,7 +89,6 @@ class Settings:
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_PRE_PING": "y",
         }
 
     def postgres_conninfo(self) -> str:

@@ -1,0 +1,130 @@
+"""Shared pieces of the benchmarks: a scratch PostgreSQL database, servers as subprocesses,
+and a closed-loop HTTP load generator (the same for the measured service and its baseline)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("EVENTRY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("EVENTRY_BENCH_REDIS", "redis://127.0.0.1:6379/2")
+
+
+@contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTRY_")}
+    env.update(PYTHONPATH=str(ROOT), EVENTRY_LOG_LEVEL="WARNING", **extra)
+    return env
+
+
+@contextmanager
+def process(
+    args: list[str], env: dict[str, str], health_url: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if health_url:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(health_url, timeout=1).close()
+                    break
+                except OSError as exc:
+                    if getattr(exc, "code", None):  # any HTTP answer means it is up
+                        break
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError(f"{args} did not start") from exc
+                    time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def eventry(*args: str) -> list[str]:
+    return [sys.executable, "-m", "api.cli", *args]
+
+
+Request = Callable[[int, int], tuple[str, str, bytes, dict[str, str]]]
+
+
+def load(port: int, make: Request, seconds: float, clients: int) -> dict[str, float]:
+    """``clients`` threads, each on a keep-alive connection, sending requests for ``seconds``."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        n = 0
+        while time.monotonic() < stop:
+            method, path, body, headers = make(index, n)
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 400:
+                    errors[0] += 1
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - started)
+            n += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0,
+        "errors": errors[0],
+    }
+
+
+def report(title: str, measured: dict[str, float], baseline: dict[str, float]) -> None:
+    print(f"\n{title}")
+    for name, figures in (("eventry", measured), ("baseline", baseline)):
+        print(
+            f"  {name:<9} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
+            f"p99 {figures['p99_ms']:6.2f} ms  errors {int(figures['errors'])}  "
+            f"({int(figures['requests'])} requests)"
+        )
+    print(f"  ratio eventry/baseline throughput: {measured['rps'] / baseline['rps']:.2f}")
+    print(json.dumps({"measured": measured, "baseline": baseline}))

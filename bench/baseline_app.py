@@ -1,0 +1,22 @@
+"""The baseline for write benchmarks: a Flask endpoint that inserts one row into PostgreSQL
+and returns JSON, with the same driver, pool and server as eventry."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, jsonify, request
+from psycopg_pool import ConnectionPool
+
+app = Flask("baseline")
+pool = ConnectionPool(os.environ["BASELINE_CONNINFO"], min_size=1, max_size=4, open=True)
+
+
+@app.put("/insert")
+def insert() -> object:
+    body = request.get_json(silent=True) or {}
+    with pool.connection() as conn:
+        row = conn.execute(
+            "INSERT INTO baseline_rows (body) VALUES (%s) RETURNING id", (str(body),)
+        ).fetchone()
+    return jsonify(id=row[0] if row else None)
