@@ -1,0 +1,56 @@
+"""The event catalogue: topics are explicit, unique and round-trip; old versions upcast."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import events
+from events.base import Event, event, from_payload, to_payload, upcaster
+from events.metrics import MetricTagsBlocked
+
+
+def test_every_registered_event_has_its_own_versioned_topic() -> None:
+    topics = events.registered_topics()
+    assert len(topics) == len(set(topics.values()))
+    for topic, cls in topics.items():
+        assert cls.__dict__.get("TOPIC") == topic
+        assert topic.rsplit(".", 1)[-1].startswith("v"), topic
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_payload_round_trip_keeps_tuples() -> None:
+    e = MetricTagsBlocked(1, 2, "web", "c:custom/x@none", False, ("a",), "[]", ("a", "b"))
+    payload = to_payload(e)
+    assert payload["tags"] == ["a", "b"]
+    assert from_payload(e.TOPIC, payload) == e
+
+
+def test_an_old_version_is_upcast_on_read() -> None:
+    @event
+    @dataclasses.dataclass(frozen=True)
+    class Renamed(Event):
+        TOPIC = "tests.Renamed.v2"
+        name: str
+        size: int
+
+    @upcaster("tests.Renamed.v1", "tests.Renamed.v2")
+    def _v1_to_v2(state: dict[str, object]) -> dict[str, object]:
+        return {"name": state["title"], "size": 0}
+
+    assert from_payload("tests.Renamed.v1", {"title": "x"}) == Renamed("x", 0)
+
+
+def test_a_topic_cannot_be_registered_twice() -> None:
+    with pytest.raises(TypeError):
+
+        @event
+        @dataclasses.dataclass(frozen=True)
+        class Again(Event):
+            TOPIC = "metrics.MetricBlocked.v1"
+
+
+def test_an_unknown_topic_is_an_error() -> None:
+    with pytest.raises(LookupError):
+        from_payload("nope.Nothing.v1", {})
