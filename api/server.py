@@ -1,40 +1,37 @@
-"""Running the API under gunicorn, in-process, for ``eventry serve``."""
+"""``eventry serve``: gunicorn in this process's place, with the app built from the environment.
+
+The process is replaced (exec) rather than wrapped so that gunicorn's workers import the app
+fresh: Prometheus' multi-process mode must be switched on before its client library is imported.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from gunicorn.app.base import BaseApplication
+import os
+import sys
+import tempfile
 
 from infra.config import Settings
 
 
-class _Server(BaseApplication):
-    def __init__(self, options: dict[str, Any], settings: Settings) -> None:
-        self.options = options
-        self.settings = settings
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from api.app import create_app
-
-        return create_app(settings=self.settings)
+def gunicorn_argv(host: str, port: int, workers: int, settings: Settings) -> list[str]:
+    embedded = settings.is_embedded
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--config", "python:api.gunicorn_conf",
+        "--bind", f"{host}:{port}",
+        # One process must serve concurrent requests on the embedded default: threads.
+        "--workers", str(1 if embedded else workers),
+        "--worker-class", "gthread" if embedded else "sync",
+        "--threads", str(8 if embedded else 1),
+        "--timeout", "60",
+        "--graceful-timeout", "10",
+        "api.wsgi:app",
+    ]  # fmt: skip
 
 
 def run(host: str, port: int, workers: int, settings: Settings) -> None:
-    embedded = settings.is_embedded
-    options = {
-        "bind": f"{host}:{port}",
-        "workers": 1 if embedded else workers,
-        # One process must serve concurrent requests on the embedded default: threads.
-        "worker_class": "gthread" if embedded else "sync",
-        "threads": 8 if embedded else 1,
-        "timeout": 60,
-        "graceful_timeout": 10,
-        "accesslog": None,
-    }
-    _Server(options, settings).run()
+    env = dict(os.environ)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in env:
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="eventry-metrics-")
+    argv = gunicorn_argv(host, port, workers, settings)
+    os.execve(sys.executable, argv, env)

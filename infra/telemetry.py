@@ -16,9 +16,19 @@ CONFLICTS = Counter(
     "eventry_command_conflicts_total", "Appends retried after a concurrent write", ["command"]
 )
 EVENTS_APPENDED = Counter("eventry_events_appended_total", "Events appended to the log", ["topic"])
-PROJECTION_POSITION = Gauge("eventry_projection_position", "Last log position applied", ["projection"])
-PROJECTION_LAG = Gauge("eventry_projection_lag_events", "Log head minus projection position", ["projection"])
-LOG_HEAD = Gauge("eventry_log_head", "Position of the newest event in the log")
+# Under gunicorn's workers (multi-process mode) a scrape reports the most recent reading of any worker.
+PROJECTION_POSITION = Gauge(
+    "eventry_projection_position", "Last log position applied", ["projection"], multiprocess_mode="mostrecent"
+)
+PROJECTION_LAG = Gauge(
+    "eventry_projection_lag_events",
+    "Log head minus projection position",
+    ["projection"],
+    multiprocess_mode="mostrecent",
+)
+LOG_HEAD = Gauge(
+    "eventry_log_head", "Position of the newest event in the log", multiprocess_mode="mostrecent"
+)
 REQUESTS = Histogram("eventry_http_request_seconds", "HTTP request latency", ["method", "endpoint", "status"])
 
 

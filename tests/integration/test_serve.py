@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from infra.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +30,19 @@ def walkthrough() -> str:
     return block.split("```bash", 1)[1].rsplit("```", 1)[0]
 
 
+def wait_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                assert r.status == 200
+                return
+        except OSError:
+            assert server.poll() is None, "eventry serve exited"
+            assert time.monotonic() < deadline, "eventry serve did not come up"
+            time.sleep(0.2)
+
+
 def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
     assert shutil.which("curl"), "the walk-through needs curl"
     port = free_port()
@@ -41,15 +57,7 @@ def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "eventry serve did not come up"
-                time.sleep(0.2)
+        wait_healthy(port, server)
         script = walkthrough().replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
@@ -71,3 +79,57 @@ def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(15)
+
+
+def test_serve_with_workers_on_postgres(pg_settings: Settings, tmp_path: Path) -> None:
+    """Production mode: migrate once, then gunicorn workers with tables they never create."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTRY_", "PROMETHEUS_"))}
+    env.update(DATABASE_URL=pg_settings.database_url or "", REDIS_URL=pg_settings.redis_url or "")
+    env["PYTHONPATH"] = str(ROOT)
+    cli = [sys.executable, "-m", "api.cli"]
+    subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "orgs", "create", "prod-org"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "projects", "create", "--org", "prod-org", "api"], env=env, check=True, capture_output=True
+    )
+    token = (
+        subprocess.run(
+            [*cli, "tokens", "create", "--org", "prod-org", "--scopes", "project:write"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen([*cli, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(port, server)
+        for i in range(6):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/0/projects/prod-org/api/metrics/visibility/",
+                data=json.dumps(
+                    {"operationType": "blockMetric", "metricMri": f"c:custom/m{i}@none"}
+                ).encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                method="PUT",
+            )
+            with urllib.request.urlopen(request, timeout=10) as r:
+                assert json.loads(r.read())["isBlocked"] is True
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        # counters from both workers are summed in one scrape
+        assert 'eventry_commands_total{command="BlockMetric",outcome="ok"} 6.0' in metrics
+    finally:
+        for proc in (server, worker):
+            proc.terminate()
+            proc.wait(15)

@@ -1,0 +1,14 @@
+"""gunicorn hooks for ``eventry serve``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's Prometheus files must stop counting as live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
