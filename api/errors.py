@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from typing import Any
 
+import eventsourcing.persistence as es
 import psycopg
 import psycopg_pool
 import redis
@@ -22,7 +23,10 @@ from infra.telemetry import log
 LOGGER = logging.getLogger("eventry.api")
 
 OUTAGES = (
+    es.OperationalError,
+    es.InterfaceError,
     psycopg.OperationalError,
+    psycopg.InterfaceError,
     psycopg_pool.PoolTimeout,
     sqlite3.OperationalError,
     redis.ConnectionError,

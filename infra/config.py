@@ -88,7 +88,7 @@ class Settings:
             "POSTGRES_POOL_SIZE": query.get("pool_size", ["4"])[0],
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "5",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": "1",
         }
 
     def postgres_conninfo(self) -> str:

@@ -55,7 +55,7 @@ class PostgresDatabase:
     def __init__(self, conninfo: str, max_size: int = 8) -> None:
         # No check on checkout (a round trip per use): a connection broken by a server restart
         # fails its request with a 503 and the pool discards it when it is returned.
-        self.pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True, timeout=10)
+        self.pool = ConnectionPool(conninfo, min_size=1, max_size=max_size, open=True, timeout=3)
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[_PgTx]:
