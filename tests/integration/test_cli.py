@@ -86,3 +86,30 @@ def test_projections_status_and_rebuild(env: dict[str, str]) -> None:
     status = {row["name"]: row for row in json.loads(run(env, "projections", "status", "--json"))}
     assert status["audit_log"]["generation"] == 2 and status["audit_log"]["lag"] == 0
     assert "unknown projection" in fails(env, "projections", "rebuild", "nope")
+
+
+def test_audit_follow_prints_new_entries_as_they_arrive(env: dict[str, str], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    run(env, "migrate")
+    run(env, "orgs", "create", "acme")
+    full_env = {**os.environ, **env, "PYTHONPATH": str(root), "EVENTRY_POLL_INTERVAL": "0.01"}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "audit", "--org", "acme", "--follow", "--json"],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(follower.stdout.readline())["event"] == "org.create"  # type: ignore[union-attr]
+        time.sleep(0.3)
+        run(env, "projects", "create", "--org", "acme", "Later")
+        entry = json.loads(follower.stdout.readline())  # type: ignore[union-attr]
+        assert entry["event"] == "project.create" and entry["data"]["slug"] == "later"
+    finally:
+        follower.terminate()
+        follower.wait(10)
