@@ -1,6 +1,6 @@
 """Commands and their pure deciders; importing this package registers every handler."""
 
-from commands import metrics, organizations, projects
+from commands import metrics, organizations, projects, relays
 from commands.base import (
     HANDLERS,
     Command,
@@ -26,4 +26,5 @@ __all__ = [
     "metrics",
     "organizations",
     "projects",
+    "relays",
 ]

@@ -1,6 +1,6 @@
 """The event catalogue: importing this package registers every event topic."""
 
-from events import metrics, organizations, projects, requests, streams
+from events import metrics, organizations, projects, relays, requests, streams
 from events.base import Event, from_payload, registered_topics, to_payload
 from events.envelope import Meta, Recorded
 
@@ -13,6 +13,7 @@ __all__ = [
     "organizations",
     "projects",
     "registered_topics",
+    "relays",
     "requests",
     "streams",
     "to_payload",

@@ -25,3 +25,7 @@ def api_token(token_hash: str) -> UUID:
 
 def idempotency(scope: str, key: str) -> UUID:
     return uuid5(NAMESPACE, f"idempotency:{scope}:{key}")
+
+
+def relay(relay_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"relay:{relay_id.lower()}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -20,6 +21,9 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = True
     url_prefix: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    internal_relays: frozenset[str] = frozenset()
+    relay_open_registration: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -37,6 +41,12 @@ class Settings:
             log_level=env.get("EVENTRY_LOG_LEVEL", "INFO").upper(),
             log_json=env.get("EVENTRY_LOG_FORMAT", "json").lower() == "json",
             url_prefix=env.get("EVENTRY_URL_PREFIX", "http://127.0.0.1:8000"),
+            secret_key=env.get("EVENTRY_SECRET_KEY") or None,
+            internal_relays=frozenset(
+                k.strip() for k in env.get("EVENTRY_INTERNAL_RELAYS", "").split(",") if k.strip()
+            ),
+            relay_open_registration=env.get("EVENTRY_RELAY_OPEN_REGISTRATION", "yes").lower()
+            in ("1", "yes", "true"),
         )
 
     @property
@@ -51,6 +61,23 @@ class Settings:
     @property
     def runs_projection_thread(self) -> bool:
         return self.is_embedded if self.projection_thread is None else self.projection_thread
+
+    def system_secret(self) -> str:
+        """Sentry's ``system.secret-key``: signs relay registration tokens. Every process of a
+        deployment must share it (set EVENTRY_SECRET_KEY); the embedded default keeps one in a file."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def sqlite_path(self) -> Path:

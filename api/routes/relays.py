@@ -1,0 +1,109 @@
+"""Relay registration (challenge/response) and liveness. Project configs: relay_configs.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sentry_relay.auth import create_register_challenge, is_version_supported, validate_register_response
+from sentry_relay.exceptions import UnpackErrorSignatureExpired
+
+from api.context import request_id, services
+from api.errors import ApiError, detail
+from api.relay_auth import authenticate_relay, is_internal
+from commands.relays import DIFFERENT_KEY, RegisterRelay, RelayState
+from events import Meta, streams
+
+bp = Blueprint("relays", __name__)
+
+RELAY_ID = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$")
+CHALLENGE_MAX_AGE = 60
+
+
+def _registration_body(required: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        data = json.loads(request.get_data() or b"null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise detail(400, "No valid json body")
+    errors = {name: ["This field is required."] for name in required if not data.get(name)}
+    if data.get("relay_id") and not RELAY_ID.match(str(data["relay_id"])):
+        errors["relay_id"] = ["This value does not match the required pattern."]
+    if data.get("public_key") and len(str(data["public_key"])) > 64:
+        errors["public_key"] = ["Ensure this field has no more than 64 characters."]
+    if errors:
+        raise ApiError(400, errors)
+    return data
+
+
+def _signature() -> tuple[str, str]:
+    relay_id = request.headers.get("X-Sentry-Relay-Id")
+    signature = request.headers.get("X-Sentry-Relay-Signature")
+    if not relay_id:
+        raise detail(400, "Missing relay id header")
+    if not signature:
+        raise detail(400, "Missing relay signature")
+    return relay_id, signature
+
+
+def _unpack_error(exc: Exception) -> ApiError:
+    return detail(400, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+@bp.post("/relays/register/challenge/")
+def register_challenge() -> Any:
+    data = _registration_body(("relay_id", "public_key"))
+    relay_id, signature = _signature()
+    if not is_version_supported(data.get("version")):
+        raise detail(403, "Relay version no longer supported, please upgrade to a more recent version")
+    svc = services()
+    if not svc.settings.relay_open_registration and not is_internal(str(data["public_key"])):
+        raise detail(403, "Relay is not allowed to register")
+    try:
+        challenge = create_register_challenge(
+            request.get_data(), signature, svc.settings.system_secret(), max_age=CHALLENGE_MAX_AGE
+        )
+    except Exception as exc:  # the library's errors: bad signature, encoding, payload
+        raise _unpack_error(exc) from None
+    if str(challenge["relay_id"]) != relay_id:
+        raise detail(400, "relay_id in payload did not match header")
+    known = RelayState.fold(r.event for r in svc.store.read_stream(streams.relay(relay_id)))
+    if known.exists and known.public_key != data["public_key"]:
+        raise detail(400, DIFFERENT_KEY)
+    return jsonify(relay_id=str(challenge["relay_id"]), token=challenge["token"])
+
+
+@bp.post("/relays/register/response/")
+def register_response() -> Any:
+    _registration_body(("relay_id", "token"))
+    relay_id, signature = _signature()
+    svc = services()
+    try:
+        verified = validate_register_response(
+            request.get_data(), signature, svc.settings.system_secret(), max_age=CHALLENGE_MAX_AGE
+        )
+    except UnpackErrorSignatureExpired:
+        raise detail(401, "Challenge expired") from None
+    except Exception as exc:
+        raise _unpack_error(exc) from None
+    if str(verified["relay_id"]) != relay_id:
+        raise detail(400, "relay_id in payload did not match header")
+    public_key = str(verified["public_key"])
+    command = RegisterRelay(relay_id, public_key, str(verified.get("version") or ""), is_internal(public_key))
+    meta = Meta(
+        actor_type="relay", actor_label=relay_id[:64], ip_address=request.remote_addr, request_id=request_id()
+    )
+    outcome = svc.dispatch(command, meta)
+    response = jsonify(relay_id=relay_id)
+    if outcome.position is not None:
+        response.headers["X-Eventry-Position"] = str(outcome.position)
+    return response
+
+
+@bp.get("/relays/live/")
+def live() -> Any:
+    authenticate_relay()
+    return jsonify(is_healthy=True)
