@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from infra import telemetry
 from infra.db import Database, Tx
@@ -50,11 +51,15 @@ class Engine:
         store: EventStore,
         projections: tuple[type[Projection], ...] = PROJECTIONS,
         batch_size: int = 500,
+        effects: dict[str, Callable[[list[Any]], None]] | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.batch_size = batch_size
         self.projections = {p.name: p() for p in projections}
+        # Performed inside the batch's transaction, before it commits: a failure rolls the
+        # batch back and it is retried, so an effect is never lost (effects are idempotent).
+        self.effects = effects or {}
 
     def projection(self, name: str) -> Projection:
         try:
@@ -101,7 +106,7 @@ class Engine:
             raise UnknownProjection(f"{name} has no state: run `eventry migrate` first")
         return rows[0][0], rows[0][1]
 
-    def _advance(self, tx: Tx, name: str, generation: int, position: int) -> int:
+    def _advance(self, tx: Tx, name: str, generation: int, position: int, live: bool = True) -> int:
         """Apply one batch after ``position`` to ``generation``; returns the new position."""
         projection = self.projection(name)
         head = self.store.head()
@@ -111,6 +116,8 @@ class Engine:
         view = View(tx, self.tables(name, generation))
         for record in records:
             projection.apply(view, record)
+        if live:
+            self._perform(name, view)
         new_position = records[-1].position if len(records) == self.batch_size else head
         assert new_position is not None
         tx.execute(
@@ -155,17 +162,20 @@ class Engine:
         position, head = 0, self.store.head()
         while position < head:  # batches in their own transactions: the live view keeps serving
             with self.db.transaction() as tx:
-                position = self._advance(tx, name, new, self._lock(tx, name, new)[1])
+                position = self._advance(tx, name, new, self._lock(tx, name, new)[1], live=False)
             if progress:
                 progress(min(position, head), head)
         with self.db.transaction() as tx:
-            self._lock(tx, name)  # hold the live generation still while the last events go in
+            _, live_position = self._lock(tx, name)  # hold the live generation still meanwhile
             position = self._lock(tx, name, new)[1]
             while True:
-                moved = self._advance(tx, name, new, position)
+                moved = self._advance(tx, name, new, position, live=False)
                 if moved == position:
                     break
                 position = moved
+            view = View(tx, self.tables(name, new))
+            projection.activate(view, live_position)
+            self._perform(name, view)
             tx.execute(
                 "UPDATE projection_state SET active = 0 WHERE name = %s AND generation = %s",
                 (name, active),
@@ -177,6 +187,10 @@ class Engine:
         # The old generation stays until the next rebuild: readers that looked up the
         # generation just before the swap may still be reading it.
         return new
+
+    def _perform(self, name: str, view: View) -> None:
+        if view.effects and name in self.effects:
+            self.effects[name](view.effects)
 
     def _drop(self, tx: Tx, name: str, generation: int) -> None:
         for table in self.tables(name, generation).values():

@@ -26,12 +26,17 @@ class Tx(Protocol):
 
 
 class View:
-    """A transaction bound to one generation's tables."""
+    """A transaction bound to one generation's tables. ``emit`` queues an effect outside the
+    database (e.g. a cache write) that the engine performs for the live generation only."""
 
     def __init__(self, tx: Tx, tables: dict[str, str]) -> None:
         self.tx = tx
         self.tables = tables
         self.dialect = tx.dialect
+        self.effects: list[Any] = []
+
+    def emit(self, effect: Any) -> None:
+        self.effects.append(effect)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.tx.execute(sql.format(**self.tables), params)
@@ -80,6 +85,10 @@ class Projection:
             if handler is not None:
                 handler(self, view, recorded)
                 return
+
+    def activate(self, view: View, since: int) -> None:
+        """A rebuilt generation just became the live one; the live one had applied ``since``.
+        Emit the effects of what it applied beyond that (nothing, for most projections)."""
 
     @classmethod
     def ddl(cls, tables: dict[str, str]) -> list[str]:

@@ -1,0 +1,144 @@
+"""The project config document Relay fetches, built from a project's facts (pure functions).
+
+Sentry builds it on request (``get_project_config``); here the relay_configs projection builds
+it whenever one of its inputs changes, so a fetch is a cache read. Values we have no source for
+take Sentry's defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_BREAKDOWNS = {
+    "span_ops": {"type": "spanOperations", "matches": ["http", "db", "browser", "resource", "ui"]}
+}
+DEFAULT_FILTERS = {
+    "browserExtensions": {"isEnabled": False},
+    "localhost": {"isEnabled": False},
+    "legacyBrowsers": {"isEnabled": False},
+    "webCrawlers": {"isEnabled": True},
+}
+GROUPING_CONFIG = {"id": "newstyle:2023-01-11", "enhancements": "KLUv_SAYwQAAkwORuGFsbC1wbGF0Zm9ybXM"}
+EVENT_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    public_key: str
+    key_id: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    project_id: int
+    organization_id: int
+    slug: str
+    active: bool
+    options: dict[str, Any] = field(default_factory=dict)
+    organization_options: dict[str, Any] = field(default_factory=dict)
+    trusted_relays: tuple[str, ...] = ()
+
+
+def blocking_for_relay(raw: Any) -> dict[str, Any] | None:
+    """``get_metrics_blocking_state_for_relay_config``: blocked metrics become ``deniedNames``,
+    metrics with only blocked tags become ``deniedTags``; a malformed option gives nothing."""
+    try:
+        entries = json.loads(raw) if isinstance(raw, str) and raw else []
+    except ValueError:
+        return None
+    if not isinstance(entries, list):
+        return None
+    denied_names, denied_tags = [], []
+    for entry in entries:
+        if not isinstance(entry, dict) or "metric_mri" not in entry:
+            continue
+        tags = entry.get("blocked_tags") or []
+        if entry.get("is_blocked"):
+            denied_names.append(entry["metric_mri"])
+        elif tags:
+            denied_tags.append({"name": [entry["metric_mri"]], "tags": sorted(tags)})
+    if not denied_names and not denied_tags:
+        return None
+    return {"deniedNames": denied_names, "deniedTags": denied_tags}
+
+
+def _scrubbing(options: dict[str, Any], org: dict[str, Any]) -> dict[str, Any]:
+    """Project settings, with the organization's requirements taking precedence."""
+    return {
+        "excludeFields": list(options.get("sentry:safe_fields") or [])
+        + list(org.get("sentry:safe_fields") or []),
+        "scrubData": bool(options.get("sentry:scrub_data", True) or org.get("sentry:require_scrub_data")),
+        "scrubIpAddresses": bool(
+            options.get("sentry:scrub_ip_address", False) or org.get("sentry:require_scrub_ip_address")
+        ),
+        "sensitiveFields": list(options.get("sentry:sensitive_fields") or [])
+        + list(org.get("sentry:sensitive_fields") or []),
+        "scrubDefaults": bool(
+            options.get("sentry:scrub_defaults", True) or org.get("sentry:require_scrub_defaults")
+        ),
+    }
+
+
+def _pii_config(options: dict[str, Any], org: dict[str, Any]) -> Any:
+    raw = options.get("sentry:relay_pii_config") or org.get("sentry:relay_pii_config")
+    if not raw:
+        return None
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+
+
+def inner_config(p: ProjectFacts) -> dict[str, Any]:
+    options, org = p.options, p.organization_options
+    metrics: dict[str, Any] = {"cardinalityLimits": []}
+    blocking = blocking_for_relay(options.get("sentry:blocked_metrics"))
+    if blocking:
+        metrics.update(blocking)
+    return {
+        "allowedDomains": list(options.get("sentry:origins") or ["*"]),
+        "trustedRelays": list(p.trusted_relays),
+        "piiConfig": _pii_config(options, org),
+        "datascrubbingSettings": _scrubbing(options, org),
+        "features": [],
+        "txNameRules": [],
+        "breakdownsV2": options.get("sentry:breakdowns") or DEFAULT_BREAKDOWNS,
+        "metrics": metrics,
+        "transactionMetrics": {
+            "version": 6,
+            "extractCustomTags": list(options.get("sentry:transaction_metrics_custom_tags") or []),
+            "customMeasurements": {"limit": 10},
+            "acceptTransactionNames": "clientBased",
+        },
+        "sessionMetrics": {"version": 1},
+        "performanceScore": {"profiles": []},
+        "filterSettings": {
+            **DEFAULT_FILTERS,
+            "releases": {"releases": list(options.get("sentry:releases") or [])},
+            "errorMessages": {"patterns": list(options.get("sentry:error_messages") or [])},
+            "clientIps": {"blacklistedIps": list(options.get("sentry:blacklisted_ips") or [])},
+            "csp": {"disallowedSources": list(options.get("sentry:csp_ignored_sources_defaults") or [])},
+        },
+        "groupingConfig": GROUPING_CONFIG,
+        "eventRetention": EVENT_RETENTION_DAYS,
+        "quotas": [],
+    }
+
+
+def document(p: ProjectFacts, key: KeyFacts, rev: str, last_change: str) -> dict[str, Any]:
+    """The full state for one public key; ``{"disabled": true}`` when it must not be served."""
+    if not p.active or not key.active:
+        return {"disabled": True}
+    return {
+        "disabled": False,
+        "slug": p.slug,
+        "lastChange": last_change,
+        "rev": rev,
+        "publicKeys": [{"publicKey": key.public_key, "numericId": key.key_id, "isEnabled": True}],
+        "config": inner_config(p),
+        "organizationId": p.organization_id,
+        "projectId": p.project_id,
+    }
