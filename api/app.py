@@ -10,8 +10,9 @@ from flask import Flask, g, request
 
 from api import errors
 from api.context import request_id
-from api.routes import audit, metrics, ops, projects, relays
+from api.routes import audit, metrics, ops, projects, relays, uploads
 from infra import telemetry
+from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
 
@@ -27,10 +28,11 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         services = bootstrap(settings)
         if settings.runs_projection_thread:
             services.start_worker()
+            job_runner(services).start()  # assembly jobs; `eventry worker` runs them otherwise
     app.extensions["eventry"] = services
     errors.register(app)
     app.register_blueprint(ops.bp)
-    for module in (metrics, projects, audit, relays):
+    for module in (metrics, projects, audit, relays, uploads):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
     return app

@@ -1,6 +1,6 @@
 """Commands and their pure deciders; importing this package registers every handler."""
 
-from commands import metrics, organizations, projects, relays
+from commands import billing, metrics, organizations, projects, relays, uploads
 from commands.base import (
     HANDLERS,
     Command,
@@ -21,10 +21,12 @@ __all__ = [
     "DomainError",
     "InvalidCommand",
     "NotFound",
+    "billing",
     "decide",
     "handler_for",
     "metrics",
     "organizations",
     "projects",
     "relays",
+    "uploads",
 ]

@@ -1,6 +1,6 @@
 """The event catalogue: importing this package registers every event topic."""
 
-from events import metrics, organizations, projects, relays, requests, streams
+from events import billing, metrics, organizations, projects, relays, requests, streams, uploads
 from events.base import Event, from_payload, registered_topics, to_payload
 from events.envelope import Meta, Recorded
 
@@ -8,6 +8,7 @@ __all__ = [
     "Event",
     "Meta",
     "Recorded",
+    "billing",
     "from_payload",
     "metrics",
     "organizations",
@@ -17,4 +18,5 @@ __all__ = [
     "requests",
     "streams",
     "to_payload",
+    "uploads",
 ]

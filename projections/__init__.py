@@ -4,7 +4,8 @@ from projections.audit_log import AuditLog
 from projections.base import Projection, View, on
 from projections.directory import Directory
 from projections.project_options import ProjectOptions
+from projections.uploads import Uploads
 
-PROJECTIONS: tuple[type[Projection], ...] = (Directory, ProjectOptions, AuditLog)
+PROJECTIONS: tuple[type[Projection], ...] = (Directory, ProjectOptions, AuditLog, Uploads)
 
-__all__ = ["PROJECTIONS", "AuditLog", "Directory", "ProjectOptions", "Projection", "View", "on"]
+__all__ = ["PROJECTIONS", "AuditLog", "Directory", "ProjectOptions", "Projection", "Uploads", "View", "on"]

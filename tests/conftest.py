@@ -76,7 +76,9 @@ def postgres_settings(database_url: str, redis_url: str, **kwargs: Any) -> Setti
 def settings(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Settings:
     """Every test that takes ``settings`` runs on both stores."""
     if request.param == "postgres":
-        return postgres_settings(request.getfixturevalue("postgres_database"), redis_url)
+        return postgres_settings(
+            request.getfixturevalue("postgres_database"), redis_url, data_dir=tmp_path / "var"
+        )
     return Settings(data_dir=tmp_path / "var", redis_url=redis_url, log_json=False)
 
 

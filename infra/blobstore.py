@@ -1,0 +1,112 @@
+"""Content-addressed blob storage: a blob's key is derived from its sha1.
+
+Bytes are staged in a temporary file beside the store (hashing as they are written), then
+committed with an atomic rename to their content address. Two uploads of one chunk at once
+both rename identical bytes onto the same name: one file remains and no temporary file is
+left behind. ``BlobStorage`` is the interface; an S3-compatible store can implement it
+(stage locally, ``PUT`` on commit when the key is absent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Protocol
+
+BLOCK = 1024 * 1024
+
+
+def storage_key(checksum: str) -> str:
+    """Sentry's path layout ``xx/xxxx/rest``, of the checksum rather than a random uuid."""
+    return f"{checksum[:2]}/{checksum[2:6]}/{checksum[6:]}"
+
+
+@dataclass
+class Staged:
+    """Bytes written to a temporary file, measured and hashed; ``too_large`` when they went
+    past the limit (the file then holds only a prefix and must be discarded)."""
+
+    path: Path | None
+    checksum: str
+    size: int
+    too_large: bool
+
+
+class BlobStorage(Protocol):
+    def stage(self, blocks: Iterable[bytes], limit: int, keep: bool = True) -> Staged: ...
+
+    def commit(self, staged: Staged) -> str: ...
+
+    def discard(self, staged: Staged) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def local_path(self, key: str) -> Path: ...
+
+
+class LocalBlobStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = root / "tmp"
+        self.staging.mkdir(parents=True, exist_ok=True)
+
+    def stage(self, blocks: Iterable[bytes], limit: int, keep: bool = True) -> Staged:
+        """Hash and count ``blocks``, writing them unless ``keep`` is False; stop past ``limit``."""
+        digest, size = hashlib.sha1(usedforsecurity=False), 0
+        fd, name = tempfile.mkstemp(dir=self.staging) if keep else (-1, "")
+        try:
+            with open(fd, "wb", closefd=True) if keep else contextlib.nullcontext() as out:
+                for block in blocks:
+                    size += len(block)
+                    if size > limit:
+                        if keep:
+                            os.unlink(name)
+                        return Staged(None, "", size, too_large=True)
+                    digest.update(block)
+                    if out is not None:
+                        out.write(block)
+        except BaseException:
+            if keep:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)
+            raise
+        return Staged(Path(name) if keep else None, digest.hexdigest(), size, too_large=False)
+
+    def commit(self, staged: Staged) -> str:
+        assert staged.path is not None and not staged.too_large
+        key = storage_key(staged.checksum)
+        target = self.root / key
+        if target.exists():  # deduplicated: the bytes are already there
+            self.discard(staged)
+            return key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)  # atomic; a concurrent twin replaces identical bytes
+        staged.path = None
+        return key
+
+    def discard(self, staged: Staged) -> None:
+        if staged.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                staged.path.unlink()
+            staged.path = None
+
+    def exists(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.root / key, "rb")
+
+    def local_path(self, key: str) -> Path:
+        return self.root / key
+
+
+def read_blocks(stream: IO[bytes], size: int = BLOCK) -> Iterable[bytes]:
+    while block := stream.read(size):
+        yield block

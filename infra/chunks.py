@@ -1,0 +1,91 @@
+"""Receiving one chunk-upload request: Sentry's limits, in Sentry's order, then storage.
+
+Every part is measured and hashed as it is copied into blob staging (gzip parts are
+decompressed as a stream, never past the chunk size, so a gzip bomb costs at most one chunk's
+worth of work per part). Nothing is committed until every check passed: bad input stores nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from commands.uploads import StoredBlob
+from infra.blobstore import BLOCK, BlobStorage, Staged, read_blocks
+
+CHUNK_SIZE = 8 * 1024 * 1024  # SENTRY_CHUNK_UPLOAD_BLOB_SIZE, a power of two
+MAX_CHUNKS_PER_REQUEST = 64
+MAX_REQUEST_SIZE = 32 * 1024 * 1024
+MAX_CONCURRENCY = 8
+HASH_ALGORITHM = "sha1"
+MAX_FILE_SIZE = 2**31  # system.maximum-file-size
+CHUNK_UPLOAD_ACCEPT = (
+    "debug_files", "release_files", "pdbs", "sources", "bcsymbolmaps", "il2cpp",
+    "portablepdbs", "artifact_bundles", "artifact_bundles_v2", "proguard",
+)  # fmt: skip
+# A body past this cannot be a valid request (raw parts over MAX_REQUEST_SIZE, plus room for
+# gzip's and multipart's overhead); it is refused before it is read.
+MAX_BODY_SIZE = MAX_REQUEST_SIZE + MAX_REQUEST_SIZE // 16 + 1024 * 1024
+MAX_FORM_PARTS = 4 * MAX_CHUNKS_PER_REQUEST
+
+CHUNK_TOO_LARGE = "Chunk size too large"
+REQUEST_TOO_LARGE = "Request too large"
+TOO_MANY_CHUNKS = "Too many chunks"
+CHECKSUM_MISMATCH = "Checksum mismatch"
+
+
+class ChunkError(Exception):
+    """A 400 ``{"error": message}``."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One multipart part: its filename (the sha1 the client claims) and its bytes."""
+
+    name: str
+    stream: IO[bytes]
+    gzipped: bool
+
+
+def _gunzip(stream: IO[bytes]) -> Iterator[bytes]:
+    """Decompressed blocks; each read is bounded, so the caller's limit bounds the work."""
+    try:
+        with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+            while block := unzipped.read(BLOCK):
+                yield block
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ChunkError(str(exc) or "Invalid gzip data") from None
+
+
+def receive_chunks(storage: BlobStorage, parts: Iterable[Part]) -> tuple[StoredBlob, ...]:
+    """Check and store the parts; raise ``ChunkError`` with Sentry's message, storing nothing."""
+    staged: list[tuple[str, Staged]] = []
+    try:
+        total = 0
+        for part in parts:
+            blocks = _gunzip(part.stream) if part.gzipped else read_blocks(part.stream)
+            # Past the request limit the answer is an error: only look for a larger-chunk one.
+            one = storage.stage(blocks, CHUNK_SIZE, keep=total <= MAX_REQUEST_SIZE)
+            if one.too_large:
+                raise ChunkError(CHUNK_TOO_LARGE)
+            staged.append((part.name, one))
+            total += one.size
+        if total > MAX_REQUEST_SIZE:
+            raise ChunkError(REQUEST_TOO_LARGE)
+        if len(staged) > MAX_CHUNKS_PER_REQUEST:
+            raise ChunkError(TOO_MANY_CHUNKS)
+        if any(name != one.checksum for name, one in staged):
+            raise ChunkError(CHECKSUM_MISMATCH)
+        stored: dict[str, StoredBlob] = {}
+        for name, one in staged:
+            if name in stored:  # the same chunk twice in one request is stored once
+                storage.discard(one)
+                continue
+            stored[name] = StoredBlob(name, one.size, storage.commit(one))
+        return tuple(stored.values())
+    finally:
+        for _, one in staged:
+            storage.discard(one)
