@@ -1,6 +1,16 @@
 """The event catalogue: importing this package registers every event topic."""
 
-from events import billing, metrics, organizations, projects, relays, requests, streams, uploads
+from events import (
+    billing,
+    metrics,
+    organizations,
+    project_keys,
+    projects,
+    relays,
+    requests,
+    streams,
+    uploads,
+)
 from events.base import Event, from_payload, registered_topics, to_payload
 from events.envelope import Meta, Recorded
 
@@ -12,6 +22,7 @@ __all__ = [
     "from_payload",
     "metrics",
     "organizations",
+    "project_keys",
     "projects",
     "registered_topics",
     "relays",

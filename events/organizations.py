@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from events.base import Event, event
 
@@ -56,3 +57,45 @@ class ApiTokenCreated(Event):
     token_last_characters: str
     label: str
     scopes: tuple[str, ...]
+
+
+@event
+@dataclass(frozen=True)
+class OrganizationSlugReleased(Event):
+    """On the global registry stream: the slug is free again (the organization took another)."""
+
+    TOPIC = "organizations.OrganizationSlugReleased.v1"
+    organization_id: int
+    slug: str
+
+
+@event
+@dataclass(frozen=True)
+class OrganizationEdited(Event):
+    """A settings change of ``PUT /organizations/{org}/``: its effects and Sentry's ``changed_data``.
+
+    ``options`` holds every organization option written (option key -> stored value, ``None``
+    stored as null), ``flags`` every flag whose value changed (flag name -> value), and
+    ``changes`` the audit data exactly as Sentry builds it (empty: stored, but nothing to audit).
+    """
+
+    TOPIC = "organizations.OrganizationEdited.v1"
+    organization_id: int
+    slug: str
+    name: str
+    previous_slug: str
+    options: dict[str, Any]
+    flags: dict[str, bool]
+    default_role: str
+    changes: dict[str, str]
+
+
+@event
+@dataclass(frozen=True)
+class ProjectSlugReleased(Event):
+    """On the organization's stream: a project's slug is free again (renamed or deleted)."""
+
+    TOPIC = "organizations.ProjectSlugReleased.v1"
+    organization_id: int
+    project_id: int
+    slug: str

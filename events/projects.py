@@ -38,3 +38,44 @@ class ProjectOptionSet(ProjectEvent):
 class ProjectOptionRemoved(ProjectEvent):
     TOPIC = "projects.ProjectOptionRemoved.v1"
     key: str
+
+
+# Project option keys Sentry bumps on every option change, so Relay sees a new config revision.
+RELAY_REV_OPTION = "sentry:relay-rev"
+RELAY_REV_LASTCHANGE_OPTION = "sentry:relay-rev-lastchange"
+
+
+@event
+@dataclass(frozen=True)
+class ProjectRevisionBumped(ProjectEvent):
+    """Sentry's ``update_rev_for_option``: appended with every change of the project's options."""
+
+    TOPIC = "projects.ProjectRevisionBumped.v1"
+    rev: str
+    last_change: str
+
+
+@event
+@dataclass(frozen=True)
+class ProjectUpdated(ProjectEvent):
+    """Name, slug or platform changed. ``changes`` is Sentry's PROJECT_EDIT audit data."""
+
+    TOPIC = "projects.ProjectUpdated.v1"
+    slug: str
+    name: str
+    platform: str | None
+    previous_slug: str
+    changes: dict[str, Any]
+
+
+@event
+@dataclass(frozen=True)
+class ProjectRemoved(ProjectEvent):
+    """The project is pending deletion: its slug is renamed away (and freed in the organization),
+    and ``public_keys`` (its keys at the time) are no longer served."""
+
+    TOPIC = "projects.ProjectRemoved.v1"
+    slug: str
+    name: str
+    renamed_slug: str
+    public_keys: tuple[str, ...]

@@ -29,3 +29,11 @@ def idempotency(scope: str, key: str) -> UUID:
 
 def relay(relay_id: str) -> UUID:
     return uuid5(NAMESPACE, f"relay:{relay_id.lower()}")
+
+
+def project_key_id(key_id: int) -> UUID:
+    return uuid5(NAMESPACE, f"project-key-id:{key_id}")
+
+
+def project_public_key(public_key: str) -> UUID:
+    return uuid5(NAMESPACE, f"project-key:{public_key}")
