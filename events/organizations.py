@@ -75,8 +75,9 @@ class OrganizationEdited(Event):
     """A settings change of ``PUT /organizations/{org}/``: its effects and Sentry's ``changed_data``.
 
     ``options`` holds every organization option written (option key -> stored value, ``None``
-    stored as null), ``flags`` every flag whose value changed (flag name -> value), and
-    ``changes`` the audit data exactly as Sentry builds it (empty: stored, but nothing to audit).
+    stored as null), ``removed_options`` the keys deleted, ``flags`` every flag whose value
+    changed (flag name -> value), and ``changes`` the audit data exactly as Sentry builds it
+    (empty: something was stored, but nothing to audit).
     """
 
     TOPIC = "organizations.OrganizationEdited.v1"
@@ -85,6 +86,7 @@ class OrganizationEdited(Event):
     name: str
     previous_slug: str
     options: dict[str, Any]
+    removed_options: tuple[str, ...]
     flags: dict[str, bool]
     default_role: str
     changes: dict[str, str]
