@@ -16,6 +16,7 @@ from infra.dispatcher import Dispatcher, Outcome
 from infra.engine import Engine
 from infra.eventstore import EventStore, build_recorder
 from infra.redis import connect
+from infra.relay_cache import RelayConfigCache
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
 from infra.worker import Worker
 
@@ -80,10 +81,11 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         db = PostgresDatabase(settings.postgres_conninfo())
     else:
         db = SqliteDatabase(settings.sqlite_views_path)
-    engine = Engine(db, store, batch_size=settings.batch_size)
+    redis = connect(settings.redis_url)
+    effects: dict[str, Callable[[list[Any]], None]] = {"relay_configs": RelayConfigCache(redis).write}
+    engine = Engine(db, store, batch_size=settings.batch_size, effects=effects)
     if create_tables:
         engine.migrate()
-    redis = connect(settings.redis_url)
     return Services(
         settings=settings,
         store=store,

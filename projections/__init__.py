@@ -4,8 +4,19 @@ from projections.audit_log import AuditLog
 from projections.base import Projection, View, on
 from projections.directory import Directory
 from projections.project_options import ProjectOptions
+from projections.relay_configs import RelayConfigs
 from projections.uploads import Uploads
 
-PROJECTIONS: tuple[type[Projection], ...] = (Directory, ProjectOptions, AuditLog, Uploads)
+PROJECTIONS: tuple[type[Projection], ...] = (Directory, ProjectOptions, AuditLog, Uploads, RelayConfigs)
 
-__all__ = ["PROJECTIONS", "AuditLog", "Directory", "ProjectOptions", "Projection", "Uploads", "View", "on"]
+__all__ = [
+    "PROJECTIONS",
+    "AuditLog",
+    "Directory",
+    "ProjectOptions",
+    "Projection",
+    "RelayConfigs",
+    "Uploads",
+    "View",
+    "on",
+]

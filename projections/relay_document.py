@@ -142,3 +142,21 @@ def document(p: ProjectFacts, key: KeyFacts, rev: str, last_change: str) -> dict
         "organizationId": p.organization_id,
         "projectId": p.project_id,
     }
+
+
+BUILTIN_MEASUREMENTS = [
+    {"name": name, "unit": unit}
+    for name, unit in (
+        ("app_start_cold", "millisecond"), ("app_start_warm", "millisecond"), ("cls", "none"),
+        ("fcp", "millisecond"), ("fid", "millisecond"), ("fp", "millisecond"),
+        ("frames_frozen", "none"), ("frames_slow", "none"), ("frames_total", "none"),
+        ("inp", "millisecond"), ("lcp", "millisecond"), ("stall_count", "none"),
+        ("stall_longest_time", "millisecond"), ("stall_percentage", "ratio"),
+        ("stall_total_time", "millisecond"), ("ttfb", "millisecond"), ("ttfb.requesttime", "millisecond"),
+    )
+]  # fmt: skip
+
+GLOBAL_CONFIG: dict[str, Any] = {
+    "measurements": {"builtinMeasurements": BUILTIN_MEASUREMENTS, "maxCustomMeasurements": 10},
+    "options": {},
+}

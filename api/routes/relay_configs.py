@@ -1,0 +1,155 @@
+"""``POST /api/0/relays/projectconfigs/?version=1|2|3``: what Relay fetches, from the cache."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from api.context import services
+from api.errors import detail
+from api.relay_auth import AuthenticatedRelay, authenticate_relay
+from infra.relay_cache import RelayConfigCache
+from projections import relay_configs
+from projections.relay_document import GLOBAL_CONFIG
+
+bp = Blueprint("relay_configs", __name__)
+MAX_KEYS = 1000
+DISABLED: dict[str, Any] = {"disabled": True}
+
+
+@bp.post("/relays/projectconfigs/")
+def project_configs() -> Any:
+    relay, data = authenticate_relay()
+    version = request.args.get("version", "1")
+    if version not in ("1", "2", "3"):
+        raise detail(400, "Unsupported version, we only support versions 1 to 3.")
+    if not isinstance(data, dict):
+        raise detail(400, "No valid json body")
+    if data.get("fullConfig") and not relay.internal:
+        raise detail(403, "Relay unauthorized for full config information")
+    if version == "1":
+        return jsonify(configs=_by_project(relay, _id_list(data.get("projects"))))
+    public_keys = _key_list(data.get("publicKeys"))
+    response: dict[str, Any] = {}
+    if version == "3" and data.get("global"):
+        response.update({"global": GLOBAL_CONFIG, "global_status": "ready"})
+    configs, pending, unchanged = _by_key(relay, public_keys, data, asynchronous=version == "3")
+    response["configs"] = configs
+    if pending:
+        response["pending"] = pending
+    if unchanged:
+        response["unchanged"] = unchanged
+    return jsonify(response)
+
+
+def _key_list(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw) or len(raw) > MAX_KEYS:
+        raise detail(400, f"publicKeys must be a list of at most {MAX_KEYS} strings")
+    return list(dict.fromkeys(raw))
+
+
+def _id_list(raw: Any) -> list[int]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_KEYS:
+        raise detail(400, f"projects must be a list of at most {MAX_KEYS} project ids")
+    try:
+        return [int(p) for p in raw]
+    except (TypeError, ValueError):
+        raise detail(400, "projects must be a list of project ids") from None
+
+
+def _revisions(data: dict[str, Any], public_keys: list[str]) -> dict[str, str]:
+    raw = data.get("revisions")
+    if not isinstance(raw, list):
+        return {}
+    return {k: r for k, r in zip(data.get("publicKeys") or [], raw, strict=False) if isinstance(r, str)}
+
+
+def _stored(public_keys: list[str], no_cache: bool) -> dict[str, str]:
+    """Documents from Redis, the misses from the view (and put back into Redis)."""
+    svc = services()
+    cache = RelayConfigCache(svc.redis)
+    found = {} if no_cache else cache.read(public_keys)
+    missing = [k for k in public_keys if k not in found]
+    if missing:
+        with svc.engine.read("relay_configs") as view:
+            from_view = relay_configs.documents(view, missing)
+        if from_view and not no_cache:
+            cache.fill(from_view)
+        found.update(from_view)
+    return found
+
+
+def _visible(relay: AuthenticatedRelay, public_key: str, doc: dict[str, Any]) -> bool:
+    """``has_org_access``: internal relays see everything; an external relay only configs of
+    organizations that list its key in trustedRelays (anything else is left out)."""
+    if relay.internal:
+        return True
+    if not doc.get("disabled"):
+        return relay.public_key in doc.get("config", {}).get("trustedRelays", [])
+    with services().engine.read("relay_configs") as view:  # a disabled document names no relays
+        return relay_configs.organization_trusts(view, public_key, relay.public_key)
+
+
+def _by_key(
+    relay: AuthenticatedRelay, public_keys: list[str], data: dict[str, Any], asynchronous: bool
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    stored = _stored(public_keys, bool(data.get("noCache")))
+    revisions = _revisions(data, public_keys)
+    lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags()
+    now = _now()
+    configs: dict[str, Any] = {}
+    pending: list[str] = []
+    unchanged: list[str] = []
+    for public_key in public_keys:
+        raw = stored.get(public_key)
+        if raw is None:
+            # Unknown to the view: not yet projected (Relay asks again) or no such key.
+            if lagging:
+                pending.append(public_key)
+            elif relay.internal:
+                configs[public_key] = DISABLED
+            continue
+        doc = json.loads(raw)
+        if not _visible(relay, public_key, doc):
+            continue
+        if not doc.get("disabled") and revisions.get(public_key) == doc.get("rev"):
+            unchanged.append(public_key)
+            continue
+        if not doc.get("disabled"):
+            doc["lastFetch"] = now
+        configs[public_key] = doc
+    return configs, pending, unchanged
+
+
+def _by_project(relay: AuthenticatedRelay, project_ids: list[int]) -> dict[str, Any]:
+    """Version 1: one config per project id, listing every active key of the project."""
+    configs: dict[str, Any] = {}
+    with services().engine.read("relay_configs") as view:
+        for project_id in project_ids:
+            docs = [json.loads(d) for d in relay_configs.project_documents(view, project_id)]
+            enabled = [d for d in docs if not d.get("disabled") and _visible(relay, "", d)]
+            if not enabled:
+                if relay.internal:
+                    configs[str(project_id)] = DISABLED
+                continue
+            merged = dict(enabled[0])
+            merged["publicKeys"] = [k for d in enabled for k in d["publicKeys"]]
+            merged["lastFetch"] = _now()
+            configs[str(project_id)] = merged
+    return configs
+
+
+def _view_lags() -> bool:
+    svc = services()
+    return svc.engine.positions(["relay_configs"]).get("relay_configs", 0) < svc.store.head()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
