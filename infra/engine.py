@@ -23,7 +23,7 @@ from projections import PROJECTIONS, Projection, View
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_state (name TEXT NOT NULL, generation INTEGER NOT NULL, "
     "position BIGINT NOT NULL, active INTEGER NOT NULL, updated_at TEXT NOT NULL, "
-    "PRIMARY KEY (name, generation))"
+    "schema TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, generation))"
 )
 
 
@@ -70,23 +70,32 @@ class Engine:
     def tables(self, name: str, generation: int) -> dict[str, str]:
         return {t: f"v_{name}_g{generation}_{t}" for t in self.projection(name).tables}
 
-    def migrate(self) -> None:
+    def migrate(self, progress: Callable[[str, int, int], None] | None = None) -> list[str]:
+        """Create missing views; rebuild those whose tables or code version changed.
+        Returns the names rebuilt."""
+        outdated = []
         with self.db.transaction() as tx:
             tx.execute(STATE_DDL)
             for name, projection in self.projections.items():
                 rows = tx.execute(
-                    "SELECT generation FROM projection_state WHERE name = %s AND active = 1",
+                    "SELECT generation, schema FROM projection_state WHERE name = %s AND active = 1",
                     (name,),
                 )
+                if rows and rows[0][1] != projection.fingerprint():
+                    outdated.append(name)
+                    continue
                 generation = rows[0][0] if rows else 1
                 for statement in projection.ddl(self.tables(name, generation)):
                     tx.execute(statement)
                 if not rows:
                     tx.execute(
-                        "INSERT INTO projection_state (name, generation, position, active, updated_at) "
-                        "VALUES (%s, 1, 0, 1, %s)",
-                        (name, _now()),
+                        "INSERT INTO projection_state (name, generation, position, active, "
+                        "updated_at, schema) VALUES (%s, 1, 0, 1, %s, %s)",
+                        (name, _now(), projection.fingerprint()),
                     )
+        for name in outdated:
+            self.rebuild(name, (lambda done, total, n=name: progress(n, done, total)) if progress else None)
+        return outdated
 
     def _lock(self, tx: Tx, name: str, generation: int | None = None) -> tuple[int, int]:
         """The (generation, position) row, locked against other batches until commit."""
@@ -155,9 +164,9 @@ class Engine:
             for statement in projection.ddl(self.tables(name, new)):
                 tx.execute(statement)
             tx.execute(
-                "INSERT INTO projection_state (name, generation, position, active, updated_at) "
-                "VALUES (%s, %s, 0, 0, %s)",
-                (name, new, _now()),
+                "INSERT INTO projection_state (name, generation, position, active, updated_at, schema) "
+                "VALUES (%s, %s, 0, 0, %s, %s)",
+                (name, new, _now(), projection.fingerprint()),
             )
         position, head = 0, self.store.head()
         while position < head:  # batches in their own transactions: the live view keeps serving

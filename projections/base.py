@@ -8,6 +8,7 @@ what lets a rebuild fill a fresh generation while the live one keeps serving.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -62,6 +63,8 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]
     indexes: ClassVar[tuple[str, ...]] = ()
+    # Bump when handlers change what the view holds: `eventry migrate` then rebuilds it.
+    version: ClassVar[int] = 1
     _handlers: ClassVar[dict[type[Event], Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -89,6 +92,13 @@ class Projection:
     def activate(self, view: View, since: int) -> None:
         """A rebuilt generation just became the live one; the live one had applied ``since``.
         Emit the effects of what it applied beyond that (nothing, for most projections)."""
+
+    @classmethod
+    def fingerprint(cls) -> str:
+        """Identifies the view's shape: its tables, indexes and version."""
+        template = {t: f"{{{t}}}" for t in cls.tables}
+        text = "|".join([str(cls.version), *cls.ddl(template)])
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
     @classmethod
     def ddl(cls, tables: dict[str, str]) -> list[str]:

@@ -108,3 +108,41 @@ def test_status_reports_position_and_lag(services: Services) -> None:
     assert by_name["project_options"].head == services.store.head()
     services.engine.catch_up_all()
     assert all(s.lag == 0 for s in services.engine.status())
+
+
+def test_migrate_rebuilds_a_view_whose_shape_changed(services: Services) -> None:
+    from events import Recorded
+    from events.organizations import OrganizationCreated
+    from infra.engine import Engine
+    from projections import Projection, View, on
+
+    class CountsV1(Projection):
+        name = "org_counts"
+        tables = {"orgs": "slug TEXT PRIMARY KEY"}
+
+        @on(OrganizationCreated)
+        def _org(self, view: View, rec: Recorded) -> None:
+            assert isinstance(rec.event, OrganizationCreated)
+            view.execute("INSERT INTO {orgs} (slug) VALUES (%s)", (rec.event.slug,))
+
+    class CountsV2(CountsV1):
+        tables = {"orgs": "slug TEXT PRIMARY KEY, upper TEXT"}
+
+        @on(OrganizationCreated)
+        def _org(self, view: View, rec: Recorded) -> None:
+            assert isinstance(rec.event, OrganizationCreated)
+            view.execute(
+                "INSERT INTO {orgs} (slug, upper) VALUES (%s, %s)", (rec.event.slug, rec.event.slug.upper())
+            )
+
+    make_tenant(services, slug="shape-one")
+    first = Engine(services.db, services.store, (CountsV1,))
+    assert first.migrate() == []
+    first.catch_up_all()
+    second = Engine(services.db, services.store, (CountsV2,))
+    assert second.migrate() == ["org_counts"]
+    [status] = second.status()
+    assert status.generation == 2 and status.lag == 0
+    with second.read("org_counts") as view:
+        assert view.execute("SELECT slug, upper FROM {orgs}") == [("shape-one", "SHAPE-ONE")]
+    assert second.migrate() == []  # now current
