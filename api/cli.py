@@ -22,6 +22,7 @@ from commands.organizations import CreateApiToken, CreateOrganization, CreatePro
 from commands.slugs import SUFFIX_ALPHABET, SUFFIX_SCHEDULE
 from events import Meta
 from infra import telemetry, tokens
+from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
 from infra.engine import UnknownProjection
@@ -105,7 +106,7 @@ def migrate_command() -> None:
 @main.command()
 @click.option("--projection", "names", multiple=True, help="only these projections (repeatable)")
 def worker(names: tuple[str, ...]) -> None:
-    """Follow the log and keep the views up to date (until SIGINT/SIGTERM)."""
+    """Follow the log and keep the views up to date, and run background jobs (until SIGINT/SIGTERM)."""
     settings = Settings.from_env()
     telemetry.configure_logging(settings.log_level, settings.log_json)
     svc = bootstrap(settings)
@@ -116,9 +117,12 @@ def worker(names: tuple[str, ...]) -> None:
     runner = Worker(svc.engine, list(names) or None, settings.poll_interval, conninfo, channel)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
     signal.signal(signal.SIGINT, lambda *_: runner.stop.set())
+    jobs = job_runner(svc)  # assembly of uploaded files
+    jobs_thread = jobs.start()
     try:
         runner.run()
     finally:
+        jobs.shutdown(jobs_thread)
         svc.close()
 
 
