@@ -338,5 +338,12 @@ def _print_entry(row: dict[str, Any], as_json: bool) -> None:
     sys.stdout.flush()
 
 
+# Command groups of other areas live in api/cli_<area>.py; importing one registers it on `main`.
+from api import cli_relays  # noqa: E402,F401
+
 if __name__ == "__main__":
-    main()
+    # Run as `python -m api.cli`, this file is `__main__`; the extensions registered themselves
+    # on the importable `api.cli` module, so run that one.
+    from api.cli import main as entry
+
+    entry()

@@ -5,9 +5,17 @@ from projections.base import Projection, View, on
 from projections.directory import Directory
 from projections.project_options import ProjectOptions
 from projections.relay_configs import RelayConfigs
+from projections.relays import Relays
 from projections.uploads import Uploads
 
-PROJECTIONS: tuple[type[Projection], ...] = (Directory, ProjectOptions, AuditLog, Uploads, RelayConfigs)
+PROJECTIONS: tuple[type[Projection], ...] = (
+    Directory,
+    ProjectOptions,
+    AuditLog,
+    Uploads,
+    RelayConfigs,
+    Relays,
+)
 
 __all__ = [
     "PROJECTIONS",
@@ -16,6 +24,7 @@ __all__ = [
     "ProjectOptions",
     "Projection",
     "RelayConfigs",
+    "Relays",
     "Uploads",
     "View",
     "on",

@@ -233,3 +233,9 @@ def organization_trusts(view: View, public_key: str, relay_key: str) -> bool:
         (public_key,),
     )
     return bool(rows) and relay_key in json.loads(rows[0][0])
+
+
+def stored_document(view: View, public_key: str) -> tuple[str, int] | None:
+    """The document and the log position that last changed it."""
+    rows = view.execute("SELECT document, position FROM {documents} WHERE public_key = %s", (public_key,))
+    return (rows[0][0], rows[0][1]) if rows else None
