@@ -69,6 +69,11 @@ def eventry(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run an ``eventry`` command to completion; its standard output."""
+    return subprocess.run(eventry(*args), env=env, check=True, capture_output=True, text=True).stdout
+
+
 Request = Callable[[int, int], tuple[str, str, bytes, dict[str, str]]]
 
 
@@ -118,8 +123,11 @@ def load(port: int, make: Request, seconds: float, clients: int) -> dict[str, fl
     }
 
 
-def report(title: str, measured: dict[str, float], baseline: dict[str, float]) -> None:
-    print(f"\n{title}")
+def report(title: str, measured_runs: list[dict[str, float]], baseline_runs: list[dict[str, float]]) -> None:
+    """Print the best run of each side and their throughput ratio."""
+    measured = max(measured_runs, key=lambda r: r["rps"])
+    baseline = max(baseline_runs, key=lambda r: r["rps"])
+    print(f"\n{title} (best of {len(measured_runs)} rounds)")
     for name, figures in (("eventry", measured), ("baseline", baseline)):
         print(
             f"  {name:<9} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
