@@ -65,6 +65,10 @@ class GroupReader:
         entries = result[1] if len(result) > 1 else []
         return [(_text(i), fields or {}) for i, fields in entries]
 
+    def rewind(self) -> None:
+        """Read this consumer's unacknowledged entries again first (after a failure)."""
+        self._own_pending = True
+
     def ack(self, *ids: str) -> None:
         if ids:
             self.redis.xack(self.stream, self.group, *ids)
