@@ -10,7 +10,17 @@ from flask import Flask, g, request
 
 from api import errors
 from api.context import request_id
-from api.routes import audit, metrics, ops, projects, relay_configs, relays, uploads
+from api.routes import (
+    audit,
+    metrics,
+    ops,
+    organizations,
+    project_keys,
+    projects,
+    relay_configs,
+    relays,
+    uploads,
+)
 from infra import telemetry
 from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap
@@ -32,7 +42,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.extensions["eventry"] = services
     errors.register(app)
     app.register_blueprint(ops.bp)
-    for module in (metrics, projects, audit, relays, relay_configs, uploads):
+    for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
     return app

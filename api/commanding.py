@@ -11,7 +11,7 @@ from api.consistency import POSITION_HEADER
 from api.context import meta, principal, services
 from api.errors import detail
 from commands import Command
-from infra.dispatcher import Idempotency
+from infra.dispatcher import Idempotency, Outcome
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -33,10 +33,28 @@ def execute(command: Command, render: Callable[[Any], Any] = lambda r: r, status
     outcome = svc.dispatch(
         command, meta(), idempotency=idempotency(), render=lambda result: (status, render(result))
     )
+    return _respond(outcome, render, status)
+
+
+def execute_new(
+    make: Callable[[int], Command],
+    redis_key: str,
+    render: Callable[[Any], Any] = lambda r: r,
+    status: int = 201,
+) -> Response:
+    """Dispatch the command that creates an entity under a fresh snowflake id (drawn again on
+    a collision, 409 when retries run out), with the same idempotency as ``execute``."""
+    outcome = services().dispatch_with_new_id(
+        make, redis_key, meta(), idempotency=idempotency(), render=lambda result: (status, render(result))
+    )
+    return _respond(outcome, render, status)
+
+
+def _respond(outcome: Outcome, render: Callable[[Any], Any], status: int) -> Response:
     code, body = outcome.response or (status, render(outcome.result))
-    response = jsonify(body)
+    response = Response(status=204) if code == 204 else jsonify(body)
     response.status_code = code
-    position = outcome.position if outcome.position is not None else svc.store.head()
+    position = outcome.position if outcome.position is not None else services().store.head()
     response.headers[POSITION_HEADER] = str(position)
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"

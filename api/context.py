@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
@@ -22,8 +23,33 @@ NO_PERMISSION = "You do not have permission to perform this action."
 # Scope sets per kind of access, as Sentry's permission classes map them.
 PROJECT_READ = ("project:read", "project:write", "project:admin")
 PROJECT_WRITE = ("project:write", "project:admin")
+PROJECT_ADMIN = ("project:admin",)
+PROJECT_CREATE = ("project:write", "project:admin", "org:write", "org:admin")  # TeamProjectPermission
 ORG_READ = ("org:read", "org:write", "org:admin")
 ORG_WRITE = ("org:write", "org:admin")
+ORG_ADMIN = ("org:admin",)
+
+RouteT = TypeVar("RouteT", bound=Callable[..., Any])
+
+
+def requires(scopes: tuple[str, ...]) -> Callable[[RouteT], RouteT]:
+    """Declare the scopes a route accepts (any one is enough). ``organization()`` and
+    ``project()`` enforce the declaration when not given scopes of their own; the auth matrix
+    test reads it from every route."""
+
+    def declare(view: RouteT) -> RouteT:
+        view.required_scopes = scopes  # type: ignore[attr-defined]
+        return view
+
+    return declare
+
+
+def declared_scopes() -> tuple[str, ...]:
+    view = current_app.view_functions.get(request.endpoint or "")
+    scopes = getattr(view, "required_scopes", None)
+    if scopes is None:
+        raise RuntimeError(f"route {request.endpoint} declares no scopes: decorate it with @requires(...)")
+    return tuple(scopes)
 
 
 @dataclass(frozen=True)
@@ -80,23 +106,26 @@ def require(scopes: tuple[str, ...]) -> None:
         raise detail(403, NO_PERMISSION)
 
 
-def organization(slug: str, scopes: tuple[str, ...]) -> OrganizationRow:
-    """The organization a path names; another organization's looks just like a missing one."""
+def organization(slug: str, scopes: tuple[str, ...] | None = None) -> OrganizationRow:
+    """The organization a path names; another organization's looks just like a missing one.
+    ``scopes`` default to the route's ``@requires`` declaration."""
     who = principal()
     with services().engine.read("directory") as view:
         org = _own_organization(view, slug, who)
-    require(scopes)
+    require(declared_scopes() if scopes is None else scopes)
     return org
 
 
-def project(org_slug: str, project_slug: str, scopes: tuple[str, ...]) -> tuple[OrganizationRow, ProjectRow]:
+def project(
+    org_slug: str, project_slug: str, scopes: tuple[str, ...] | None = None
+) -> tuple[OrganizationRow, ProjectRow]:
     who = principal()
     with services().engine.read("directory") as view:  # one read for both lookups
         org = _own_organization(view, org_slug, who)
         proj = find_project(view, org.id, project_slug)
     if proj is None or proj.status != "active":
         raise detail(404, NOT_FOUND)
-    require(scopes)
+    require(declared_scopes() if scopes is None else scopes)
     return org, proj
 
 

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from commands import DomainError
+from commands.base import FieldErrors
 from infra.dispatcher import FailedAfterAppend
 from infra.engine import UnknownProjection
 from infra.snowflake import SnowflakeError
@@ -56,6 +57,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Any:
+        if isinstance(exc, FieldErrors):
+            return jsonify(exc.errors), exc.status
         return jsonify(detail=exc.detail), exc.status
 
     @app.errorhandler(FailedAfterAppend)

@@ -44,10 +44,6 @@ class MetricVisibilitySchema(Schema):
     )
 
 
-class ProjectUpdateSchema(Schema):
-    options = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), load_default=None)
-
-
 class AuditQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -83,13 +79,22 @@ def load_detail(schema: Schema, data: Any, order: list[str]) -> dict[str, Any]:
 
 def load_fields(schema: Schema, data: Any) -> dict[str, Any]:
     """Load ``data``; on failure answer 400 with DRF-style ``{"field": ["message"]}``."""
+    valid, errors = load_with_errors(schema, data)
+    if errors:
+        raise ApiError(400, errors)
+    return valid
+
+
+def load_with_errors(schema: Schema, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that loaded and DRF-style errors of the others, for routes that add checks
+    of their own to the fields that passed (as a serializer's ``validate_<field>`` does)."""
     if not isinstance(data, dict):
         raise ApiError(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
     try:
-        return dict(schema.load(data))
+        return dict(schema.load(data)), {}
     except ValidationError as exc:
-        messages = exc.normalized_messages()
-        raise ApiError(400, {k: _as_list(v) for k, v in messages.items()}) from None
+        valid = dict(exc.valid_data) if isinstance(exc.valid_data, dict) else {}
+        return valid, {k: _as_list(v) for k, v in exc.normalized_messages().items()}
 
 
 def _first(message: Any) -> str:

@@ -1,6 +1,16 @@
 """Commands and their pure deciders; importing this package registers every handler."""
 
-from commands import billing, metrics, organizations, projects, relays, uploads
+from commands import (
+    billing,
+    metrics,
+    organization_settings,
+    organizations,
+    project_keys,
+    project_settings,
+    projects,
+    relays,
+    uploads,
+)
 from commands.base import (
     HANDLERS,
     Command,
@@ -25,7 +35,10 @@ __all__ = [
     "decide",
     "handler_for",
     "metrics",
+    "organization_settings",
     "organizations",
+    "project_keys",
+    "project_settings",
     "projects",
     "relays",
     "uploads",

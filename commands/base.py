@@ -44,6 +44,19 @@ class Conflict(DomainError):
     status = 409
 
 
+class IdCollision(Conflict):
+    """A freshly drawn snowflake id is already used; retried with a new id, 409 when retries run out."""
+
+
+class FieldErrors(InvalidCommand):
+    """A 400 in the shape of Sentry's serializer errors: ``{"field": ["message", ...]}``."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        first = next(iter(errors.values()), [""])
+        super().__init__(str(first[0] if isinstance(first, list) and first else first))
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class Change:
     """One event to append to one stream."""

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from commands.base import (
     Change,
     Command,
     Conflict,
     Decision,
+    IdCollision,
     InvalidCommand,
     NotFound,
     State,
     handles,
 )
+from commands.org_options import DEFAULT_ROLE, FLAG_DEFAULTS
+from commands.project_keys import DEFAULT_KEY_LABEL, NewKey, Reservation, new_key_changes, reservation_reads
+from commands.projects import ProjectState
 from commands.slugs import (
+    MIXED_SLUG_PATTERN,
     ORG_SLUG_PATTERN,
+    PROJECT_SLUG_MAX_LENGTH,
     RESERVED_ORGANIZATION_SLUGS,
     unique_slug,
 )
@@ -26,10 +33,15 @@ from events.organizations import (
     ApiTokenCreated,
     ApiTokenIdAllocated,
     OrganizationCreated,
+    OrganizationEdited,
+    OrganizationSlugReleased,
     OrganizationSlugReserved,
+    ProjectSlugReleased,
     ProjectSlugReserved,
 )
 from events.projects import ProjectCreated
+
+__all__ = ["IdCollision"]  # re-exported: the dispatcher's retry catches it from here
 
 SCOPES = (
     "org:read", "org:write", "org:admin", "org:integrations",
@@ -43,11 +55,13 @@ SCOPES = (
 
 @dataclass(frozen=True)
 class OrganizationRegistry(State):
-    slugs: frozenset[str] = frozenset()
+    slugs: dict[str, int] = field(default_factory=dict)  # slug -> organization id
 
     def evolve(self, event: Event) -> Self:
         if isinstance(event, OrganizationSlugReserved):
-            return replace(self, slugs=self.slugs | {event.slug.lower()})
+            return replace(self, slugs={**self.slugs, event.slug.lower(): event.organization_id})
+        if isinstance(event, OrganizationSlugReleased):
+            return replace(self, slugs={k: v for k, v in self.slugs.items() if k != event.slug.lower()})
         return self
 
 
@@ -57,6 +71,9 @@ class OrganizationState(State):
     slug: str = ""
     name: str = ""
     project_slugs: dict[str, int] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # stored options only (None is stored)
+    flags: dict[str, bool] = field(default_factory=lambda: dict(FLAG_DEFAULTS))
+    default_role: str = DEFAULT_ROLE
 
     @property
     def exists(self) -> bool:
@@ -65,8 +82,21 @@ class OrganizationState(State):
     def evolve(self, event: Event) -> Self:
         if isinstance(event, OrganizationCreated):
             return replace(self, organization_id=event.organization_id, slug=event.slug, name=event.name)
+        if isinstance(event, OrganizationEdited):
+            options = {k: v for k, v in self.options.items() if k not in event.removed_options}
+            return replace(
+                self,
+                slug=event.slug,
+                name=event.name,
+                options={**options, **event.options},
+                flags={**self.flags, **event.flags},
+                default_role=event.default_role,
+            )
         if isinstance(event, ProjectSlugReserved):
             return replace(self, project_slugs={**self.project_slugs, event.slug.lower(): event.project_id})
+        if isinstance(event, ProjectSlugReleased):
+            slugs = {k: v for k, v in self.project_slugs.items() if k != event.slug.lower()}
+            return replace(self, project_slugs=slugs)
         return self
 
 
@@ -78,10 +108,6 @@ class TokenRegistry(State):
         if isinstance(event, ApiTokenIdAllocated):
             return replace(self, allocated=max(self.allocated, event.token_id))
         return self
-
-
-class IdCollision(Conflict):
-    """The freshly drawn id is already used; retried with a new id, 409 when retries run out."""
 
 
 @dataclass(frozen=True)
@@ -99,18 +125,44 @@ class CreateOrganization(Command):
     name: str
 
 
+ORG_SLUG_INVALID = (
+    "Enter a valid slug consisting of letters, numbers, or hyphens. "
+    "It cannot be entirely numeric or start/end with a hyphen."
+)
+PROJECT_SLUG_INVALID = (
+    "Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens. "
+    "It cannot be entirely numeric."
+)
+
+
+def organization_slug_errors(raw: str, taken: Callable[[str], bool] = lambda slug: False) -> list[str]:
+    """Sentry's org slug field, in its order: the field's validators (all reported), then
+    ``validate_slug`` (first failure). ``raw`` is the slug as sent; the field strips it."""
+    value = raw.strip()
+    if not value:
+        return ["This field may not be blank."]
+    errors = []
+    if len(value) > 50:
+        errors.append("Ensure this field has no more than 50 characters.")
+    if not ORG_SLUG_PATTERN.match(value):
+        errors.append(ORG_SLUG_INVALID)
+    if errors:
+        return errors
+    if len(value) < 3:
+        return [f'This slug "{value}" is too short. Minimum of 3 characters.']
+    if value.lower() in RESERVED_ORGANIZATION_SLUGS:
+        return [f'This slug "{value}" is reserved and not allowed.']
+    if taken(value.lower()):
+        return [f'The slug "{value}" is already in use.']
+    if any(ch.isspace() for ch in raw):
+        return [f'The slug "{value}" should not contain any whitespace.']
+    return []
+
+
 def validate_organization_slug(slug: str) -> None:
-    if any(ch.isspace() for ch in slug):
-        raise InvalidCommand(f'The slug "{slug}" should not contain any whitespace.')
-    if len(slug) > 50 or not ORG_SLUG_PATTERN.match(slug):
-        raise InvalidCommand(
-            "Enter a valid slug consisting of letters, numbers, or hyphens. "
-            "It cannot be entirely numeric or start/end with a hyphen."
-        )
-    if len(slug) < 3:
-        raise InvalidCommand(f'This slug "{slug}" is too short. Minimum of 3 characters.')
-    if slug.lower() in RESERVED_ORGANIZATION_SLUGS:
-        raise InvalidCommand(f'This slug "{slug}" is reserved and not allowed.')
+    errors = organization_slug_errors(slug)
+    if errors:
+        raise InvalidCommand(errors[0])
 
 
 @handles(
@@ -147,23 +199,50 @@ def create_organization(
 
 @dataclass(frozen=True)
 class CreateProject(Command):
+    """``slug``: an explicit slug (else one is derived from the name, as ``slugify_instance``
+    does, from the random ``slug_suffixes``/``fallback_slug`` drawn by the caller).
+    ``default_key``: the key Sentry creates with every project."""
+
     organization_id: int
     project_id: int
     name: str
     platform: str | None
     slug_suffixes: tuple[str, ...]
     fallback_slug: str
+    slug: str | None = None
+    default_key: NewKey | None = None
 
 
-@handles(
-    CreateProject,
-    reads=lambda c: {
+def _create_project_reads(c: CreateProject) -> dict[str, tuple[Any, type[State]]]:
+    reads: dict[str, tuple[Any, type[State]]] = {
         "organization": (streams.organization(c.organization_id), OrganizationState),
         "existing": (streams.project(c.project_id), _ProjectExistence),
-    },
-)
+    }
+    return {**reads, **reservation_reads(c.default_key)} if c.default_key else reads
+
+
+def _project_slug(cmd: CreateProject, organization: OrganizationState) -> str:
+    taken = organization.project_slugs
+    if cmd.slug is not None:
+        if len(cmd.slug) > PROJECT_SLUG_MAX_LENGTH or not MIXED_SLUG_PATTERN.match(cmd.slug):
+            raise InvalidCommand(PROJECT_SLUG_INVALID)
+        if cmd.slug.lower() in taken:
+            raise Conflict("A project with this slug already exists.")
+        return cmd.slug
+    slug = unique_slug(cmd.name.strip(), lambda s: s.lower() in taken, cmd.slug_suffixes, cmd.fallback_slug)
+    if slug is None:
+        raise Conflict("Unable to find a free slug for this project name")
+    return slug
+
+
+@handles(CreateProject, reads=_create_project_reads)
 def create_project(
-    cmd: CreateProject, now: datetime, organization: OrganizationState, existing: _ProjectExistence
+    cmd: CreateProject,
+    now: datetime,
+    organization: OrganizationState,
+    existing: _ProjectExistence,
+    key_id_reservation: Reservation | None = None,
+    public_key_reservation: Reservation | None = None,
 ) -> Decision:
     if not organization.exists:
         raise NotFound("The requested resource does not exist")
@@ -175,24 +254,33 @@ def create_project(
     if existing.created:
         # A snowflake id collision: the dispatcher draws a new id and retries, as Sentry does.
         raise IdCollision("Max allowed ID retry reached. Please try again in a second")
-    slug = unique_slug(
-        name,
-        lambda s: s.lower() in organization.project_slugs,
-        cmd.slug_suffixes,
-        cmd.fallback_slug,
-    )
-    if slug is None:
-        raise Conflict("Unable to find a free slug for this project name")
+    slug = _project_slug(cmd, organization)
     org_id = cmd.organization_id
+    created = ProjectCreated(cmd.project_id, org_id, slug, name, cmd.platform)
+    changes: tuple[Change, ...] = (
+        Change(streams.organization(org_id), ProjectSlugReserved(org_id, cmd.project_id, slug)),
+        Change(streams.project(cmd.project_id), created),
+    )
+    if cmd.default_key is not None:
+        assert key_id_reservation is not None and public_key_reservation is not None
+        key_changes, _ = new_key_changes(
+            ProjectState.fold([created]),
+            cmd.default_key,
+            DEFAULT_KEY_LABEL,
+            (None, None),
+            key_id_reservation,
+            public_key_reservation,
+        )
+        changes = (*changes, *key_changes)
     return Decision(
-        changes=(
-            Change(streams.organization(org_id), ProjectSlugReserved(org_id, cmd.project_id, slug)),
-            Change(
-                streams.project(cmd.project_id),
-                ProjectCreated(cmd.project_id, org_id, slug, name, cmd.platform),
-            ),
-        ),
-        result={"id": cmd.project_id, "slug": slug, "name": name, "platform": cmd.platform},
+        changes=changes,
+        result={
+            "id": cmd.project_id,
+            "slug": slug,
+            "name": name,
+            "platform": cmd.platform,
+            "date_created": now.isoformat(),
+        },
     )
 
 

@@ -1,15 +1,24 @@
-"""A project's own stream: its existence, slug and options."""
+"""A project's own stream: its existence, name, slug, status, options and keys."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, Self
 
-from commands.base import Change, Command, Decision, InvalidCommand, NotFound, State, handles
+from commands.base import Change, InvalidCommand, NotFound, State
 from events import Event, streams
 from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
-from events.projects import ProjectCreated, ProjectOptionRemoved, ProjectOptionSet
+from events.project_keys import ProjectKeyEvent, ProjectKeyRemoved
+from events.projects import (
+    ProjectCreated,
+    ProjectOptionRemoved,
+    ProjectOptionSet,
+    ProjectRemoved,
+    ProjectUpdated,
+)
+
+ACTIVE, PENDING_DELETION = "active", "pending_deletion"
+MAX_OPTION_KEY_LENGTH = 64  # ProjectOption.key is a CharField(max_length=64)
 
 
 @dataclass(frozen=True)
@@ -17,7 +26,11 @@ class ProjectState(State):
     project_id: int | None = None
     organization_id: int | None = None
     slug: str = ""
+    name: str = ""
+    platform: str | None = None
+    status: str = ACTIVE
     options: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, ProjectKeyEvent] = field(default_factory=dict)  # public key -> its latest state
 
     @property
     def exists(self) -> bool:
@@ -30,7 +43,13 @@ class ProjectState(State):
                 project_id=event.project_id,
                 organization_id=event.organization_id,
                 slug=event.slug,
+                name=event.name,
+                platform=event.platform,
             )
+        if isinstance(event, ProjectUpdated):
+            return replace(self, slug=event.slug, name=event.name, platform=event.platform)
+        if isinstance(event, ProjectRemoved):
+            return replace(self, status=PENDING_DELETION, slug=event.renamed_slug)
         if isinstance(event, ProjectOptionSet):
             return self._with_option(event.key, event.value)
         if isinstance(event, ProjectOptionRemoved):
@@ -39,6 +58,10 @@ class ProjectState(State):
             return self._with_option(BLOCKED_METRICS_OPTION, event.option_value)
         if isinstance(event, BlockedMetricsReset):
             return self._with_option(BLOCKED_METRICS_OPTION, None)
+        if isinstance(event, ProjectKeyRemoved):
+            return replace(self, keys={k: v for k, v in self.keys.items() if k != event.public_key})
+        if isinstance(event, ProjectKeyEvent):
+            return replace(self, keys={**self.keys, event.public_key: event})
         return self
 
     def _with_option(self, key: str, value: Any) -> Self:
@@ -53,36 +76,33 @@ def project_reads(c: Any) -> dict[str, tuple[Any, type[State]]]:
 
 
 def existing(project: ProjectState) -> ProjectState:
-    if not project.exists:
+    """The project, unless it is missing or pending deletion (both look missing, as in Sentry)."""
+    if not project.exists or project.status != ACTIVE:
         raise NotFound("The requested resource does not exist")
     return project
 
 
-@dataclass(frozen=True)
-class UpdateProjectOptions(Command):
-    """Set (value not None) or remove (value None) several options at once."""
-
-    project_id: int
-    options: tuple[tuple[str, Any], ...]
-
-
-@handles(UpdateProjectOptions, reads=project_reads)
-def update_project_options(cmd: UpdateProjectOptions, now: datetime, project: ProjectState) -> Decision:
-    existing(project)
+def option_changes(project: ProjectState, options: tuple[tuple[str, Any], ...]) -> list[Event]:
+    """Set (value not None) or remove (value None) options; unchanged values produce nothing."""
     assert project.project_id is not None and project.organization_id is not None
     changes: list[Event] = []
-    for key, value in cmd.options:
-        if not key or len(key) > 64:
+    for key, value in options:
+        if not key or len(key) > MAX_OPTION_KEY_LENGTH:
             raise InvalidCommand(f"Invalid option key: {key!r}")
         if value is None and key in project.options:
             changes.append(ProjectOptionRemoved(project.project_id, project.organization_id, key))
         elif value is not None and project.options.get(key) != value:
             changes.append(ProjectOptionSet(project.project_id, project.organization_id, key, value))
+    return changes
+
+
+def on_project(project: ProjectState, events: list[Event]) -> tuple[Change, ...]:
+    assert project.project_id is not None
     stream = streams.project(project.project_id)
-    after = project
-    for evt in changes:
-        after = after.evolve(evt)
-    return Decision(
-        changes=tuple(Change(stream, e) for e in changes),
-        result=dict(sorted(after.options.items())),
-    )
+    return tuple(Change(stream, e) for e in events)
+
+
+def fold_into(project: ProjectState, events: list[Event]) -> ProjectState:
+    for evt in events:
+        project = project.evolve(evt)
+    return project

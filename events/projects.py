@@ -40,19 +40,10 @@ class ProjectOptionRemoved(ProjectEvent):
     key: str
 
 
-# Project option keys Sentry bumps on every option change, so Relay sees a new config revision.
+# Project options Sentry bumps on every option change (``update_rev_for_option``), so Relay sees a
+# new config revision. Here the project_options view derives them from the log (see there).
 RELAY_REV_OPTION = "sentry:relay-rev"
 RELAY_REV_LASTCHANGE_OPTION = "sentry:relay-rev-lastchange"
-
-
-@event
-@dataclass(frozen=True)
-class ProjectRevisionBumped(ProjectEvent):
-    """Sentry's ``update_rev_for_option``: appended with every change of the project's options."""
-
-    TOPIC = "projects.ProjectRevisionBumped.v1"
-    rev: str
-    last_change: str
 
 
 @event

@@ -24,6 +24,7 @@ class Settings:
     secret_key: str | None = None
     internal_relays: frozenset[str] = frozenset()
     relay_open_registration: bool = True
+    features: frozenset[str] = frozenset()  # Sentry's feature flags, e.g. organizations:codecov-integration
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -47,6 +48,7 @@ class Settings:
             ),
             relay_open_registration=env.get("EVENTRY_RELAY_OPEN_REGISTRATION", "yes").lower()
             in ("1", "yes", "true"),
+            features=frozenset(f.strip() for f in env.get("EVENTRY_FEATURES", "").split(",") if f.strip()),
         )
 
     @property

@@ -3,6 +3,8 @@
 from projections.audit_log import AuditLog
 from projections.base import Projection, View, on
 from projections.directory import Directory
+from projections.organization_options import OrganizationOptions
+from projections.project_keys import ProjectKeys
 from projections.project_options import ProjectOptions
 from projections.relay_configs import RelayConfigs
 from projections.relays import Relays
@@ -15,12 +17,16 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     Uploads,
     RelayConfigs,
     Relays,
+    OrganizationOptions,
+    ProjectKeys,
 )
 
 __all__ = [
     "PROJECTIONS",
     "AuditLog",
     "Directory",
+    "OrganizationOptions",
+    "ProjectKeys",
     "ProjectOptions",
     "Projection",
     "RelayConfigs",

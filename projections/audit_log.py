@@ -9,8 +9,15 @@ from typing import Any
 
 from events import Event, Recorded
 from events.metrics import MetricBlocked, MetricTagsBlocked, MetricTagsUnblocked, MetricUnblocked
-from events.organizations import OrganizationCreated
-from events.projects import ProjectCreated, ProjectOptionRemoved, ProjectOptionSet
+from events.organizations import OrganizationCreated, OrganizationEdited
+from events.project_keys import ProjectKeyCreated, ProjectKeyEvent, ProjectKeyRemoved, ProjectKeyUpdated
+from events.projects import (
+    ProjectCreated,
+    ProjectOptionRemoved,
+    ProjectOptionSet,
+    ProjectRemoved,
+    ProjectUpdated,
+)
 from projections.base import Projection, View, on
 
 
@@ -25,10 +32,13 @@ AUDIT_EVENTS: dict[str, AuditEvent] = {
     e.api_name: e
     for e in (
         AuditEvent(10, "org.create", "created the organization"),
-        AuditEvent(11, "org.edit", "edited the organization"),
+        AuditEvent(11, "org.edit", "edited the organization setting: {changes}"),
         AuditEvent(30, "project.create", "created project {slug}"),
         AuditEvent(31, "project.edit", "edited project settings {changes}"),
         AuditEvent(32, "project.remove", "removed project {slug}"),
+        AuditEvent(50, "projectkey.create", "added project key {public_key}"),
+        AuditEvent(51, "projectkey.edit", "edited project key {public_key}"),
+        AuditEvent(52, "projectkey.remove", "removed project key {public_key}"),
         AuditEvent(182, "metric.block", "blocked metric {metric_mri} for project {project_slug}"),
         AuditEvent(
             183,
@@ -67,7 +77,32 @@ def _metric_entry(api_name: str) -> Callable[[Event], Entry]:
     return build
 
 
-ENTRIES: dict[type[Event], Callable[[Any], Entry]] = {
+def _key_entry(api_name: str) -> Callable[[Event], Entry]:
+    """``ProjectKey.get_audit_log_data``; ``roles`` 1 is the ``store`` role every key has."""
+
+    def build(e: Any) -> Entry:
+        assert isinstance(e, ProjectKeyEvent)
+        data = {
+            "label": e.label,
+            "public_key": e.public_key,
+            "secret_key": e.secret_key,
+            "roles": 1,
+            "status": e.status,
+            "rate_limit_count": e.rate_limit_count,
+            "rate_limit_window": e.rate_limit_window,
+        }
+        return Entry(e.organization_id, api_name, e.key_id, data)
+
+    return build
+
+
+def _removed_project(e: ProjectRemoved) -> Entry:
+    """``Project.get_audit_log_data`` as it was when the removal was requested."""
+    data = {"id": e.project_id, "slug": e.slug, "name": e.name, "status": 0, "public": False}
+    return Entry(e.organization_id, "project.remove", e.project_id, data)
+
+
+ENTRIES: dict[type[Event], Callable[[Any], Entry | None]] = {
     OrganizationCreated: lambda e: Entry(
         e.organization_id, "org.create", e.organization_id, {"slug": e.slug, "name": e.name}
     ),
@@ -79,6 +114,14 @@ ENTRIES: dict[type[Event], Callable[[Any], Entry]] = {
     ),
     ProjectOptionSet: lambda e: Entry(e.organization_id, "project.edit", e.project_id, {e.key: e.value}),
     ProjectOptionRemoved: lambda e: Entry(e.organization_id, "project.edit", e.project_id, {e.key: None}),
+    OrganizationEdited: lambda e: (
+        Entry(e.organization_id, "org.edit", e.organization_id, dict(e.changes)) if e.changes else None
+    ),
+    ProjectUpdated: lambda e: Entry(e.organization_id, "project.edit", e.project_id, dict(e.changes)),
+    ProjectRemoved: _removed_project,
+    ProjectKeyCreated: _key_entry("projectkey.create"),
+    ProjectKeyUpdated: _key_entry("projectkey.edit"),
+    ProjectKeyRemoved: _key_entry("projectkey.remove"),
     MetricBlocked: _metric_entry("metric.block"),
     MetricUnblocked: _metric_entry("metric.unblock"),
     MetricTagsBlocked: _metric_entry("metric.tags.block"),
@@ -87,7 +130,12 @@ ENTRIES: dict[type[Event], Callable[[Any], Entry]] = {
 
 
 def render_note(api_name: str, data: dict[str, Any]) -> str:
+    """Sentry's renderers: a template, or the ``*EditAuditLogEvent.render`` of an event."""
+    if api_name == "org.edit":
+        return "edited the organization setting: " + ", ".join(f"{k} {v}" for k, v in data.items())
     if api_name == "project.edit":
+        if "old_slug" in data:
+            return "renamed project slug from {old_slug} to {new_slug}".format(**data)
         changes = " ".join(f"in {key} to {value}" for key, value in data.items())
         return f"edited project settings {changes}"
     return AUDIT_EVENTS[api_name].template.format(**data)
@@ -105,6 +153,8 @@ class AuditLog(Projection):
     @on(*ENTRIES)
     def _entry(self, view: View, rec: Recorded) -> None:
         entry = ENTRIES[type(rec.event)](rec.event)
+        if entry is None:  # the event changed something, but nothing Sentry audits
+            return
         view.execute(
             "INSERT INTO {entries} (id, organization_id, event, api_name, actor_type, actor_id, actor_label, "
             "ip_address, target_object, data, note, date_created) "

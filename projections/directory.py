@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import Recorded
-from events.organizations import ApiTokenCreated, OrganizationCreated
-from events.projects import ProjectCreated
+from events.organizations import ApiTokenCreated, OrganizationCreated, OrganizationEdited
+from events.projects import ProjectCreated, ProjectRemoved, ProjectUpdated
 from projections.base import Projection, View, on
 
 
@@ -60,6 +60,34 @@ class Directory(Projection):
             "INSERT INTO {projects} (id, organization_id, slug, name, platform, status, date_created) "
             "VALUES (%s, %s, %s, %s, %s, 'active', %s)",
             (e.project_id, e.organization_id, e.slug, e.name, e.platform, rec.at.isoformat()),
+        )
+
+    @on(OrganizationEdited)
+    def _organization_edited(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, OrganizationEdited)
+        view.execute(
+            "UPDATE {organizations} SET slug = %s, name = %s WHERE id = %s",
+            (e.slug, e.name, e.organization_id),
+        )
+
+    @on(ProjectUpdated)
+    def _project_updated(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ProjectUpdated)
+        view.execute(
+            "UPDATE {projects} SET slug = %s, name = %s, platform = %s WHERE id = %s",
+            (e.slug, e.name, e.platform, e.project_id),
+        )
+
+    @on(ProjectRemoved)
+    def _project_removed(self, view: View, rec: Recorded) -> None:
+        """Pending deletion, under a random slug (Sentry's ``rename_on_pending_deletion``)."""
+        e = rec.event
+        assert isinstance(e, ProjectRemoved)
+        view.execute(
+            "UPDATE {projects} SET slug = %s, status = 'pending_deletion' WHERE id = %s",
+            (e.renamed_slug, e.project_id),
         )
 
     @on(ApiTokenCreated)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from typing import Any
 
 from events import Recorded
 from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
-from events.projects import ProjectOptionRemoved, ProjectOptionSet
+from events.projects import (
+    RELAY_REV_LASTCHANGE_OPTION,
+    RELAY_REV_OPTION,
+    ProjectOptionRemoved,
+    ProjectOptionSet,
+)
 from projections.base import Projection, View, on
 
 
@@ -19,6 +26,9 @@ class ProjectOptions(Projection):
         # value NULL marks a removal; the newest row at or before a position is the value then.
         "history": "project_id BIGINT NOT NULL, key TEXT NOT NULL, position BIGINT NOT NULL, value TEXT, "
         "PRIMARY KEY (project_id, key, position)",
+        # Every option write is a new config revision (Sentry's update_rev_for_option).
+        "revisions": "project_id BIGINT NOT NULL, position BIGINT NOT NULL, last_change TEXT NOT NULL, "
+        "PRIMARY KEY (project_id, position)",
     }
 
     @on(ProjectOptionSet)
@@ -47,6 +57,11 @@ class ProjectOptions(Projection):
 
 
 def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
+    view.execute(
+        "INSERT INTO {revisions} (project_id, position, last_change) VALUES (%s, %s, %s) "
+        "ON CONFLICT (project_id, position) DO NOTHING",
+        (project_id, rec.position, rec.at.isoformat()),
+    )
     encoded = None if value is None else json.dumps(value)
     view.execute(
         "INSERT INTO {history} (project_id, key, position, value) VALUES (%s, %s, %s, %s)",
@@ -76,3 +91,23 @@ def options_at(view: View, project_id: int, position: int) -> dict[str, Any]:
         (project_id, position),
     )
     return {key: json.loads(value) for key, value in rows if value is not None}
+
+
+def relay_rev(project_id: int, position: int) -> str:
+    """The revision a write made: uuid4-shaped hex, derived from its log position so that a
+    rebuild of the view reproduces it (Sentry draws ``uuid4().hex`` when it writes the option)."""
+    digest = hashlib.blake2b(f"relay-rev:{project_id}:{position}".encode(), digest_size=16).digest()
+    return uuid.UUID(bytes=digest, version=4).hex
+
+
+def revision(view: View, project_id: int, position: int | None = None) -> dict[str, str]:
+    """``sentry:relay-rev`` and ``sentry:relay-rev-lastchange`` after the project's last option
+    write (at or before ``position``); nothing if its options were never written."""
+    rows = view.execute(
+        "SELECT position, last_change FROM {revisions} WHERE project_id = %s AND position <= %s "
+        "ORDER BY position DESC LIMIT 1",
+        (project_id, position if position is not None else 2**62),
+    )
+    if not rows:
+        return {}
+    return {RELAY_REV_OPTION: relay_rev(project_id, rows[0][0]), RELAY_REV_LASTCHANGE_OPTION: rows[0][1]}

@@ -18,6 +18,7 @@ VIEWS = ["audit_log"]
 
 
 @bp.get("/organizations/<org_slug>/audit-logs/")
+@context.requires(context.ORG_WRITE)
 def audit_logs(org_slug: str) -> Response:
     consistent(VIEWS)
     org = context.organization(org_slug, context.ORG_WRITE)

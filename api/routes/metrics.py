@@ -14,6 +14,7 @@ SCHEMA = MetricVisibilitySchema()
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/metrics/visibility/")
+@context.requires(context.PROJECT_WRITE)
 def metrics_visibility(org_slug: str, project_slug: str) -> Response:
     _, project = context.project(org_slug, project_slug, context.PROJECT_WRITE)
     body = load_detail(SCHEMA, context.json_body(), ["operationType", "metricMri", "tags"])

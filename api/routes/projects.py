@@ -1,15 +1,26 @@
-"""Project options: read (now or at a past log position) and update."""
+"""``/projects/{org}/{project}/``: details (GET, PUT, DELETE) and options (GET, now or at a
+past log position)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, Response, request
 
 from api import context
 from api.commanding import execute
 from api.consistency import consistent, parse_position, wait_for, with_position
-from api.schemas import ProjectUpdateSchema, load_fields
-from commands.projects import UpdateProjectOptions
+from api.context import PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
+from api.errors import ApiError
+from api.project_render import project_details, project_summary
+from api.project_schemas import ProjectUpdateSchema
+from api.schemas import load_with_errors
+from commands.project_settings import DeleteProject, UpdateProject
+from commands.projects import ProjectState
+from commands.slugs import RESERVED_PROJECT_SLUGS
+from infra import draws
 from projections import project_options
+from projections.directory import OrganizationRow, ProjectRow, find_project
 
 bp = Blueprint("projects", __name__)
 UPDATE = ProjectUpdateSchema()
@@ -17,9 +28,10 @@ VIEWS = ["project_options"]
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/options/")
+@requires(PROJECT_READ)
 def get_options(org_slug: str, project_slug: str) -> Response:
     consistent(VIEWS)
-    _, project = context.project(org_slug, project_slug, context.PROJECT_READ)
+    _, project = context.project(org_slug, project_slug)
     at = parse_position(request.args.get("at_position"), "at_position")
     wait_for(at, VIEWS, "at_position")
     with context.services().engine.read("project_options") as view:
@@ -27,22 +39,63 @@ def get_options(org_slug: str, project_slug: str) -> Response:
             body = project_options.options(view, project.id)
         else:
             body = project_options.options_at(view, project.id, at)
-    return with_position(body, VIEWS)
+        body.update(project_options.revision(view, project.id, at))
+    return with_position(dict(sorted(body.items())), VIEWS)
+
+
+@bp.get("/projects/<org_slug>/<project_slug>/")
+@requires(PROJECT_READ)
+def get_project(org_slug: str, project_slug: str) -> Response:
+    consistent(VIEWS)
+    org, project = context.project(org_slug, project_slug)
+    with context.services().engine.read("project_options") as view:
+        options = project_options.options(view, project.id)
+    summary = project_summary(project.id, project.slug, project.name, project.platform, project.date_created)
+    return with_position(project_details(summary, org, options), ["directory", *VIEWS])
+
+
+def _slug_errors(org: OrganizationRow, project: ProjectRow, slug: str) -> list[str]:
+    """``ProjectAdminSerializer.validate_slug`` (the decider checks again, race-free)."""
+    if slug in RESERVED_PROJECT_SLUGS:
+        return [f'The slug "{slug}" is reserved and not allowed.']
+    with context.services().engine.read("directory") as view:
+        other = find_project(view, org.id, slug)
+    if other is not None and other.id != project.id and other.slug == slug:
+        return [f"Another project ({other.name}) is already using that slug"]
+    return []
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/")
+@requires(PROJECT_WRITE)
 def update_project(org_slug: str, project_slug: str) -> Response:
     consistent([])
-    _, project = context.project(org_slug, project_slug, context.PROJECT_WRITE)
-    body = load_fields(UPDATE, context.json_body())
-    options = tuple((body.get("options") or {}).items())
+    org, project = context.project(org_slug, project_slug)
+    body, errors = load_with_errors(UPDATE, context.json_body())
+    slug_errors = _slug_errors(org, project, body["slug"]) if body.get("slug") else []
+    if slug_errors:
+        errors["slug"] = slug_errors
+    if errors:
+        raise ApiError(400, errors)
+    command = UpdateProject(
+        project.id,
+        org.id,
+        name=body.get("name"),
+        slug=body.get("slug"),
+        platform=body.get("platform") or None,
+        options=tuple((body.get("options") or {}).items()),
+    )
 
-    def render(result: dict[str, object]) -> dict[str, object]:
-        return {
-            "id": str(project.id),
-            "slug": project.slug,
-            "name": project.name,
-            "options": result,
-        }
+    def render(after: ProjectState) -> dict[str, Any]:
+        summary = project_summary(project.id, after.slug, after.name, after.platform, project.date_created)
+        return project_details(summary, org, after.options)
 
-    return execute(UpdateProjectOptions(project.id, options), render)
+    return execute(command, render)
+
+
+@bp.delete("/projects/<org_slug>/<project_slug>/")
+@requires(PROJECT_ADMIN)
+def delete_project(org_slug: str, project_slug: str) -> Response:
+    """204; the project is pending deletion, its slug is free, its keys are no longer served."""
+    consistent([])
+    org, project = context.project(org_slug, project_slug)
+    return execute(DeleteProject(project.id, org.id, draws.hex_id()), status=204)

@@ -1,0 +1,168 @@
+"""``PUT /organizations/{org}/``: Sentry's ``OrganizationSerializer`` fields and messages.
+
+Field rules live here; rules that need the request's context (features, staff, the token's
+scopes, other organizations' slugs) are checked by the route; rules that need the
+organization's state by the decider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
+from sentry_relay.auth import PublicKey
+from sentry_relay.exceptions import RelayError
+from sentry_relay.processing import validate_pii_config, validate_pii_selector
+
+from api import drf
+from commands.org_options import ROLES, STORE_CRASH_REPORTS_MAX
+
+MAX_SENSITIVE_FIELD_CHARS = 4000  # Relay compiles the list into one regex
+AUTOFIX_TUNINGS = ("off", "super_low", "low", "medium", "high", "always")
+CODING_AGENTS = ("seer", "cursor", "claude_code", "cursor_background_agent", "claude_code_agent")
+CODING_AGENT_ALIASES = {"cursor": "cursor_background_agent", "claude_code": "claude_code_agent"}
+RUN_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
+CONSOLE_PLATFORMS = ("playstation", "xbox", "nintendo-switch")
+
+
+class TrustedRelay(fields.Field):
+    """``TrustedRelaySerializer.to_internal_value``, message for message."""
+
+    def __init__(self) -> None:
+        super().__init__(error_messages={"null": drf.NULL})
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or not isinstance(value.get("name", ""), str):
+            raise ValidationError("Bad structure received for Trusted Relays")
+        name, public_key = value.get("name"), value.get("publicKey") or ""
+        if name is None:
+            raise ValidationError("Relay key info with missing name in Trusted Relays")
+        name = name.strip()
+        if not name:
+            raise ValidationError("Relay key info with empty name in Trusted Relays")
+        if not public_key:
+            raise ValidationError(
+                f"Missing public key for relay key info with name:'{name}' in Trusted Relays"
+            )
+        try:
+            PublicKey.parse(public_key if isinstance(public_key, str) else "")
+        except RelayError:
+            raise ValidationError(
+                f"Invalid public key for relay key info with name:'{name}' in Trusted Relays"
+            ) from None
+        return {"public_key": public_key, "name": name, "description": value.get("description")}
+
+
+def _role(value: str) -> None:
+    if value not in ROLES:
+        raise ValidationError("Invalid role")
+
+
+class OrganizationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = drf.String(max_length=64)
+    slug = drf.String(trim=False, allow_blank=True)  # the route applies the slug rules to the raw value
+    # flags
+    openMembership = drf.Boolean()
+    allowSharedIssues = drf.Boolean()
+    allowMemberInvite = drf.Boolean()
+    allowMemberProjectCreation = drf.Boolean()
+    allowSuperuserAccess = drf.Boolean()
+    enhancedPrivacy = drf.Boolean()
+    isEarlyAdopter = drf.Boolean()
+    codecovAccess = drf.Boolean()
+    require2FA = drf.Boolean()
+    # options
+    dataScrubber = drf.Boolean()
+    dataScrubberDefaults = drf.Boolean()
+    sensitiveFields = drf.List(drf.String(allow_blank=True))
+    safeFields = drf.List(drf.String(allow_blank=True))
+    storeCrashReports = drf.Integer(minimum=-1, maximum=STORE_CRASH_REPORTS_MAX)
+    attachmentsRole = drf.String(validate=_role)
+    debugFilesRole = drf.String(validate=_role)
+    eventsMemberAdmin = drf.Boolean()
+    alertsMemberWrite = drf.Boolean()
+    scrubIPAddresses = drf.Boolean()
+    scrapeJavaScript = drf.Boolean()
+    hideAiFeatures = drf.Boolean()
+    githubNudgeInvite = drf.Boolean()
+    githubPRBot = drf.Boolean()
+    gitlabPRBot = drf.Boolean()
+    issueAlertsThreadFlag = drf.Boolean()
+    metricAlertsThreadFlag = drf.Boolean()
+    trustedRelays = drf.List(TrustedRelay())
+    allowJoinRequests = drf.Boolean()
+    relayPiiConfig = drf.String(allow_blank=True, allow_none=True)
+    apdexThreshold = drf.Integer(minimum=1)
+    targetSampleRate = drf.Float(minimum=0, maximum=1)
+    samplingMode = drf.Choice(("organization", "project"))
+    rollbackEnabled = drf.Boolean()
+    defaultAutofixAutomationTuning = drf.Choice(AUTOFIX_TUNINGS)
+    defaultSeerScannerAutomation = drf.Boolean()
+    enableSeerEnhancedAlerts = drf.Boolean()
+    enableSeerCoding = drf.Boolean()
+    defaultCodingAgent = drf.Choice(CODING_AGENTS, allow_none=True)
+    defaultCodingAgentIntegrationId = drf.Integer(allow_none=True)
+    defaultAutomatedRunStoppingPoint = drf.String()
+    autoOpenPrs = drf.Boolean()
+    autoEnableCodeReview = drf.Boolean()
+    defaultCodeReviewTriggers = drf.List(drf.Choice(("on_ready_for_review", "on_new_commit")))
+    ingestThroughTrustedRelaysOnly = drf.Choice(("enabled", "disabled"))
+    enabledConsolePlatforms = drf.List(drf.Choice(CONSOLE_PLATFORMS))
+    consoleSdkInviteQuota = drf.Integer(minimum=0)
+    dashboardsAsyncQueueParallelLimit = drf.Integer(minimum=1)
+
+    @validates("sensitiveFields")
+    def _sensitive_fields(self, value: list[str], **kwargs: Any) -> None:
+        if value and not all(value):
+            raise ValidationError("Empty values are not allowed.")
+        if sum(map(len, value)) > MAX_SENSITIVE_FIELD_CHARS:
+            raise ValidationError("List of sensitive fields is too long.")
+
+    @validates("safeFields")
+    def _safe_fields(self, value: list[str], **kwargs: Any) -> None:
+        if value and not all(value):
+            raise ValidationError("Empty values are not allowed.")
+        errors = []
+        for line, selector in enumerate(value, start=1):
+            try:
+                validate_pii_selector(selector)
+            except ValueError as exc:
+                errors.append(f"{exc} (line {line})".capitalize())
+        if errors:
+            raise ValidationError(",\n".join(errors))
+
+    @validates("trustedRelays")
+    def _trusted_relays(self, value: list[dict[str, Any]], **kwargs: Any) -> None:
+        seen: set[str] = set()
+        for item in value:
+            if item["public_key"] in seen:
+                raise ValidationError(f"Duplicated key in Trusted Relays: '{item['public_key']}'")
+            seen.add(item["public_key"])
+
+    @validates("relayPiiConfig")
+    def _pii_config(self, value: str | None, **kwargs: Any) -> None:
+        if value:
+            try:
+                validate_pii_config(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+
+    @validates("defaultAutomatedRunStoppingPoint")
+    def _stopping_point(self, value: str, **kwargs: Any) -> None:
+        if value not in RUN_STOPPING_POINTS:
+            raise ValidationError(f'"{value}" is not a valid choice.')
+
+    @validates("defaultCodingAgentIntegrationId")
+    def _integration(self, value: int | None, **kwargs: Any) -> None:
+        if value is not None:  # no integrations are installed here
+            raise ValidationError("Integration does not exist.")
+
+
+class OwnerOrganizationSchema(OrganizationSchema):
+    """For tokens with ``org:admin`` (``OwnerOrganizationSerializer``)."""
+
+    defaultRole = drf.Choice(ROLES)
+    cancelDeletion = drf.Boolean()

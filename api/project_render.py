@@ -1,0 +1,97 @@
+"""Response bodies for projects and their keys, shaped like Sentry's serializers
+(``ProjectSummarySerializer``, ``DetailedProjectSerializer``, ``ProjectKeySerializer``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.project_keys import KEY_ACTIVE
+from projections.directory import OrganizationRow
+from projections.project_keys import KeyRow
+
+
+def iso(value: str | None) -> str | None:
+    return None if value is None else value.replace("+00:00", "Z")
+
+
+def project_summary(
+    project_id: int, slug: str, name: str, platform: str | None, date_created: str
+) -> dict[str, Any]:
+    return {
+        "id": str(project_id),
+        "slug": slug,
+        "name": name,
+        "platform": platform,
+        "dateCreated": iso(date_created),
+        "isBookmarked": False,
+        "isMember": True,
+        "hasAccess": True,
+        "features": [],
+        "firstEvent": None,
+        "firstTransactionEvent": False,
+        "access": [],
+    }
+
+
+def project_details(summary: dict[str, Any], org: OrganizationRow, options: dict[str, Any]) -> dict[str, Any]:
+    """The summary plus the organization and the settings derived from options (with Sentry's
+    defaults where an option was never set)."""
+    return {
+        **summary,
+        "status": "active",
+        "isPublic": False,
+        "isInternal": False,
+        "organization": {"id": str(org.id), "slug": org.slug, "name": org.name},
+        "team": None,
+        "teams": [],
+        "allowedDomains": options.get("sentry:origins", ["*"]),
+        "resolveAge": int(options.get("sentry:resolve_age", 0) or 0),
+        "dataScrubber": bool(options.get("sentry:scrub_data", True)),
+        "dataScrubberDefaults": bool(options.get("sentry:scrub_defaults", True)),
+        "safeFields": options.get("sentry:safe_fields", []),
+        "sensitiveFields": options.get("sentry:sensitive_fields", []),
+        "scrubIPAddresses": bool(options.get("sentry:scrub_ip_address", False)),
+        "scrapeJavaScript": bool(options.get("sentry:scrape_javascript", True)),
+        "storeCrashReports": options.get("sentry:store_crash_reports"),
+        "relayPiiConfig": options.get("sentry:relay_pii_config"),
+        "subjectPrefix": options.get("mail:subject_prefix", ""),
+        "subjectTemplate": options.get("mail:subject_template", "$shortID - $title"),
+        "defaultEnvironment": options.get("sentry:default_environment"),
+        "verifySSL": bool(options.get("sentry:verify_ssl", False)),
+        "digestsMinDelay": options.get("digests:mail:minimum_delay", 300),
+        "digestsMaxDelay": options.get("digests:mail:maximum_delay", 1800),
+        "options": dict(sorted(options.items())),
+    }
+
+
+def key_body(key: KeyRow, url_prefix: str) -> dict[str, Any]:
+    """``ProjectKeySerializer``; DSNs and endpoints on the configured URL prefix."""
+    endpoint = url_prefix.rstrip("/")
+    scheme, _, host = endpoint.partition("://")
+    pk, pid = key.public_key, key.project_id
+    limited = key.rate_limit_count and key.rate_limit_window
+    return {
+        "id": pk,
+        "name": key.label,
+        "label": key.label,
+        "public": pk,
+        "secret": key.secret_key,
+        "projectId": pid,
+        "isActive": key.status == KEY_ACTIVE,
+        "rateLimit": {"window": key.rate_limit_window, "count": key.rate_limit_count} if limited else None,
+        "dsn": {
+            "secret": f"{scheme}://{pk}:{key.secret_key}@{host}/{pid}",
+            "public": f"{scheme}://{pk}@{host}/{pid}",
+            "csp": f"{endpoint}/api/{pid}/csp-report/?sentry_key={pk}",
+            "security": f"{endpoint}/api/{pid}/security/?sentry_key={pk}",
+            "minidump": f"{endpoint}/api/{pid}/minidump/?sentry_key={pk}",
+            "nel": f"{endpoint}/api/{pid}/nel/?sentry_key={pk}",
+            "unreal": f"{endpoint}/api/{pid}/unreal/{pk}/",
+            "crons": f"{endpoint}/api/{pid}/cron/___MONITOR_SLUG___/{pk}/",
+            "cdn": f"{endpoint}/js-sdk-loader/{pk}.min.js",
+        },
+        "browserSdkVersion": "7.x",
+        "browserSdk": {"choices": [["latest", "latest"], ["7.x", "7.x"]]},
+        "dateCreated": iso(key.date_created),
+        "dynamicSdkLoaderOptions": {"hasReplay": False, "hasPerformance": False, "hasDebug": False},
+    }

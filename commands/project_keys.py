@@ -1,0 +1,175 @@
+"""Project keys: create, update, delete (Sentry's ``ProjectKey`` and its endpoints).
+
+A key's events go on its project's stream; its numeric id and public key are reserved on
+streams of their own, appended in the same atomic write, so both are unique.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Self
+
+from commands.base import Change, Command, Conflict, Decision, IdCollision, NotFound, State, handles
+from commands.projects import ProjectState, existing, on_project, project_reads
+from events import Event, streams
+from events.project_keys import (
+    KEY_ACTIVE,
+    KEY_INACTIVE,
+    ProjectKeyCreated,
+    ProjectKeyEvent,
+    ProjectKeyRemoved,
+    ProjectKeyReserved,
+    ProjectKeyUpdated,
+)
+
+DEFAULT_KEY_LABEL = "Default"  # the key Sentry creates with every project
+KEY_NOT_FOUND = "The requested resource does not exist"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """What a new key needs from outside the decider: a snowflake id and two uuid4 hex keys."""
+
+    key_id: int
+    public_key: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class Reservation(State):
+    taken: bool = False
+
+    def evolve(self, event: Event) -> Self:
+        return replace(self, taken=True) if isinstance(event, ProjectKeyReserved) else self
+
+
+def reservation_reads(key: NewKey) -> dict[str, tuple[Any, type[State]]]:
+    return {
+        "key_id_reservation": (streams.project_key_id(key.key_id), Reservation),
+        "public_key_reservation": (streams.project_public_key(key.public_key), Reservation),
+    }
+
+
+def new_key_changes(
+    project: ProjectState,
+    key: NewKey,
+    label: str,
+    rate_limit: tuple[int | None, int | None],
+    key_id_reservation: Reservation,
+    public_key_reservation: Reservation,
+) -> tuple[tuple[Change, ...], ProjectKeyCreated]:
+    """The changes that create ``key`` on ``project``, reservations included."""
+    assert project.project_id is not None and project.organization_id is not None
+    if key_id_reservation.taken:
+        raise IdCollision("Max allowed ID retry reached. Please try again in a second")
+    if public_key_reservation.taken:
+        raise Conflict("A key with this public key already exists.")
+    created = ProjectKeyCreated(
+        project.project_id,
+        project.organization_id,
+        key.key_id,
+        key.public_key,
+        key.secret_key,
+        label,
+        KEY_ACTIVE,
+        *rate_limit,
+    )
+    reserved = ProjectKeyReserved(key.key_id, key.public_key, project.project_id, project.organization_id)
+    changes = (
+        *on_project(project, [created]),
+        Change(streams.project_key_id(key.key_id), reserved),
+        Change(streams.project_public_key(key.public_key), reserved),
+    )
+    return changes, created
+
+
+@dataclass(frozen=True)
+class CreateProjectKey(Command):
+    project_id: int
+    key: NewKey
+    label: str
+    rate_limit: tuple[int | None, int | None] = (None, None)
+
+
+@handles(CreateProjectKey, reads=lambda c: {**project_reads(c), **reservation_reads(c.key)})
+def create_project_key(
+    cmd: CreateProjectKey,
+    now: datetime,
+    project: ProjectState,
+    key_id_reservation: Reservation,
+    public_key_reservation: Reservation,
+) -> Decision:
+    existing(project)
+    changes, created = new_key_changes(
+        project, cmd.key, cmd.label, cmd.rate_limit, key_id_reservation, public_key_reservation
+    )
+    return Decision(changes=changes, result=(created, now.isoformat()))
+
+
+def _key(project: ProjectState, public_key: str) -> ProjectKeyEvent:
+    existing(project)
+    key = project.keys.get(public_key)
+    if key is None:
+        raise NotFound(KEY_NOT_FOUND)
+    return key
+
+
+@dataclass(frozen=True)
+class UpdateProjectKey(Command):
+    """``None`` leaves a field as it is; ``rate_limit`` is ``(count, window)``, both ``None`` to clear."""
+
+    project_id: int
+    public_key: str
+    label: str | None = None
+    is_active: bool | None = None
+    rate_limit: tuple[int | None, int | None] | None = None
+
+
+@handles(UpdateProjectKey, reads=project_reads)
+def update_project_key(cmd: UpdateProjectKey, now: datetime, project: ProjectState) -> Decision:
+    key = _key(project, cmd.public_key)
+    unchanged = (key.rate_limit_count, key.rate_limit_window)
+    count, window = unchanged if cmd.rate_limit is None else cmd.rate_limit
+    status = key.status if cmd.is_active is None else (KEY_ACTIVE if cmd.is_active else KEY_INACTIVE)
+    after = ProjectKeyUpdated(
+        key.project_id,
+        key.organization_id,
+        key.key_id,
+        key.public_key,
+        key.secret_key,
+        cmd.label or key.label,
+        status,
+        count,
+        window,
+    )
+    if _state(after) == _state(key):
+        return Decision(result=key)  # nothing changed: nothing to append or audit
+    return Decision(changes=on_project(project, [after]), result=after)
+
+
+def _state(key: ProjectKeyEvent) -> tuple[Any, ...]:
+    return (key.label, key.status, key.rate_limit_count, key.rate_limit_window)
+
+
+@dataclass(frozen=True)
+class DeleteProjectKey(Command):
+    project_id: int
+    public_key: str
+
+
+@handles(DeleteProjectKey, reads=project_reads)
+def delete_project_key(cmd: DeleteProjectKey, now: datetime, project: ProjectState) -> Decision:
+    key = _key(project, cmd.public_key)
+    removed = ProjectKeyRemoved(
+        key.project_id,
+        key.organization_id,
+        key.key_id,
+        key.public_key,
+        key.secret_key,
+        key.label,
+        key.status,
+        key.rate_limit_count,
+        key.rate_limit_window,
+    )
+    return Decision(changes=on_project(project, [removed]), result=None)

@@ -1,0 +1,377 @@
+"""``GET``/``PUT /api/0/organizations/{org}/``, black box, on SQLite and PostgreSQL:
+every row of sentry-behaviour 5.6, the options table (5.2), the audit data (5.4), trusted
+relays (5.5) and slug changes."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sentry_relay.auth import generate_key_pair
+
+from commands.org_options import ORG_OPTIONS
+from infra.bootstrap import Services
+from tests.conftest import Tenant, make_tenant, make_token
+
+
+def relay_key() -> str:
+    return str(generate_key_pair()[1])
+
+
+def put(client: FlaskClient, t: Tenant, body: Any, token: str | None = None, slug: str | None = None) -> Any:
+    return client.put(f"/api/0/organizations/{slug or t.org_slug}/", json=body, headers=t.headers(token))
+
+
+def get(client: FlaskClient, t: Tenant, position: str | None = None, slug: str | None = None) -> Any:
+    headers = {"X-Eventry-Min-Position": position} if position else {}
+    response = client.get(f"/api/0/organizations/{slug or t.org_slug}/", headers=t.headers(**headers))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def audit(client: FlaskClient, t: Tenant, position: str) -> list[dict[str, Any]]:
+    response = client.get(
+        f"/api/0/organizations/{t.org_slug}/audit-logs/?event=org.edit",
+        headers=t.headers(**{"X-Eventry-Min-Position": position}),
+    )
+    return response.get_json()["rows"]
+
+
+def ok(client: FlaskClient, t: Tenant, body: Any) -> Any:
+    response = put(client, t, body)
+    assert response.status_code == 200, response.get_json()
+    return response
+
+
+def test_defaults_of_a_new_organization(client: FlaskClient, tenant: Tenant) -> None:
+    body = get(client, tenant)
+    assert body["slug"] == tenant.org_slug and body["id"] == str(tenant.org_id)
+    assert body["openMembership"] is True and body["allowSharedIssues"] is True
+    assert body["allowMemberProjectCreation"] is True and body["allowMemberInvite"] is True
+    assert (
+        body["isEarlyAdopter"] is False and body["require2FA"] is False and body["enhancedPrivacy"] is False
+    )
+    assert body["dataScrubber"] is False and body["scrapeJavaScript"] is True
+    assert body["sensitiveFields"] == [] and body["safeFields"] == [] and body["trustedRelays"] == []
+    assert body["storeCrashReports"] == 0 and body["attachmentsRole"] == "member"
+    assert body["debugFilesRole"] == "admin" and body["allowJoinRequests"] is True
+    assert body["apdexThreshold"] is None and body["relayPiiConfig"] is None
+    assert body["defaultRole"] == "member"
+    assert "targetSampleRate" not in body  # only with the custom dynamic sampling feature
+    assert {"open-membership", "shared-issues"} <= set(body["features"])
+    assert [p["slug"] for p in body["projects"]] == [tenant.project_slug]
+
+
+NO_SAMPLING = "Organization does not have the custom dynamic sample rate feature enabled."
+NO_TRUSTED_ONLY = "Organization does not have the ingest through trusted relays only feature enabled."
+NO_2FA = "Cannot require two-factor authentication without personal two-factor enabled."
+
+# (request body, the message its only field gets)
+ROWS = [
+    ({"safeFields": "email"}, 'Expected a list of items but got type "str".'),
+    ({"safeFields": [""]}, "Empty values are not allowed."),
+    ({"sensitiveFields": [""]}, "Empty values are not allowed."),
+    ({"sensitiveFields": ["x" * 4001]}, "List of sensitive fields is too long."),
+    ({"storeCrashReports": 101}, "Ensure this value is less than or equal to 100."),
+    ({"storeCrashReports": -2}, "Ensure this value is greater than or equal to -1."),
+    ({"slug": "ab"}, 'This slug "ab" is too short. Minimum of 3 characters.'),
+    ({"slug": "api"}, 'This slug "api" is reserved and not allowed.'),
+    ({"slug": " foo-org "}, 'The slug "foo-org" should not contain any whitespace.'),
+    ({"name": "x" * 65}, "Ensure this field has no more than 64 characters."),
+    ({"name": None}, "This field may not be null."),
+    ({"attachmentsRole": "boss"}, "Invalid role"),
+    ({"debugFilesRole": "boss"}, "Invalid role"),
+    ({"apdexThreshold": 0}, "Ensure this value is greater than or equal to 1."),
+    ({"dataScrubber": "maybe"}, "Must be a valid boolean."),
+    ({"require2FA": True}, NO_2FA),
+    ({"relayPiiConfig": "nope"}, "expected ident at line 1 column 2"),
+    ({"safeFields": ["$$$"]}, 'Invalid syntax near "$$$" (line 1)'),
+    ({"targetSampleRate": 0.5}, NO_SAMPLING),
+    ({"samplingMode": "project"}, NO_SAMPLING),
+    ({"ingestThroughTrustedRelaysOnly": "enabled"}, NO_TRUSTED_ONLY),
+    ({"enabledConsolePlatforms": ["xbox"]}, "Only staff members can toggle console platforms."),
+    ({"consoleSdkInviteQuota": 3}, "Only staff members can change console SDK invite quota limit."),
+    ({"defaultCodingAgentIntegrationId": 5}, "Integration does not exist."),
+    ({"defaultAutomatedRunStoppingPoint": "moon"}, '"moon" is not a valid choice.'),
+    ({"dashboardsAsyncQueueParallelLimit": 0}, "Ensure this value is greater than or equal to 1."),
+    ({"trustedRelays": None}, "This field may not be null."),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), ROWS)
+def test_invalid_fields_are_400_and_change_nothing(
+    client: FlaskClient, services: Services, tenant: Tenant, body: dict[str, Any], message: str
+) -> None:
+    head = services.store.head()
+    response = put(client, tenant, body)
+    assert response.status_code == 400
+    assert response.get_json() == {next(iter(body)): [message]}
+    assert services.store.head() == head
+
+
+@pytest.mark.parametrize("slug", ["1234", "-foo", "foo-", "foo_bar", "foo bar"])
+def test_invalid_slugs(client: FlaskClient, tenant: Tenant, slug: str) -> None:
+    response = put(client, tenant, {"slug": slug})
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "slug": [
+            "Enter a valid slug consisting of letters, numbers, or hyphens. "
+            "It cannot be entirely numeric or start/end with a hyphen."
+        ]
+    }
+
+
+def test_a_slug_of_another_organization_is_taken(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    other = make_tenant(services)
+    response = put(client, tenant, {"slug": other.org_slug})
+    assert response.status_code == 400
+    assert response.get_json() == {"slug": [f'The slug "{other.org_slug}" is already in use.']}
+
+
+def test_slug_change_frees_the_old_slug_and_moves_the_paths(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    old, new = tenant.org_slug, f"{tenant.org_slug}-renamed"
+    response = ok(client, tenant, {"slug": new, "name": "Renamed"})
+    assert response.get_json()["slug"] == new and response.get_json()["name"] == "Renamed"
+    position = response.headers["X-Eventry-Position"]
+    assert get(client, tenant, position, slug=new)["slug"] == new
+    assert client.get(f"/api/0/organizations/{old}/", headers=tenant.headers()).status_code == 404
+    [entry] = audit(client, dataclasses.replace(tenant, org_slug=new), position)
+    assert entry["data"] == {"name": f"from {old} to Renamed", "slug": f"from {old} to {new}"}
+    assert (
+        entry["note"]
+        == f"edited the organization setting: name from {old} to Renamed, slug from {old} to {new}"
+    )
+    # the old slug is free: another organization can take it
+    again = make_tenant(services, slug=old)
+    assert again.org_slug == old
+
+
+def test_same_slug_is_no_change(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    head = services.store.head()
+    assert ok(client, tenant, {"slug": tenant.org_slug}).get_json()["slug"] == tenant.org_slug
+    assert services.store.head() == head
+
+
+def test_flag_change_is_audited_by_flag_name(client: FlaskClient, tenant: Tenant) -> None:
+    response = ok(client, tenant, {"openMembership": False, "allowSharedIssues": False})
+    body = response.get_json()
+    assert body["openMembership"] is False and body["allowSharedIssues"] is False
+    [entry] = audit(client, tenant, response.headers["X-Eventry-Position"])
+    assert entry["data"] == {"allow_joinleave": "to False", "disable_shared_issues": "to True"}
+    assert "shared-issues" not in get(client, tenant, response.headers["X-Eventry-Position"])["features"]
+
+
+def test_first_store_is_audited_only_when_not_the_default(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    first = ok(client, tenant, {"dataScrubber": True, "scrapeJavaScript": True})
+    [entry] = audit(client, tenant, first.headers["X-Eventry-Position"])
+    assert entry["data"] == {"dataScrubber": "to True"}
+    assert entry["note"] == "edited the organization setting: dataScrubber to True"
+    second = ok(client, tenant, {"dataScrubber": False, "scrapeJavaScript": True})
+    rows = audit(client, tenant, second.headers["X-Eventry-Position"])
+    assert rows[0]["data"] == {"dataScrubber": "from True to False"} and len(rows) == 2
+    head = services.store.head()
+    ok(client, tenant, {"dataScrubber": False, "scrapeJavaScript": True})  # nothing changes
+    assert services.store.head() == head
+
+
+def test_the_default_stored_the_first_time_is_stored_but_not_audited(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    response = ok(client, tenant, {"allowJoinRequests": True})
+    position = response.headers["X-Eventry-Position"]
+    assert audit(client, tenant, position) == []
+    options = client.get(
+        f"/api/0/organizations/{tenant.org_slug}/options/",
+        headers=tenant.headers(**{"X-Eventry-Min-Position": position}),
+    )
+    assert options.status_code == 200 and options.get_json()["sentry:join_requests"] is True
+    head = services.store.head()
+    ok(client, tenant, {"allowJoinRequests": True})
+    assert services.store.head() == head
+
+
+def test_every_option_round_trips(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    services.settings = dataclasses.replace(
+        services.settings,
+        features=frozenset(
+            {"organizations:dynamic-sampling-custom", "organizations:ingest-through-trusted-relays-only"}
+        ),
+    )
+    body = {
+        "dataScrubber": True, "sensitiveFields": ["ssn"], "safeFields": ["$user.email"],
+        "scrapeJavaScript": False, "dataScrubberDefaults": True, "storeCrashReports": -1,
+        "attachmentsRole": "admin", "debugFilesRole": "member", "eventsMemberAdmin": False,
+        "alertsMemberWrite": False, "scrubIPAddresses": True, "relayPiiConfig": "{}",
+        "allowJoinRequests": False, "apdexThreshold": 500, "hideAiFeatures": True,
+        "githubPRBot": False, "githubNudgeInvite": False, "gitlabPRBot": False,
+        "issueAlertsThreadFlag": False, "metricAlertsThreadFlag": False, "targetSampleRate": 0.5,
+        "samplingMode": "organization", "rollbackEnabled": False, "defaultAutofixAutomationTuning": "low",
+        "defaultSeerScannerAutomation": False, "enableSeerEnhancedAlerts": False, "enableSeerCoding": False,
+        "defaultCodingAgent": "cursor", "defaultCodingAgentIntegrationId": None, "autoOpenPrs": True,
+        "defaultAutomatedRunStoppingPoint": "open_pr", "autoEnableCodeReview": False,
+        "defaultCodeReviewTriggers": ["on_new_commit"], "ingestThroughTrustedRelaysOnly": "enabled",
+        "dashboardsAsyncQueueParallelLimit": 4,
+    }  # fmt: skip
+    response = ok(client, tenant, body)
+    shown = get(client, tenant, response.headers["X-Eventry-Position"])
+    expected = {**body, "defaultCodingAgent": "cursor_background_agent"}
+    assert {k: shown[k] for k in expected} == expected
+    stored = client.get(
+        f"/api/0/organizations/{tenant.org_slug}/options/", headers=tenant.headers()
+    ).get_json()
+    keys = {o.key for o in ORG_OPTIONS if o.field in body}
+    assert keys <= set(stored)
+    assert stored["sentry:store_crash_reports"] == -1 and stored["sentry:apdex_threshold"] == 500
+
+
+def test_sensitive_fields_may_be_emptied(client: FlaskClient, tenant: Tenant) -> None:
+    response = ok(client, tenant, {"sensitiveFields": []})
+    assert response.get_json()["sensitiveFields"] == []
+    stored = client.get(
+        f"/api/0/organizations/{tenant.org_slug}/options/",
+        headers=tenant.headers(**{"X-Eventry-Min-Position": response.headers["X-Eventry-Position"]}),
+    ).get_json()
+    assert stored["sentry:sensitive_fields"] == []
+
+
+def test_store_crash_reports_unlimited(client: FlaskClient, tenant: Tenant) -> None:
+    assert ok(client, tenant, {"storeCrashReports": -1}).get_json()["storeCrashReports"] == -1
+
+
+def test_trusted_relays_storage_stamping_and_audit(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    key = relay_key()
+    first = ok(client, tenant, {"trustedRelays": [{"name": " edge ", "publicKey": key}]})
+    [shown] = first.get_json()["trustedRelays"]
+    assert shown["name"] == "edge" and shown["publicKey"] == key
+    assert shown["created"] == shown["lastModified"] and "description" not in shown
+    position = first.headers["X-Eventry-Position"]
+    stored = client.get(
+        f"/api/0/organizations/{tenant.org_slug}/options/",
+        headers=tenant.headers(**{"X-Eventry-Min-Position": position}),
+    ).get_json()["sentry:trusted-relays"]
+    assert stored == [
+        {"public_key": key, "name": "edge", "description": None, "created": shown["created"],
+         "last_modified": shown["created"]}
+    ]  # fmt: skip
+    [entry] = audit(client, tenant, position)
+    assert entry["data"] == {"trustedRelays": f"to {stored}"}
+
+    head = services.store.head()
+    ok(client, tenant, {"trustedRelays": [{"name": "edge", "publicKey": key}]})  # same list
+    assert services.store.head() == head
+
+    described = ok(
+        client, tenant, {"trustedRelays": [{"name": "edge", "publicKey": key, "description": "d"}]}
+    )
+    [after] = described.get_json()["trustedRelays"]
+    assert after["created"] == shown["created"] and after["lastModified"] > shown["lastModified"]
+    rows = audit(client, tenant, described.headers["X-Eventry-Position"])
+    assert rows[0]["data"]["trustedRelays"].startswith(f"from {stored} to [")
+
+    removed = ok(client, tenant, {"trustedRelays": []})
+    assert removed.get_json()["trustedRelays"] == []
+
+
+@pytest.mark.parametrize(
+    ("relays", "errors"),
+    [
+        ("nope", ['Expected a list of items but got type "str".']),
+        (["nope"], {"0": ["Bad structure received for Trusted Relays"]}),
+        ([{"publicKey": "k"}], {"0": ["Relay key info with missing name in Trusted Relays"]}),
+        ([{"name": "  ", "publicKey": "k"}], {"0": ["Relay key info with empty name in Trusted Relays"]}),
+        ([{"name": "n"}], {"0": ["Missing public key for relay key info with name:'n' in Trusted Relays"]}),
+        (
+            [{"name": "n", "publicKey": "bad"}],
+            {"0": ["Invalid public key for relay key info with name:'n' in Trusted Relays"]},
+        ),
+    ],
+)
+def test_trusted_relay_items_are_validated(
+    client: FlaskClient, tenant: Tenant, relays: Any, errors: Any
+) -> None:
+    response = put(client, tenant, {"trustedRelays": relays})
+    assert response.status_code == 400
+    assert response.get_json() == {"trustedRelays": errors}
+
+
+def test_a_duplicated_relay_key_is_refused(client: FlaskClient, tenant: Tenant) -> None:
+    key = relay_key()
+    response = put(
+        client, tenant, {"trustedRelays": [{"name": "a", "publicKey": key}, {"name": "b", "publicKey": key}]}
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"trustedRelays": [f"Duplicated key in Trusted Relays: '{key}'"]}
+
+
+def test_target_sample_rate_with_the_feature(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    services.settings = dataclasses.replace(
+        services.settings, features=frozenset({"organizations:dynamic-sampling-custom"})
+    )
+    response = ok(client, tenant, {"targetSampleRate": 0.5})
+    assert (
+        response.get_json()["targetSampleRate"] == 0.5
+        and response.get_json()["samplingMode"] == "organization"
+    )
+    too_high = put(client, tenant, {"targetSampleRate": 1.5})
+    assert too_high.status_code == 400
+    assert too_high.get_json() == {"targetSampleRate": ["Ensure this value is less than or equal to 1."]}
+    refused = put(client, tenant, {"samplingMode": "project", "targetSampleRate": 0.2})
+    assert refused.get_json() == {
+        "non_field_errors": ["Must be in Automatic Mode to configure the organization sample rate."]
+    }
+    advanced = ok(client, tenant, {"samplingMode": "project"})
+    [entry, *_] = audit(client, tenant, advanced.headers["X-Eventry-Position"])
+    assert entry["data"] == {"samplingMode": "to Advanced Mode"}
+    assert advanced.get_json()["targetSampleRate"] == 1.0  # the organization's rate was dropped
+    assert put(client, tenant, {"targetSampleRate": 0.3}).status_code == 400  # still in project mode
+
+
+def test_codecov_access_needs_a_plan_then_an_integration(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    response = put(client, tenant, {"codecovAccess": True})
+    assert response.status_code == 403
+    assert response.get_json() == {"detail": "A paid plan is required to enable this feature."}
+    services.settings = dataclasses.replace(
+        services.settings, features=frozenset({"organizations:codecov-integration"})
+    )
+    response = put(client, tenant, {"codecovAccess": True})
+    assert response.status_code == 400 and list(response.get_json()) == ["codecovAccess"]
+    assert ok(client, tenant, {"codecovAccess": False}).get_json()["codecovAccess"] is False
+
+
+def test_default_role_needs_org_admin(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    head = services.store.head()
+    ok(client, tenant, {"defaultRole": "admin"})  # org:write: the field is not part of the serializer
+    assert services.store.head() == head
+    admin, _ = make_token(services, tenant.org_id, ("org:admin",))
+    response = put(client, tenant, {"defaultRole": "admin"}, token=admin)
+    assert response.status_code == 200 and response.get_json()["defaultRole"] == "admin"
+    bad = put(client, tenant, {"defaultRole": "boss"}, token=admin)
+    assert bad.status_code == 400 and bad.get_json() == {"defaultRole": ['"boss" is not a valid choice.']}
+
+
+def test_org_read_cannot_write(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    reader, _ = make_token(services, tenant.org_id, ("org:read",))
+    assert (
+        client.get(f"/api/0/organizations/{tenant.org_slug}/", headers=tenant.headers(reader)).status_code
+        == 200
+    )
+    response = put(client, tenant, {"name": "x"}, token=reader)
+    assert response.status_code == 403
+
+
+def test_not_a_json_object(client: FlaskClient, tenant: Tenant) -> None:
+    response = put(client, tenant, [1, 2])
+    assert response.status_code == 400
+    assert response.get_json() == {"non_field_errors": ["Invalid data. Expected a dictionary."]}
