@@ -194,4 +194,7 @@ class Assembler:
 
 def job_runner(svc: Any, **kwargs: Any) -> JobRunner:
     """The runner of this deployment's jobs (``eventry worker``, or a thread of ``serve``)."""
-    return JobRunner(svc.redis, jobs_stream(svc.settings), Assembler(svc).handlers(), **kwargs)
+    # A blocking read on the in-process Redis polls inside the client while holding the GIL,
+    # starving the request threads: the embedded default polls instead.
+    block = svc.settings.redis_url is not None
+    return JobRunner(svc.redis, jobs_stream(svc.settings), Assembler(svc).handlers(), block=block, **kwargs)

@@ -56,9 +56,12 @@ class JobRunner:
         handlers: dict[str, Handler],
         consumer: str | None = None,
         claim_idle_ms: int = CLAIM_IDLE_MS,
+        block: bool = True,
     ) -> None:
         consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
-        self.reader = GroupReader(redis, stream, GROUP, consumer, claim_idle_ms, count=1, block_ms=200)
+        self.reader = GroupReader(
+            redis, stream, GROUP, consumer, claim_idle_ms, count=1, block_ms=200 if block else None
+        )
         self.handlers = handlers
         self.stop = threading.Event()
 
@@ -83,7 +86,8 @@ class JobRunner:
                 if not ready:
                     self.reader.ensure_group()
                     ready = True
-                self.run_once()
+                if not self.run_once() and self.reader.block_ms is None:
+                    self.stop.wait(0.05)
                 failures = 0
             except Exception as exc:  # Redis down: keep trying
                 ready, failures = False, failures + 1

@@ -25,7 +25,7 @@ class GroupReader:
     consumer: str
     claim_idle_ms: int = 30_000
     count: int = 50
-    block_ms: int = 1000
+    block_ms: int | None = 1000  # None: do not block (an in-process Redis would spin holding the GIL)
 
     def __post_init__(self) -> None:
         self._own_pending = True
