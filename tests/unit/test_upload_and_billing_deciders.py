@@ -3,9 +3,7 @@ and the uploads view fed events directly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +36,7 @@ from events.uploads import BlobOwned, BlobStored, DebugFileCreated, blob_stream
 from infra.db import SqliteDatabase
 from projections import Uploads
 from projections.uploads import find_debug_file, find_missing_chunks, owned_chunks
-from tests.unit.test_projections import Feeder
+from tests.unit.test_projections import Feeder, db  # noqa: F401 (the fixture)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 A, B = "a" * 40, "b" * 40
@@ -148,14 +146,7 @@ def test_custom_metric_resolution() -> None:
     assert custom_metric_mri(metric(9, "c", 1)) is None
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "views.sqlite3")
-    yield database
-    database.close()
-
-
-def test_uploads_view(db: SqliteDatabase) -> None:
+def test_uploads_view(db: SqliteDatabase) -> None:  # noqa: F811 (the fixture of test_projections)
     f = Feeder(db, Uploads())
     f.feed(
         BlobStored(A, 10, "ka"), BlobOwned(A, 7), BlobStored(B, 20, "kb"), BlobOwned(B, 8), BlobOwned(A, 7)
