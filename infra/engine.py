@@ -8,6 +8,7 @@ committed batch ended. A rebuild fills generation N+1 while N serves, then swaps
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,7 +95,7 @@ class Engine:
                         (name, _now(), projection.fingerprint()),
                     )
         for name in outdated:
-            self.rebuild(name, (lambda done, total, n=name: progress(n, done, total)) if progress else None)
+            self.rebuild(name, functools.partial(progress, name) if progress else None)
         return outdated
 
     def _lock(self, tx: Tx, name: str, generation: int | None = None) -> tuple[int, int]:
