@@ -93,7 +93,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         engine=engine,
         dispatcher=Dispatcher(store),
         redis=redis,
-        snowflake=SnowflakeGenerator(redis),
+        snowflake=SnowflakeGenerator(redis, namespace=settings.deployment),
     )
 
 

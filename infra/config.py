@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -63,6 +64,19 @@ class Settings:
     @property
     def runs_projection_thread(self) -> bool:
         return self.is_embedded if self.projection_thread is None else self.projection_thread
+
+    @property
+    def deployment(self) -> str:
+        """A short name for this deployment's event store, namespacing its Redis keys so that
+        deployments (or test runs) sharing one Redis never see each other's ids, jobs or streams."""
+        if self.is_postgres:
+            env = self.eventsourcing_env(create_table=False)
+            where = "/".join(
+                env[k] for k in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DBNAME", "POSTGRES_SCHEMA")
+            )
+        else:
+            where = str(self.sqlite_path.resolve())
+        return hashlib.sha1(where.encode(), usedforsecurity=False).hexdigest()[:16]
 
     def system_secret(self) -> str:
         """Sentry's ``system.secret-key``: signs relay registration tokens. Every process of a

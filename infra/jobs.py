@@ -11,7 +11,6 @@ run each other's jobs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,14 +32,7 @@ Handler = Callable[[dict[str, Any]], None]
 
 
 def jobs_stream(settings: Settings) -> str:
-    if settings.is_postgres:
-        env = settings.eventsourcing_env(create_table=False)
-        where = (
-            f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}/{env['POSTGRES_SCHEMA']}"
-        )
-    else:
-        where = str(settings.sqlite_path.resolve())
-    return f"eventry:jobs:{hashlib.sha1(where.encode(), usedforsecurity=False).hexdigest()[:16]}"
+    return f"eventry:jobs:{settings.deployment}"
 
 
 def enqueue(redis: Any, stream: str, task: str, payload: dict[str, Any]) -> str:

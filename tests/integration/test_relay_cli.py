@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sentry_relay.auth import generate_key_pair
 
+from api.app import create_app
 from api.cli import main
 from infra.bootstrap import bootstrap
 from infra.config import Settings
@@ -36,7 +37,7 @@ def test_relays_and_relay_config_commands(tmp_path: Path, redis_url: str) -> Non
     svc = bootstrap(Settings.from_env(env))
     try:
         tenant = make_tenant(svc)
-        public_key = add_key(svc, tenant)
+        public_key = add_key(create_app(svc).test_client(), tenant)
     finally:
         svc.close()
     code, out = invoke(env, "relay-config", "show", public_key)

@@ -4,59 +4,40 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from flask.testing import FlaskClient
 from sentry_relay.processing import normalize_project_config
 
-from events import Meta, streams
-from events.organizations import OrganizationEdited
-from events.project_keys import KEY_ACTIVE, KEY_INACTIVE, ProjectKeyCreated, ProjectKeyUpdated
 from infra.bootstrap import Services
 from infra.relay_cache import key as cache_key
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant, make_token
 from tests.relay_client import RelayClient
 
-OPERATOR = Meta(actor_type="cli", actor_label="tests@local")
+
+def add_key(client: FlaskClient, t: Tenant, active: bool = True) -> str:
+    """A project key, made through the keys API; returns its public key."""
+    base = f"/api/0/projects/{t.org_slug}/{t.project_slug}/keys/"
+    r = client.post(base, json={"name": "relay test"}, headers=t.headers())
+    assert r.status_code == 201, r.get_json()
+    if not active:
+        set_active(client, t, r.get_json()["id"], False)
+    return str(r.get_json()["public"])
 
 
-def add_key(svc: Services, t: Tenant, status: int = KEY_ACTIVE) -> str:
-    """A project key, appended as its event (key management has its own tests)."""
-    public_key = uuid.uuid4().hex
-    stream = streams.project(t.project_id)
-    version = svc.store.stream_version(stream) + 1
-    key_id = int(uuid.uuid4().int % 10**9)
-    created = ProjectKeyCreated(
-        t.project_id, t.org_id, key_id, public_key, uuid.uuid4().hex, "Default", status, None, None
+def set_active(client: FlaskClient, t: Tenant, key_id: str, active: bool) -> None:
+    r = client.put(
+        f"/api/0/projects/{t.org_slug}/{t.project_slug}/keys/{key_id}/",
+        json={"isActive": active},
+        headers=t.headers(),
     )
-    svc.store.append([(stream, version, created)], OPERATOR, datetime.now(UTC))
-    return public_key
+    assert r.status_code == 200, r.get_json()
 
 
-def set_key_status(svc: Services, t: Tenant, public_key: str, status: int) -> None:
-    stream = streams.project(t.project_id)
-    version = svc.store.stream_version(stream) + 1
-    updated = ProjectKeyUpdated(t.project_id, t.org_id, 1, public_key, "s", "Default", status, None, None)
-    svc.store.append([(stream, version, updated)], OPERATOR, datetime.now(UTC))
-
-
-def trust(svc: Services, t: Tenant, *relay_keys: str) -> None:
-    stream = streams.organization(t.org_id)
-    version = svc.store.stream_version(stream) + 1
-    relays = [{"public_key": k, "name": "edge", "created": "2026-01-01T00:00:00Z"} for k in relay_keys]
-    edited = OrganizationEdited(
-        organization_id=t.org_id,
-        slug=t.org_slug,
-        name=t.org_slug,
-        previous_slug=t.org_slug,
-        options={"sentry:trusted-relays": relays},
-        removed_options=(),
-        flags={},
-        default_role="member",
-        changes={},
-    )
-    svc.store.append([(stream, version, edited)], OPERATOR, datetime.now(UTC))
+def trust(client: FlaskClient, t: Tenant, *relay_keys: str) -> None:
+    relays = [{"publicKey": k, "name": f"edge {i}"} for i, k in enumerate(relay_keys)]
+    r = client.put(f"/api/0/organizations/{t.org_slug}/", json={"trustedRelays": relays}, headers=t.headers())
+    assert r.status_code == 200, r.get_json()
 
 
 @pytest.fixture
@@ -79,7 +60,7 @@ def fetch(
 def test_round_trip_for_100_keys_with_blocking(
     client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
 ) -> None:
-    keys = [add_key(services, tenant) for _ in range(100)]
+    keys = [add_key(client, tenant) for _ in range(100)]
     body = fetch(internal, services, {"publicKeys": keys, "fullConfig": True, "global": True})
     assert set(body["configs"]) == set(keys)  # type: ignore[arg-type]
     assert body["global_status"] == "ready" and "measurements" in body["global"]  # type: ignore[operator,index]
@@ -111,9 +92,9 @@ def test_round_trip_for_100_keys_with_blocking(
 
 
 def test_unchanged_revisions_and_unknown_keys(
-    services: Services, internal: RelayClient, tenant: Tenant
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
 ) -> None:
-    key = add_key(services, tenant)
+    key = add_key(client, tenant)
     first = fetch(internal, services, {"publicKeys": [key]})["configs"][key]  # type: ignore[index]
     unknown = uuid.uuid4().hex
     body = fetch(internal, services, {"publicKeys": [key, unknown], "revisions": [first["rev"], None]})
@@ -124,10 +105,20 @@ def test_unchanged_revisions_and_unknown_keys(
 def test_inactive_keys_and_removed_projects_are_disabled(
     client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
 ) -> None:
-    key = add_key(services, tenant, KEY_INACTIVE)
+    base = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/keys/"
+    key = add_key(client, tenant, active=False)
     assert fetch(internal, services, {"publicKeys": [key]})["configs"] == {key: {"disabled": True}}
-    set_key_status(services, tenant, key, KEY_ACTIVE)
+    key_id = next(
+        k["id"] for k in client.get(base, headers=tenant.headers()).get_json() if k["public"] == key
+    )
+    set_active(client, tenant, key_id, True)
     assert fetch(internal, services, {"publicKeys": [key]})["configs"][key]["disabled"] is False  # type: ignore[index]
+    admin, _ = make_token(services, tenant.org_id, ("project:admin",))
+    r = client.delete(
+        f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/", headers=tenant.headers(admin)
+    )
+    assert r.status_code == 204
+    assert fetch(internal, services, {"publicKeys": [key]})["configs"] == {key: {"disabled": True}}
 
 
 def test_external_relays_see_only_organizations_that_trust_them(
@@ -136,8 +127,8 @@ def test_external_relays_see_only_organizations_that_trust_them(
     external = RelayClient(client)
     assert external.register().status_code == 200
     other = make_tenant(services)
-    trusted_key, untrusted_key = add_key(services, tenant), add_key(services, other)
-    trust(services, tenant, str(external.public))
+    trusted_key, untrusted_key = add_key(client, tenant), add_key(client, other)
+    trust(client, tenant, str(external.public))
     body = fetch(external, services, {"publicKeys": [trusted_key, untrusted_key]})
     assert list(body["configs"]) == [trusted_key]  # type: ignore[arg-type]
     assert body["configs"][trusted_key]["config"]["trustedRelays"] == [str(external.public)]  # type: ignore[index]
@@ -147,8 +138,10 @@ def test_external_relays_see_only_organizations_that_trust_them(
     }
 
 
-def test_version_one_and_bad_requests(services: Services, internal: RelayClient, tenant: Tenant) -> None:
-    key_a, key_b = add_key(services, tenant), add_key(services, tenant)
+def test_version_one_and_bad_requests(
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
+) -> None:
+    key_a, key_b = add_key(client, tenant), add_key(client, tenant)
     body = fetch(internal, services, {"projects": [tenant.project_id]}, version=1)
     config = body["configs"][str(tenant.project_id)]  # type: ignore[index]
     assert sorted(k["publicKey"] for k in config["publicKeys"]) == sorted([key_a, key_b])
@@ -160,9 +153,9 @@ def test_version_one_and_bad_requests(services: Services, internal: RelayClient,
 
 
 def test_a_flushed_cache_is_refilled_from_the_view(
-    services: Services, internal: RelayClient, tenant: Tenant
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
 ) -> None:
-    key = add_key(services, tenant)
+    key = add_key(client, tenant)
     first = fetch(internal, services, {"publicKeys": [key]})["configs"][key]  # type: ignore[index]
     services.redis.delete(cache_key(key))
     again = fetch(internal, services, {"publicKeys": [key]})["configs"][key]  # type: ignore[index]
