@@ -8,14 +8,9 @@ import uuid
 from typing import Any
 
 from events import Recorded
-from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
-from events.projects import (
-    RELAY_REV_LASTCHANGE_OPTION,
-    RELAY_REV_OPTION,
-    ProjectOptionRemoved,
-    ProjectOptionSet,
-)
+from events.projects import RELAY_REV_LASTCHANGE_OPTION, RELAY_REV_OPTION
 from projections.base import Projection, View, on
+from projections.option_changes import OPTION_EVENTS, option_change
 
 
 class ProjectOptions(Projection):
@@ -31,29 +26,9 @@ class ProjectOptions(Projection):
         "PRIMARY KEY (project_id, position)",
     }
 
-    @on(ProjectOptionSet)
-    def _set(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, ProjectOptionSet)
-        _write(view, rec, e.project_id, e.key, e.value)
-
-    @on(ProjectOptionRemoved)
-    def _removed(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, ProjectOptionRemoved)
-        _write(view, rec, e.project_id, e.key, None)
-
-    @on(MetricBlockingChanged)
-    def _blocking(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, MetricBlockingChanged)
-        _write(view, rec, e.project_id, BLOCKED_METRICS_OPTION, e.option_value)
-
-    @on(BlockedMetricsReset)
-    def _reset(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, BlockedMetricsReset)
-        _write(view, rec, e.project_id, BLOCKED_METRICS_OPTION, None)
+    @on(*OPTION_EVENTS)
+    def _option(self, view: View, rec: Recorded) -> None:
+        _write(view, rec, *option_change(rec.event))
 
 
 def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:

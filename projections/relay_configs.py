@@ -12,17 +12,15 @@ import uuid
 from typing import Any
 
 from events import Recorded
-from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
 from events.organizations import OrganizationEdited
 from events.project_keys import ProjectKeyEvent, ProjectKeyRemoved
 from events.projects import (
     ProjectCreated,
-    ProjectOptionRemoved,
-    ProjectOptionSet,
     ProjectRemoved,
     ProjectUpdated,
 )
 from projections.base import Projection, View, on
+from projections.option_changes import OPTION_EVENTS, option_change
 from projections.relay_document import KeyFacts, ProjectFacts, document
 
 REV_NAMESPACE = uuid.UUID("0e6c1c9e-55b4-4c55-9a6a-7e1a7c0f5d21")
@@ -55,29 +53,9 @@ class RelayConfigs(Projection):
             (e.project_id, e.organization_id, e.slug),
         )
 
-    @on(ProjectOptionSet)
-    def _option_set(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, ProjectOptionSet)
-        set_project_option(view, rec, e.project_id, e.key, e.value)
-
-    @on(ProjectOptionRemoved)
-    def _option_removed(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, ProjectOptionRemoved)
-        set_project_option(view, rec, e.project_id, e.key, None)
-
-    @on(MetricBlockingChanged)
-    def _blocking(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, MetricBlockingChanged)
-        set_project_option(view, rec, e.project_id, BLOCKED_METRICS_OPTION, e.option_value)
-
-    @on(BlockedMetricsReset)
-    def _reset(self, view: View, rec: Recorded) -> None:
-        e = rec.event
-        assert isinstance(e, BlockedMetricsReset)
-        set_project_option(view, rec, e.project_id, BLOCKED_METRICS_OPTION, None)
+    @on(*OPTION_EVENTS)
+    def _option(self, view: View, rec: Recorded) -> None:
+        set_project_option(view, rec, *option_change(rec.event))
 
     @on(ProjectUpdated)
     def _updated(self, view: View, rec: Recorded) -> None:
