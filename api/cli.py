@@ -19,9 +19,8 @@ import click
 
 from commands import DomainError
 from commands.organizations import CreateApiToken, CreateOrganization, CreateProject
-from commands.slugs import SUFFIX_ALPHABET, SUFFIX_SCHEDULE
 from events import Meta
-from infra import telemetry, tokens
+from infra import draws, telemetry, tokens
 from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
@@ -212,13 +211,20 @@ def projects() -> None:
 @click.option("--platform", default=None)
 @click.argument("name")
 def projects_create(org_slug: str, platform: str | None, name: str) -> None:
-    import secrets
-
+    """Create a project (slug derived from NAME) with its default key."""
     with services() as svc:
         org = _organization(svc, org_slug)
-        suffixes = tuple("".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(n)) for n in SUFFIX_SCHEDULE)
+        suffixes, fallback = draws.slug_candidates()
         outcome = svc.dispatch_with_new_id(
-            lambda i: CreateProject(org.id, i, name, platform, suffixes, secrets.token_hex(6)),
+            lambda i: CreateProject(
+                org.id,
+                i,
+                name,
+                platform,
+                suffixes,
+                fallback,
+                default_key=draws.new_key(svc.snowflake("project_key_snowflake_key")),
+            ),
             "project_snowflake_key",
             cli_meta(),
         )
@@ -339,7 +345,7 @@ def _print_entry(row: dict[str, Any], as_json: bool) -> None:
 
 
 # Command groups of other areas live in api/cli_<area>.py; importing one registers it on `main`.
-from api import cli_billing, cli_relays, cli_remote  # noqa: E402,F401
+from api import cli_billing, cli_projects, cli_relays, cli_remote  # noqa: E402,F401
 
 if __name__ == "__main__":
     # Run as `python -m api.cli`, this file is `__main__`; the extensions registered themselves

@@ -10,8 +10,8 @@ from projections.directory import OrganizationRow
 from projections.project_keys import KeyRow
 
 
-def iso(value: str | None) -> str | None:
-    return None if value is None else value.replace("+00:00", "Z")
+def iso(value: str) -> str:
+    return value.replace("+00:00", "Z")
 
 
 def project_summary(

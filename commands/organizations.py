@@ -19,6 +19,7 @@ from commands.base import (
     handles,
 )
 from commands.org_options import DEFAULT_ROLE, FLAG_DEFAULTS
+from commands.platforms import is_valid_platform
 from commands.project_keys import DEFAULT_KEY_LABEL, NewKey, Reservation, new_key_changes, reservation_reads
 from commands.projects import ProjectState
 from commands.slugs import (
@@ -251,6 +252,8 @@ def create_project(
         raise InvalidCommand("This field may not be blank.")
     if len(name) > 200:
         raise InvalidCommand("Ensure this field has no more than 200 characters.")
+    if not is_valid_platform(cmd.platform):
+        raise InvalidCommand("Invalid platform")
     if existing.created:
         # A snowflake id collision: the dispatcher draws a new id and retries, as Sentry does.
         raise IdCollision("Max allowed ID retry reached. Please try again in a second")
@@ -270,6 +273,8 @@ def create_project(
             (None, None),
             key_id_reservation,
             public_key_reservation,
+            now,
+            automatic=True,
         )
         changes = (*changes, *key_changes)
     return Decision(

@@ -58,6 +58,8 @@ def new_key_changes(
     rate_limit: tuple[int | None, int | None],
     key_id_reservation: Reservation,
     public_key_reservation: Reservation,
+    now: datetime,
+    automatic: bool = False,
 ) -> tuple[tuple[Change, ...], ProjectKeyCreated]:
     """The changes that create ``key`` on ``project``, reservations included."""
     assert project.project_id is not None and project.organization_id is not None
@@ -74,6 +76,8 @@ def new_key_changes(
         label,
         KEY_ACTIVE,
         *rate_limit,
+        now.isoformat(),
+        automatic,
     )
     reserved = ProjectKeyReserved(key.key_id, key.public_key, project.project_id, project.organization_id)
     changes = (
@@ -102,9 +106,9 @@ def create_project_key(
 ) -> Decision:
     existing(project)
     changes, created = new_key_changes(
-        project, cmd.key, cmd.label, cmd.rate_limit, key_id_reservation, public_key_reservation
+        project, cmd.key, cmd.label, cmd.rate_limit, key_id_reservation, public_key_reservation, now
     )
-    return Decision(changes=changes, result=(created, now.isoformat()))
+    return Decision(changes=changes, result=created)
 
 
 def _key(project: ProjectState, public_key: str) -> ProjectKeyEvent:
@@ -142,6 +146,7 @@ def update_project_key(cmd: UpdateProjectKey, now: datetime, project: ProjectSta
         status,
         count,
         window,
+        key.date_created,
     )
     if _state(after) == _state(key):
         return Decision(result=key)  # nothing changed: nothing to append or audit
@@ -171,5 +176,6 @@ def delete_project_key(cmd: DeleteProjectKey, now: datetime, project: ProjectSta
         key.status,
         key.rate_limit_count,
         key.rate_limit_window,
+        key.date_created,
     )
     return Decision(changes=on_project(project, [removed]), result=None)

@@ -25,6 +25,8 @@ class ProjectKeyEvent(ProjectEvent):
     status: int
     rate_limit_count: int | None
     rate_limit_window: int | None
+    date_created: str = ""  # ISO time the key was created (kept on every later event)
+    automatic: bool = False  # the key made with its project (Sentry audits only keys asked for)
 
     @property
     def is_active(self) -> bool:

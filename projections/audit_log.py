@@ -77,11 +77,14 @@ def _metric_entry(api_name: str) -> Callable[[Event], Entry]:
     return build
 
 
-def _key_entry(api_name: str) -> Callable[[Event], Entry]:
-    """``ProjectKey.get_audit_log_data``; ``roles`` 1 is the ``store`` role every key has."""
+def _key_entry(api_name: str) -> Callable[[Event], Entry | None]:
+    """``ProjectKey.get_audit_log_data``; ``roles`` 1 is the ``store`` role every key has. The
+    key made with a project is not audited (Sentry makes it in a post-save hook)."""
 
-    def build(e: Any) -> Entry:
+    def build(e: Any) -> Entry | None:
         assert isinstance(e, ProjectKeyEvent)
+        if isinstance(e, ProjectKeyCreated) and e.automatic:
+            return None
         data = {
             "label": e.label,
             "public_key": e.public_key,

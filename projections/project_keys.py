@@ -22,7 +22,7 @@ class KeyRow:
     status: int
     rate_limit_count: int | None
     rate_limit_window: int | None
-    date_created: str | None
+    date_created: str
 
 
 COLUMNS = (
@@ -57,7 +57,7 @@ class ProjectKeys(Projection):
                 e.status,
                 e.rate_limit_count,
                 e.rate_limit_window,
-                rec.at.isoformat(),
+                e.date_created or rec.at.isoformat(),
             ),
         )
 

@@ -178,9 +178,15 @@ def create_project(org_slug: str) -> Response:
     def make(project_id: int) -> CreateProject:
         key = draws.new_key(svc.snowflake("project_key_snowflake_key"))
         return CreateProject(
-            org.id, project_id, body["name"], body.get("platform") or None, suffixes, fallback,
-            slug=body.get("slug") or None, default_key=key,
-        )  # fmt: skip
+            org.id,
+            project_id,
+            body["name"],
+            body.get("platform") or None,
+            suffixes,
+            fallback,
+            slug=body.get("slug") or None,
+            default_key=key,
+        )
 
     def render(result: dict[str, Any]) -> dict[str, Any]:
         return project_summary(

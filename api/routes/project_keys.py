@@ -26,7 +26,7 @@ CREATE, UPDATE = KeyCreateSchema(), KeyUpdateSchema()
 STATUSES = {"active": KEY_ACTIVE, "inactive": KEY_INACTIVE}
 
 
-def _render(key: ProjectKeyEvent, date_created: str | None) -> dict[str, Any]:
+def _render(key: ProjectKeyEvent) -> dict[str, Any]:
     row = KeyRow(
         key.key_id,
         key.public_key,
@@ -37,7 +37,7 @@ def _render(key: ProjectKeyEvent, date_created: str | None) -> dict[str, Any]:
         key.status,
         key.rate_limit_count,
         key.rate_limit_window,
-        date_created,
+        key.date_created,
     )
     return key_body(row, context.services().settings.url_prefix)
 
@@ -72,12 +72,7 @@ def create_project_key(org_slug: str, project_slug: str) -> Response:
             project.id, draws.new_key(key_id, body.get("public"), body.get("secret")), label, rate_limit
         )
 
-    return execute_new(make, "project_key_snowflake_key", lambda result: _render(*result))
-
-
-def _key_row(project_id: int, key_id: str) -> KeyRow | None:
-    with context.services().engine.read("project_keys") as view:
-        return find_key(view, project_id, key_id)
+    return execute_new(make, "project_key_snowflake_key", _render)
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
@@ -85,7 +80,8 @@ def _key_row(project_id: int, key_id: str) -> KeyRow | None:
 def get_project_key(org_slug: str, project_slug: str, key_id: str) -> Response:
     consistent(VIEWS)
     _, project = context.project(org_slug, project_slug)
-    row = _key_row(project.id, key_id)
+    with context.services().engine.read("project_keys") as view:
+        row = find_key(view, project.id, key_id)
     if row is None:
         raise detail(404, context.NOT_FOUND)
     return with_position(key_body(row, context.services().settings.url_prefix), VIEWS)
@@ -103,8 +99,7 @@ def update_project_key(org_slug: str, project_slug: str, key_id: str) -> Respons
     elif body.get("rateLimit"):
         rate_limit = body["rateLimit"]
     command = UpdateProjectKey(project.id, key_id, body.get("name") or None, body.get("isActive"), rate_limit)
-    row = _key_row(project.id, key_id)  # only for its creation date: the decider knows the key
-    return execute(command, lambda key: _render(key, row.date_created if row else None))
+    return execute(command, _render)
 
 
 @bp.delete("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
