@@ -12,6 +12,7 @@ from api import errors
 from api.context import request_id
 from api.routes import (
     audit,
+    issues,
     metrics,
     ops,
     organizations,
@@ -19,6 +20,8 @@ from api.routes import (
     projects,
     relay_configs,
     relays,
+    releases,
+    repositories,
     uploads,
 )
 from infra import telemetry
@@ -43,6 +46,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     errors.register(app)
     app.register_blueprint(ops.bp)
     for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
+        app.register_blueprint(module.bp, url_prefix="/api/0")
+    for module in (releases, repositories, issues):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
     return app

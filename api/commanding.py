@@ -27,13 +27,19 @@ def idempotency() -> Idempotency | None:
     return Idempotency(f"token:{principal().token_id}", key, fingerprint)
 
 
-def execute(command: Command, render: Callable[[Any], Any] = lambda r: r, status: int = 200) -> Response:
-    """Dispatch ``command``; a repeated Idempotency-Key returns the first response."""
+def execute(
+    command: Command,
+    render: Callable[[Any], Any] = lambda r: r,
+    status: int | Callable[[Any], int] = 200,
+) -> Response:
+    """Dispatch ``command``; a repeated Idempotency-Key returns the first response. ``status``
+    may depend on the result (e.g. Sentry's 201 or 208 for a release)."""
     svc = services()
+    code = status if callable(status) else lambda _: status
     outcome = svc.dispatch(
-        command, meta(), idempotency=idempotency(), render=lambda result: (status, render(result))
+        command, meta(), idempotency=idempotency(), render=lambda result: (code(result), render(result))
     )
-    return _respond(outcome, render, status)
+    return _respond(outcome, render, code(outcome.result) if outcome.response is None else 200)
 
 
 def execute_new(

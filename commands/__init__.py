@@ -2,6 +2,7 @@
 
 from commands import (
     billing,
+    groups,
     metrics,
     organization_settings,
     organizations,
@@ -9,7 +10,9 @@ from commands import (
     project_settings,
     projects,
     relays,
+    releases,
     uploads,
+    users,
 )
 from commands.base import (
     HANDLERS,
@@ -33,6 +36,7 @@ __all__ = [
     "NotFound",
     "billing",
     "decide",
+    "groups",
     "handler_for",
     "metrics",
     "organization_settings",
@@ -41,5 +45,7 @@ __all__ = [
     "project_settings",
     "projects",
     "relays",
+    "releases",
     "uploads",
+    "users",
 ]

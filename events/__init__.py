@@ -2,14 +2,17 @@
 
 from events import (
     billing,
+    groups,
     metrics,
     organizations,
     project_keys,
     projects,
     relays,
+    releases,
     requests,
     streams,
     uploads,
+    users,
 )
 from events.base import Event, from_payload, registered_topics, to_payload
 from events.envelope import Meta, Recorded
@@ -20,14 +23,17 @@ __all__ = [
     "Recorded",
     "billing",
     "from_payload",
+    "groups",
     "metrics",
     "organizations",
     "project_keys",
     "projects",
     "registered_topics",
     "relays",
+    "releases",
     "requests",
     "streams",
     "to_payload",
     "uploads",
+    "users",
 ]

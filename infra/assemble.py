@@ -23,6 +23,7 @@ from infra.blobstore import BlobStorage, LocalBlobStorage, read_blocks, storage_
 from infra.bundles import InvalidBundle, read_manifest
 from infra.chunks import MAX_FILE_SIZE
 from infra.elf import NotElf, parse_elf
+from infra.fetch_commits import CommitFetcher
 from infra.jobs import JobRunner, jobs_stream
 from infra.telemetry import log
 from projections.uploads import owned_chunks
@@ -197,4 +198,5 @@ def job_runner(svc: Any, **kwargs: Any) -> JobRunner:
     # A blocking read on the in-process Redis polls inside the client while holding the GIL,
     # starving the request threads: the embedded default polls instead.
     block = svc.settings.redis_url is not None
-    return JobRunner(svc.redis, jobs_stream(svc.settings), Assembler(svc).handlers(), block=block, **kwargs)
+    handlers = {**Assembler(svc).handlers(), **CommitFetcher(svc).handlers()}  # + fetch_commits
+    return JobRunner(svc.redis, jobs_stream(svc.settings), handlers, block=block, **kwargs)

@@ -15,6 +15,7 @@ from infra.db import Database, PostgresDatabase, SqliteDatabase
 from infra.dispatcher import Dispatcher, Outcome
 from infra.engine import Engine
 from infra.eventstore import EventStore, build_recorder
+from infra.fetch_commits import enqueuer
 from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
@@ -82,7 +83,10 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
     else:
         db = SqliteDatabase(settings.sqlite_views_path)
     redis = connect(settings.redis_url)
-    effects: dict[str, Callable[[list[Any]], None]] = {"relay_configs": RelayConfigCache(redis).write}
+    effects: dict[str, Callable[[list[Any]], None]] = {
+        "relay_configs": RelayConfigCache(redis).write,
+        "releases": enqueuer(redis, settings),  # fetch_commits jobs
+    }
     engine = Engine(db, store, batch_size=settings.batch_size, effects=effects)
     if create_tables:
         engine.migrate()

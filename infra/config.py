@@ -26,6 +26,8 @@ class Settings:
     internal_relays: frozenset[str] = frozenset()
     relay_open_registration: bool = True
     features: frozenset[str] = frozenset()  # Sentry's feature flags, e.g. organizations:codecov-integration
+    smtp_url: str | None = None  # unset: mail goes to .eml files in $EVENTRY_DATA_DIR/outbox
+    mail_from: str = "eventry@localhost"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +52,8 @@ class Settings:
             relay_open_registration=env.get("EVENTRY_RELAY_OPEN_REGISTRATION", "yes").lower()
             in ("1", "yes", "true"),
             features=frozenset(f.strip() for f in env.get("EVENTRY_FEATURES", "").split(",") if f.strip()),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("EVENTRY_MAIL_FROM", "eventry@localhost"),
         )
 
     @property

@@ -3,11 +3,13 @@
 from projections.audit_log import AuditLog
 from projections.base import Projection, View, on
 from projections.directory import Directory
+from projections.groups import Groups
 from projections.organization_options import OrganizationOptions
 from projections.project_keys import ProjectKeys
 from projections.project_options import ProjectOptions
 from projections.relay_configs import RelayConfigs
 from projections.relays import Relays
+from projections.releases import Releases
 from projections.uploads import Uploads
 
 PROJECTIONS: tuple[type[Projection], ...] = (
@@ -19,18 +21,22 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     Relays,
     OrganizationOptions,
     ProjectKeys,
+    Releases,
+    Groups,
 )
 
 __all__ = [
     "PROJECTIONS",
     "AuditLog",
     "Directory",
+    "Groups",
     "OrganizationOptions",
     "ProjectKeys",
     "ProjectOptions",
     "Projection",
     "RelayConfigs",
     "Relays",
+    "Releases",
     "Uploads",
     "View",
     "on",

@@ -1,0 +1,277 @@
+"""Request validation of the release endpoints: Sentry's ``ReleaseSerializer`` family
+(sentry-behaviour 4.3) with DRF's messages. Commit lists are checked by hand: ten thousand
+commits through marshmallow's nested schemas would dominate the request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from api import drf
+from commands.releases import MAX_VERSION_LENGTH, STATUSES, is_valid_version
+
+DATETIME_INVALID = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+REQUIRED = "This field is required."
+NULL = "This field may not be null."
+PATCH_TYPES = ("A", "D", "M")
+URL_SCHEMES = {"http", "https", "ftp", "ftps"}
+
+
+def parse_datetime(value: Any) -> str:
+    """An ISO 8601 date-time (up to nanoseconds, as sentry-cli sends) as UTC ISO text;
+    without an offset it is taken as UTC."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError(DATETIME_INVALID)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(DATETIME_INVALID) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat()
+
+
+class DateTime(fields.Field):
+    def __init__(self, allow_none: bool = True, **kwargs: Any) -> None:
+        super().__init__(allow_none=allow_none, error_messages={"null": NULL}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return parse_datetime(value)
+
+
+class Url(drf.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text:
+            try:
+                validate.URL(schemes=URL_SCHEMES)(text)
+            except ValidationError:
+                raise ValidationError("Enter a valid URL.") from None
+        return text
+
+
+class Status(fields.Field):
+    """``ReleaseStatus.from_string``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if value not in STATUSES:
+            raise ValidationError(f"Invalid status {value}")
+        return str(value)
+
+
+class Version(drf.String):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_VERSION_LENGTH, trim=False, required=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        version = super()._deserialize(value, attr, data, **kwargs)
+        if not is_valid_version(version):
+            raise ValidationError(f"Release with name {version} is not allowed")
+        return version
+
+
+def _text(data: dict[str, Any], name: str, max_length: int | None, errors: dict[str, list[str]]) -> None:
+    """A nullable, optional CharField of a commit, in place."""
+    value = data.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        errors[name] = ["Not a valid string."]
+        return
+    value = str(value).strip()
+    if max_length is not None and len(value) > max_length:
+        errors[name] = [f"Ensure this field has no more than {max_length} characters."]
+    data[name] = value or None
+
+
+def _patch_set(value: Any) -> tuple[list[dict[str, Any]], Any]:
+    if not isinstance(value, list):
+        return [], [f'Expected a list of items but got type "{type(value).__name__}".']
+    items, errors = [], {}
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            errors[str(i)] = {
+                "non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(item).__name__}."]
+            }
+            continue
+        path, kind = item.get("path"), item.get("type")
+        problems: dict[str, list[str]] = {}
+        if not isinstance(path, str) or not path:
+            problems["path"] = [REQUIRED if path is None else "This field may not be blank."]
+        elif len(path) > 510:
+            problems["path"] = ["Ensure this field has no more than 510 characters."]
+        if not isinstance(kind, str) or not kind:
+            problems["type"] = [REQUIRED if kind is None else "This field may not be blank."]
+        elif len(kind) > 1:
+            problems["type"] = ["Ensure this field has no more than 1 characters."]
+        elif kind not in PATCH_TYPES:
+            problems["type"] = [f"Commit patch_set type {kind} is not supported."]
+        if problems:
+            errors[str(i)] = problems
+        else:
+            items.append({"path": path, "type": kind})
+    return items, errors or None
+
+
+def _commit(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``CommitSerializer``: ``id`` required (64), the rest optional and nullable."""
+    if not isinstance(raw, dict):
+        return {}, {
+            "non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(raw).__name__}."]
+        }
+    data = {
+        k: raw[k]
+        for k in ("id", "repository", "message", "author_name", "author_email", "timestamp")
+        if k in raw
+    }
+    errors: dict[str, Any] = {}
+    commit_id = raw.get("id")
+    if commit_id is None:
+        errors["id"] = [REQUIRED if "id" not in raw else NULL]
+    elif isinstance(commit_id, bool) or not isinstance(commit_id, str | int) or not str(commit_id).strip():
+        errors["id"] = ["This field may not be blank." if commit_id == "" else "Not a valid string."]
+    elif len(str(commit_id).strip()) > 64:
+        errors["id"] = ["Ensure this field has no more than 64 characters."]
+    else:
+        data["id"] = str(commit_id).strip()
+    _text(data, "repository", 64, errors)
+    _text(data, "author_name", 128, errors)
+    _text(data, "author_email", 75, errors)
+    if isinstance(raw.get("message"), str) or raw.get("message") is None:
+        pass
+    else:
+        errors["message"] = ["Not a valid string."]
+    if raw.get("timestamp") is not None:
+        try:
+            data["timestamp"] = parse_datetime(raw["timestamp"])
+        except ValidationError as exc:
+            errors["timestamp"] = exc.messages
+    if raw.get("patch_set") is not None:
+        data["patch_set"], patch_errors = _patch_set(raw["patch_set"])
+        if patch_errors:
+            errors["patch_set"] = patch_errors
+    return data, errors
+
+
+class Commits(fields.Field):
+    """``ListField(child=CommitSerializer())``: errors keyed by index, as DRF reports them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_none=False, error_messages={"null": NULL}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            raise ValidationError(f'Expected a list of items but got type "{type(value).__name__}".')
+        commits, errors = [], {}
+        for i, raw in enumerate(value):
+            commit, problems = _commit(raw)
+            if problems:
+                errors[str(i)] = problems
+            commits.append(commit)
+        if errors:
+            raise ValidationError(errors)
+        return commits
+
+
+def _ref_commit(value: str) -> None:
+    if ".." in value:
+        parts = value.split("..")
+        if len(parts) != 2 or not parts[0] or not parts[1]:
+            raise ValidationError("Commit cannot begin or end with ..")
+        if any(len(p) > 64 for p in parts):
+            raise ValidationError("Start or end commit too long - max is 64 chars each")
+    elif len(value) > 64:
+        raise ValidationError("Commit too long - max is 64 chars")
+
+
+class RefSchema(Schema):
+    """``ReleaseHeadCommitSerializer``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    commit = drf.String(required=True, validate=_ref_commit)
+    repository = drf.String(required=True, max_length=200)
+    previousCommit = drf.String(max_length=64, allow_none=True, allow_blank=True, load_default=None)
+
+
+class HeadCommitSchema(Schema):
+    """``ReleaseHeadCommitSerializerDeprecated`` (``headCommits``)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    currentId = drf.String(required=True, max_length=64)
+    repository = drf.String(required=True, max_length=64)
+    previousId = drf.String(max_length=64, allow_none=True, allow_blank=True, load_default=None)
+
+
+class ReleaseSchema(Schema):
+    """``ReleaseSerializer`` (PUT details)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    ref = drf.String(max_length=200, allow_none=True, allow_blank=True)
+    url = Url(allow_none=True, allow_blank=True)
+    dateReleased = DateTime()
+    commits = Commits()
+    status = Status()
+    refs = drf.List(fields.Nested(RefSchema))
+    headCommits = drf.List(fields.Nested(HeadCommitSchema))
+
+
+class OwnerField(fields.Field):
+    """``UserField``: eventry has no user accounts, so no owner can be a member."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> None:
+        raise ValidationError("User does not have access to this organization")
+
+
+class ProjectReleaseSchema(ReleaseSchema):
+    """``ReleaseWithVersionSerializer`` (project-level POST)."""
+
+    version = Version()
+    owner = OwnerField(allow_none=True)
+
+
+class OrganizationReleaseSchema(ProjectReleaseSchema):
+    """``ReleaseSerializerWithProjects`` (organization-level POST)."""
+
+    projects = drf.List(fields.Raw(), required=True)
+
+
+class DeploySchema(Schema):
+    """``DeploySerializer`` (sentry-behaviour 4.10)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = drf.String(max_length=64, allow_none=True, allow_blank=True)
+    environment = drf.String(
+        required=True,
+        max_length=64,
+        validate=validate.Regexp(r"^[^\n\r\f\/]*$", error="Invalid value for environment"),
+    )
+    url = Url(allow_none=True, allow_blank=True)
+    dateStarted = DateTime()
+    dateFinished = DateTime()
+    projects = drf.List(drf.String(), allow_none=True)
+
+
+class RepositorySchema(Schema):
+    """``POST /organizations/{org}/repos/`` for the local git provider."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    provider = drf.String(
+        required=True, validate=validate.OneOf(["git"], error='"{input}" is not a valid choice.')
+    )
+    name = drf.String(required=True, max_length=200)
+    url = drf.String(required=True, max_length=500)

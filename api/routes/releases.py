@@ -1,0 +1,267 @@
+"""Releases (sentry-behaviour 4): create at organization and project level, list, details,
+update (finalize, refs, commits, archive/restore), delete, commits, previous-with-commits,
+deploys. Versions in paths arrive percent-decoded (``%2B`` is ``+``)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from api import context
+from api.commanding import execute
+from api.consistency import consistent, with_position
+from api.errors import ApiError, detail
+from api.pagination import paginate
+from api.release_render import release_of_state, render_commit, render_deploy, render_release
+from api.release_schemas import DeploySchema, OrganizationReleaseSchema, ProjectReleaseSchema, ReleaseSchema
+from api.schemas import load_fields
+from commands.releases import CreateDeploy, CreateRelease, DeleteRelease, ReleaseChanges, UpdateRelease
+from infra.releases import commit_lock, commits_input, release_state
+from projections import release_queries as queries
+from projections.directory import OrganizationRow, ProjectRow, list_projects
+
+bp = Blueprint("releases", __name__)
+RELEASE_READ = ("project:read", "project:write", "project:admin", "project:releases")
+RELEASE_WRITE = ("project:write", "project:admin", "project:releases")
+VIEWS = ["releases"]
+RELEASE_ID_KEY = "release_snowflake_key"
+DEPLOY_ID_KEY = "deploy_snowflake_key"
+INVALID_PROJECTS = "Invalid project ids or slugs"
+
+
+def caught_up() -> None:
+    """Reads of the releases view first let it catch up with the log as it is now (bounded):
+    sentry-cli reads right after it writes and sends no position."""
+    consistent(VIEWS)
+    svc = context.services()
+    svc.engine.wait(svc.store.head(), ["directory", *VIEWS], timeout=svc.settings.read_wait_timeout)
+
+
+def _projects(org: OrganizationRow) -> dict[int, ProjectRow]:
+    with context.services().engine.read("directory") as view:
+        return {p.id: p for p in list_projects(view, org.id) if p.status == "active"}
+
+
+def _render(org: OrganizationRow, release: dict[str, Any]) -> dict[str, Any]:
+    return render_release(release, _projects(org))
+
+
+def _changes(body: dict[str, Any], commits: Any) -> ReleaseChanges:
+    refs = body.get("refs") or [
+        {"repository": r["repository"], "previousCommit": r.get("previousId"), "commit": r["currentId"]}
+        for r in body.get("headCommits") or ()
+    ]
+    return ReleaseChanges(
+        ref=body.get("ref") or None,
+        url=body.get("url") or None,
+        date_released=body.get("dateReleased"),
+        status=body.get("status"),
+        commits=commits,
+        refs=tuple(refs),
+        user_id=context.principal().token_id,
+    )
+
+
+def _write(
+    org: OrganizationRow, version: str, body: dict[str, Any], make: Any, new_id: int | None
+) -> Response:
+    """Dispatch under Sentry's commit lock when the body carries commits."""
+    svc = context.services()
+    commits = commits_input(svc, org.id, body["commits"]) if body.get("commits") else None
+    lock: AbstractContextManager[None] = nullcontext()
+    if commits is not None:
+        state = release_state(svc, org.id, version)
+        release_id = state.release_id if state.exists else new_id
+        if release_id is not None:
+            lock = commit_lock(svc.redis, org.id, release_id)
+    with lock:
+        command = make(_changes(body, commits))
+        return execute(command, lambda r: _render(org, release_of_state(r["release"])), lambda r: r["status"])
+
+
+@bp.post("/organizations/<org_slug>/releases/")
+@context.requires(RELEASE_WRITE)
+def create_organization_release(org_slug: str) -> Response:
+    org = context.organization(org_slug)
+    body = load_fields(OrganizationReleaseSchema(), context.json_body())
+    projects = _projects(org)
+    project_ids = []
+    for wanted in body["projects"]:
+        project = _lookup(projects, wanted)
+        if project is None:
+            raise ApiError(400, {"projects": [INVALID_PROJECTS]})
+        project_ids.append(project.id)
+    release_id = context.services().snowflake(RELEASE_ID_KEY)
+    agent = request.headers.get("User-Agent", "")
+
+    def make(changes: ReleaseChanges) -> CreateRelease:
+        return CreateRelease(org.id, body["version"], release_id, tuple(project_ids), changes, None, agent)
+
+    return _write(org, body["version"], body, make, release_id)
+
+
+def _lookup(projects: dict[int, ProjectRow], wanted: Any) -> ProjectRow | None:
+    """A project by id, numeric string or slug, among the caller's."""
+    if isinstance(wanted, bool) or not isinstance(wanted, str | int):
+        return None
+    text = str(wanted)
+    for project in projects.values():
+        if project.slug == text or (text.isdigit() and project.id == int(text)):
+            return project
+    return None
+
+
+@bp.post("/projects/<org_slug>/<project_slug>/releases/")
+@context.requires(RELEASE_WRITE)
+def create_project_release(org_slug: str, project_slug: str) -> Response:
+    org, project = context.project(org_slug, project_slug)
+    body = load_fields(ProjectReleaseSchema(), context.json_body())
+    release_id = context.services().snowflake(RELEASE_ID_KEY)
+    agent = request.headers.get("User-Agent", "")
+
+    def make(changes: ReleaseChanges) -> CreateRelease:
+        return CreateRelease(
+            org.id, body["version"], release_id, (project.id,), changes, None, agent, project_level=True
+        )
+
+    return _write(org, body["version"], body, make, release_id)
+
+
+@bp.get("/organizations/<org_slug>/releases/")
+@context.requires(RELEASE_READ)
+def list_organization_releases(org_slug: str) -> Response:
+    org = context.organization(org_slug)
+    caught_up()
+    status = request.args.get("status", "open") or None
+    if status not in (None, "open", "archived"):
+        raise detail(400, "invalid value for status")
+    if (request.args.get("sort") or "date") != "date":
+        raise detail(400, "invalid sort")
+    projects = _projects(org)
+    wanted = [int(p) for p in request.args.getlist("project") if p.lstrip("-").isdigit() and int(p) != -1]
+    project_ids = tuple(p for p in projects if not wanted or p in wanted)
+    return _release_page(org, projects, project_ids, status)
+
+
+@bp.get("/projects/<org_slug>/<project_slug>/releases/")
+@context.requires(RELEASE_READ)
+def list_project_releases(org_slug: str, project_slug: str) -> Response:
+    org, project = context.project(org_slug, project_slug)
+    caught_up()
+    return _release_page(org, _projects(org), (project.id,), "open")
+
+
+def _release_page(
+    org: OrganizationRow, projects: dict[int, ProjectRow], project_ids: tuple[int, ...], status: str | None
+) -> Response:
+    query = request.args.get("query")
+    return view_page(
+        lambda view, offset, limit: queries.list_releases(
+            view, org.id, project_ids, status, query, offset, limit
+        ),
+        lambda r: render_release(r, projects),
+    )
+
+
+def view_page(query: Any, render: Any) -> Response:
+    """One page of rows of the releases view, rendered, with the Link header."""
+
+    def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+        with context.services().engine.read("releases") as view:
+            return list(query(view, offset, limit))
+
+    return paginate(fetch, lambda rows: with_position([render(r) for r in rows], VIEWS))
+
+
+def _existing(org: OrganizationRow, version: str) -> dict[str, Any]:
+    state = release_state(context.services(), org.id, version)
+    if not state.exists:
+        raise detail(404, context.NOT_FOUND)
+    return release_of_state(state)
+
+
+@bp.get("/organizations/<org_slug>/releases/<version>/")
+@context.requires(RELEASE_READ)
+def get_release(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    return jsonify(_render(org, _existing(org, version)))
+
+
+@bp.put("/organizations/<org_slug>/releases/<version>/")
+@context.requires(RELEASE_WRITE)
+def update_release(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    _existing(org, version)
+    body = load_fields(ReleaseSchema(), context.json_body())
+    return _write(org, version, body, lambda changes: UpdateRelease(org.id, version, changes), None)
+
+
+@bp.delete("/organizations/<org_slug>/releases/<version>/")
+@context.requires(RELEASE_WRITE)
+def delete_release(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    return execute(DeleteRelease(org.id, version), status=204)
+
+
+@bp.get("/organizations/<org_slug>/releases/<version>/commits/")
+@context.requires(RELEASE_READ)
+def release_commits(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    release = _existing(org, version)
+    caught_up()
+    return view_page(
+        lambda view, offset, limit: queries.release_commits(view, org.id, release["id"], offset, limit),
+        render_commit,
+    )
+
+
+@bp.get("/organizations/<org_slug>/releases/<version>/previous-with-commits/")
+@context.requires(RELEASE_READ)
+def previous_with_commits(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    release = _existing(org, version)
+    caught_up()
+    with context.services().engine.read("releases") as view:
+        previous = queries.previous_with_commits(view, release)
+    return with_position(_render(org, previous) if previous else {}, VIEWS)
+
+
+@bp.post("/organizations/<org_slug>/releases/<version>/deploys/")
+@context.requires(RELEASE_WRITE)
+def create_deploy(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    release = _existing(org, version)
+    body = load_fields(DeploySchema(), context.json_body())
+    project_ids = None
+    if body.get("projects"):
+        projects = _projects(org)
+        own = {projects[p].slug: p for p in release["project_ids"] if p in projects}
+        invalid = [slug for slug in body["projects"] if slug not in own]
+        if invalid:
+            raise detail(400, f"Invalid projects ({', '.join(invalid)}) for release {version}")
+        project_ids = tuple(own[slug] for slug in dict.fromkeys(body["projects"]))
+    command = CreateDeploy(
+        org.id,
+        version,
+        context.services().snowflake(DEPLOY_ID_KEY),
+        body["environment"],
+        body.get("name") or None,
+        body.get("url") or None,
+        body.get("dateStarted"),
+        body.get("dateFinished"),
+        project_ids,
+    )
+    return execute(command, render_deploy, status=201)
+
+
+@bp.get("/organizations/<org_slug>/releases/<version>/deploys/")
+@context.requires(RELEASE_READ)
+def list_deploys(org_slug: str, version: str) -> Response:
+    org = context.organization(org_slug)
+    release = _existing(org, version)
+    caught_up()
+    return view_page(
+        lambda view, offset, limit: queries.deploys(view, release["id"], offset, limit), render_deploy
+    )

@@ -1,0 +1,145 @@
+"""Releases, their commits and deploys, and the organization's repositories.
+
+A release lives on the stream of its (organization, version): get-or-create is race-free.
+The bulky commit list of a SetCommits goes on a stream of its own that no decider reads, so
+loading a release stays cheap however many commits it was given; the release stream gets
+the summary (count, last commit, authors, head commits) in the same append.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid5
+
+from events.base import Event, event
+from events.streams import NAMESPACE
+
+
+def release_stream(organization_id: int, version: str) -> UUID:
+    return uuid5(NAMESPACE, f"release:{organization_id}:{version}")
+
+
+def release_commits_stream(organization_id: int, version: str) -> UUID:
+    return uuid5(NAMESPACE, f"release-commits:{organization_id}:{version}")
+
+
+def repositories_stream(organization_id: int) -> UUID:
+    return uuid5(NAMESPACE, f"repositories:{organization_id}")
+
+
+@dataclass(frozen=True)
+class ReleaseEvent(Event):
+    release_id: int
+    organization_id: int
+    version: str
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseCreated(ReleaseEvent):
+    TOPIC = "releases.ReleaseCreated.v1"
+    date_added: str
+    ref: str | None
+    url: str | None
+    owner: str | None
+    date_released: str | None
+    status: str
+    user_agent: str
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseProjectsAdded(ReleaseEvent):
+    """New links to projects; ``activity_project_ids`` got a RELEASE activity dated ``date_released``."""
+
+    TOPIC = "releases.ReleaseProjectsAdded.v1"
+    project_ids: tuple[int, ...]
+    activity_project_ids: tuple[int, ...]
+    date_released: str | None
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseUpdated(ReleaseEvent):
+    """The release's fields after the update (all of them, so views need no merge)."""
+
+    TOPIC = "releases.ReleaseUpdated.v1"
+    ref: str | None
+    url: str | None
+    date_released: str | None
+    status: str
+    activity_project_ids: tuple[int, ...]
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseCommitsSet(ReleaseEvent):
+    """The summary Sentry writes on the release after ``set_commits``. ``head_commits`` maps a
+    repository id (as text) to the newest commit of that repository in the list;
+    ``last_commit`` is the newest commit as the API shows it, ``authors`` ``{name, email}``."""
+
+    TOPIC = "releases.ReleaseCommitsSet.v1"
+    commit_count: int
+    last_commit: dict[str, Any] | None
+    authors: tuple[dict[str, Any], ...]
+    head_commits: dict[str, str]
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseCommitsRecorded(ReleaseEvent):
+    """The complete commit list, newest first (its index is the commit's order). Each commit:
+    ``id``, ``repository_id``, ``message``, ``author_email``, ``author_name``, ``timestamp``
+    (ISO or null), ``patch_set`` ([[path, type], ...]); ``message``/``timestamp`` keys are
+    present only when the client sent them (an existing commit keeps what was not sent)."""
+
+    TOPIC = "releases.ReleaseCommitsRecorded.v1"
+    commits: tuple[dict[str, Any], ...]
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseHeadCommitsSet(ReleaseEvent):
+    """``set_refs``: head commits per repository id (as text), and the refs to fetch, if any."""
+
+    TOPIC = "releases.ReleaseHeadCommitsSet.v1"
+    head_commits: dict[str, str]
+    refs: tuple[dict[str, Any], ...]
+    fetch: bool
+    user_id: int | None
+
+
+@event
+@dataclass(frozen=True)
+class ReleaseDeleted(ReleaseEvent):
+    TOPIC = "releases.ReleaseDeleted.v1"
+
+
+@event
+@dataclass(frozen=True)
+class DeployCreated(ReleaseEvent):
+    TOPIC = "releases.DeployCreated.v1"
+    deploy_id: int
+    environment: str
+    name: str | None
+    url: str | None
+    date_started: str | None
+    date_finished: str
+    project_ids: tuple[int, ...]
+
+
+@event
+@dataclass(frozen=True)
+class RepositoryAdded(Event):
+    """On the organization's repositories stream: names are unique per organization.
+    ``provider`` is None for repositories first seen in a commit list; ``config`` holds what
+    the provider needs (the local git provider: ``path``)."""
+
+    TOPIC = "releases.RepositoryAdded.v1"
+    repository_id: int
+    organization_id: int
+    name: str
+    provider: str | None
+    url: str | None
+    config: dict[str, Any]

@@ -1,0 +1,191 @@
+"""Reads of the releases view (``projections.releases``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from projections.base import View
+
+RELEASE_COLUMNS = (
+    "id, organization_id, version, status, ref, url, owner, user_agent, date_added, date_released, "
+    "commit_count, last_commit, authors, total_deploys, last_deploy"
+)
+SORT_DATE = "COALESCE(r.date_released, r.date_added)"
+
+
+def _release(view: View, row: tuple[Any, ...]) -> dict[str, Any]:
+    names = [c.strip() for c in RELEASE_COLUMNS.split(",")]
+    release = dict(zip(names, row, strict=True))
+    release["last_commit"] = json.loads(release["last_commit"]) if release["last_commit"] else None
+    release["authors"] = json.loads(release["authors"])
+    release["last_deploy"] = json.loads(release["last_deploy"]) if release["last_deploy"] else None
+    rows = view.execute(
+        "SELECT project_id FROM {release_projects} WHERE release_id = %s ORDER BY project_id",
+        (release["id"],),
+    )
+    release["project_ids"] = tuple(p for (p,) in rows)
+    return release
+
+
+def find_release(view: View, organization_id: int, version: str) -> dict[str, Any] | None:
+    rows = view.execute(
+        f"SELECT {RELEASE_COLUMNS} FROM {{releases}} WHERE organization_id = %s AND version = %s",
+        (organization_id, version),
+    )
+    return _release(view, rows[0]) if rows else None
+
+
+def list_releases(
+    view: View,
+    organization_id: int,
+    project_ids: tuple[int, ...] | None,
+    status: str | None,
+    query: str | None,
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Newest first (``date_added``); only releases of ``project_ids`` when given."""
+    where, params = ["r.organization_id = %s"], list[Any]([organization_id])
+    if status is not None:
+        where.append("r.status = %s")
+        params.append(status)
+    if query:
+        where.append("LOWER(r.version) LIKE %s ESCAPE '\\'")
+        params.append(f"%{_like(query.lower())}%")
+    if project_ids is not None:
+        if not project_ids:
+            return []
+        where.append(
+            "EXISTS (SELECT 1 FROM {release_projects} rp WHERE rp.release_id = r.id AND rp.project_id IN "
+            f"({', '.join(['%s'] * len(project_ids))}))"
+        )
+        params.extend(project_ids)
+    rows = view.execute(
+        f"SELECT {', '.join('r.' + c.strip() for c in RELEASE_COLUMNS.split(','))} FROM {{releases}} r "
+        f"WHERE {' AND '.join(where)} ORDER BY r.date_added DESC, r.id DESC LIMIT %s OFFSET %s",
+        (*params, limit, offset),
+    )
+    return [_release(view, row) for row in rows]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def previous_with_commits(view: View, release: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest other release sharing a project, with commits, released/added no later."""
+    return _previous(view, release, "AND r.last_commit IS NOT NULL AND " + SORT_DATE + " <= %s",
+                     (release["date_released"] or release["date_added"],))  # fmt: skip
+
+
+def previous_release(view: View, release: dict[str, Any]) -> dict[str, Any] | None:
+    """``set_refs``' previous release: the newest other release sharing any project."""
+    return _previous(view, release, "", ())
+
+
+def _previous(
+    view: View, release: dict[str, Any], condition: str, params: tuple[Any, ...]
+) -> dict[str, Any] | None:
+    if not release["project_ids"]:
+        return None
+    placeholders = ", ".join(["%s"] * len(release["project_ids"]))
+    rows = view.execute(
+        f"SELECT {', '.join('r.' + c.strip() for c in RELEASE_COLUMNS.split(','))} FROM {{releases}} r "
+        f"WHERE r.organization_id = %s AND r.version <> %s {condition} AND EXISTS (SELECT 1 "
+        f"FROM {{release_projects}} rp WHERE rp.release_id = r.id AND rp.project_id IN ({placeholders})) "
+        f"ORDER BY {SORT_DATE} DESC, r.id DESC LIMIT 1",
+        (release["organization_id"], release["version"], *params, *release["project_ids"]),
+    )
+    return _release(view, rows[0]) if rows else None
+
+
+def head_commit(view: View, release_id: int, repository_id: int) -> str | None:
+    rows = view.execute(
+        "SELECT commit_key FROM {head_commits} WHERE release_id = %s AND repository_id = %s",
+        (release_id, repository_id),
+    )
+    return rows[0][0] if rows else None
+
+
+def release_commits(
+    view: View, organization_id: int, release_id: int, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    rows = view.execute(
+        "SELECT rc.commit_key, c.message, c.date_added, a.name, c.author_email, r.id, r.name, r.provider, "
+        "r.url, r.status, r.date_added FROM {release_commits} rc "
+        "JOIN {commits} c ON c.organization_id = %s AND c.repository_id = rc.repository_id "
+        "AND c.commit_key = rc.commit_key "
+        "JOIN {repositories} r ON r.id = rc.repository_id "
+        "LEFT JOIN {authors} a ON a.organization_id = c.organization_id AND a.email = c.author_email "
+        "WHERE rc.release_id = %s ORDER BY rc.ord LIMIT %s OFFSET %s",
+        (organization_id, release_id, limit, offset),
+    )
+    return [
+        {
+            "id": key,
+            "message": message,
+            "dateCreated": date,
+            "author": {"name": name, "email": email} if email else None,
+            "repository": {"id": repo_id, "name": repo_name, "provider": provider, "url": url,
+                           "status": status, "date_added": repo_date},
+        }
+        for key, message, date, name, email, repo_id, repo_name, provider, url, status, repo_date in rows
+    ]  # fmt: skip
+
+
+def deploys(view: View, release_id: int, offset: int, limit: int) -> list[dict[str, Any]]:
+    rows = view.execute(
+        "SELECT id, environment, date_started, date_finished, name, url FROM {deploys} WHERE release_id = %s "
+        "ORDER BY date_finished DESC, id DESC LIMIT %s OFFSET %s",
+        (release_id, limit, offset),
+    )
+    keys = ("id", "environment", "dateStarted", "dateFinished", "name", "url")
+    return [{**dict(zip(keys, row, strict=True)), "id": str(row[0])} for row in rows]
+
+
+REPOSITORY_COLUMNS = "id, name, provider, url, status, date_added, config"
+
+
+def repositories(
+    view: View, organization_id: int, status: str | None, query: str | None, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    where, params = ["organization_id = %s"], list[Any]([organization_id])
+    if status is not None:
+        where.append("status = %s")
+        params.append(status)
+    if query:
+        where.append("LOWER(name) LIKE %s ESCAPE '\\'")
+        params.append(f"%{_like(query.lower())}%")
+    rows = view.execute(
+        f"SELECT {REPOSITORY_COLUMNS} FROM {{repositories}} WHERE {' AND '.join(where)} "
+        "ORDER BY name, id LIMIT %s OFFSET %s",
+        (*params, limit, offset),
+    )
+    return [_repository(row) for row in rows]
+
+
+def find_repository(view: View, organization_id: int, name: str) -> dict[str, Any] | None:
+    rows = view.execute(
+        f"SELECT {REPOSITORY_COLUMNS} FROM {{repositories}} WHERE organization_id = %s AND name = %s",
+        (organization_id, name),
+    )
+    return _repository(rows[0]) if rows else None
+
+
+def _repository(row: tuple[Any, ...]) -> dict[str, Any]:
+    repo = dict(zip([c.strip() for c in REPOSITORY_COLUMNS.split(",")], row, strict=True))
+    repo["config"] = json.loads(repo["config"])
+    return repo
+
+
+def release_activity(view: View, project_id: int) -> list[dict[str, Any]]:
+    rows = view.execute(
+        "SELECT position, type, ident, data, datetime FROM {activity} WHERE project_id = %s "
+        "ORDER BY position",
+        (project_id,),
+    )
+    return [
+        {"id": str(pos), "type": kind, "ident": ident, "data": json.loads(data), "dateCreated": when}
+        for pos, kind, ident, data, when in rows
+    ]

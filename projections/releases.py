@@ -1,0 +1,225 @@
+"""Releases, their projects, commits, head commits, deploys; repositories and commit authors.
+
+A commit list of any length is written with a handful of batched statements (executemany),
+never a statement per commit from Python's side of the loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events import Recorded
+from events.releases import (
+    DeployCreated,
+    ReleaseCommitsRecorded,
+    ReleaseCommitsSet,
+    ReleaseCreated,
+    ReleaseDeleted,
+    ReleaseHeadCommitsSet,
+    ReleaseProjectsAdded,
+    ReleaseUpdated,
+    RepositoryAdded,
+)
+from projections.base import Projection, View, on
+
+# Emitted for a ``set_refs`` that fetches: the engine's effect enqueues the fetch job.
+FETCH_COMMITS = "fetch_commits"
+
+
+class Releases(Projection):
+    name = "releases"
+    tables = {
+        "releases": "id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, version TEXT NOT NULL, "
+        "status TEXT NOT NULL, ref TEXT, url TEXT, owner TEXT, user_agent TEXT, date_added TEXT NOT NULL, "
+        "date_released TEXT, commit_count INTEGER NOT NULL, last_commit TEXT, authors TEXT NOT NULL, "
+        "total_deploys INTEGER NOT NULL, last_deploy TEXT, UNIQUE (organization_id, version)",
+        "release_projects": "release_id BIGINT NOT NULL, project_id BIGINT NOT NULL, "
+        "PRIMARY KEY (release_id, project_id)",
+        "activity": "project_id BIGINT NOT NULL, position BIGINT NOT NULL, type TEXT NOT NULL, "
+        "ident TEXT NOT NULL, data TEXT NOT NULL, datetime TEXT NOT NULL, PRIMARY KEY (project_id, position)",
+        "head_commits": "release_id BIGINT NOT NULL, repository_id BIGINT NOT NULL, "
+        "commit_key TEXT NOT NULL, PRIMARY KEY (release_id, repository_id)",
+        "release_commits": "release_id BIGINT NOT NULL, ord INTEGER NOT NULL, "
+        "repository_id BIGINT NOT NULL, commit_key TEXT NOT NULL, PRIMARY KEY (release_id, ord)",
+        "commits": "organization_id BIGINT NOT NULL, repository_id BIGINT NOT NULL, "
+        "commit_key TEXT NOT NULL, message TEXT, author_email TEXT, date_added TEXT NOT NULL, "
+        "PRIMARY KEY (organization_id, repository_id, commit_key)",
+        "file_changes": "organization_id BIGINT NOT NULL, repository_id BIGINT NOT NULL, "
+        "commit_key TEXT NOT NULL, filename TEXT NOT NULL, type TEXT NOT NULL, "
+        "PRIMARY KEY (organization_id, repository_id, commit_key, filename)",
+        "authors": "organization_id BIGINT NOT NULL, email TEXT NOT NULL, name TEXT, "
+        "PRIMARY KEY (organization_id, email)",
+        "repositories": "id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, name TEXT NOT NULL, "
+        "provider TEXT, url TEXT, config TEXT NOT NULL, status TEXT NOT NULL, date_added TEXT NOT NULL, "
+        "UNIQUE (organization_id, name)",
+        "deploys": "id BIGINT PRIMARY KEY, release_id BIGINT NOT NULL, organization_id BIGINT NOT NULL, "
+        "environment TEXT NOT NULL, name TEXT, url TEXT, date_started TEXT, date_finished TEXT NOT NULL",
+    }
+    indexes = (
+        "{releases} (organization_id, date_added)",
+        "{release_projects} (project_id)",
+        "{deploys} (release_id, date_finished)",
+    )
+
+    @on(ReleaseCreated)
+    def _created(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ReleaseCreated)
+        view.execute(
+            "INSERT INTO {releases} (id, organization_id, version, status, ref, url, owner, user_agent, "
+            "date_added, date_released, commit_count, last_commit, authors, total_deploys, last_deploy) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, NULL, '[]', 0, NULL)",
+            (e.release_id, e.organization_id, e.version, e.status, e.ref, e.url, e.owner, e.user_agent,
+             e.date_added, e.date_released),
+        )  # fmt: skip
+
+    @on(ReleaseProjectsAdded)
+    def _projects(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ReleaseProjectsAdded)
+        view.executemany(
+            "INSERT INTO {release_projects} (release_id, project_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [(e.release_id, p) for p in e.project_ids],
+        )
+        _release_activity(view, rec, e.activity_project_ids, e.version, e.date_released)
+
+    @on(ReleaseUpdated)
+    def _updated(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ReleaseUpdated)
+        view.execute(
+            "UPDATE {releases} SET ref = %s, url = %s, date_released = %s, status = %s WHERE id = %s",
+            (e.ref, e.url, e.date_released, e.status, e.release_id),
+        )
+        _release_activity(view, rec, e.activity_project_ids, e.version, e.date_released)
+
+    @on(ReleaseCommitsSet)
+    def _summary(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ReleaseCommitsSet)
+        view.execute(
+            "UPDATE {releases} SET commit_count = %s, last_commit = %s, authors = %s WHERE id = %s",
+            (e.commit_count, json.dumps(e.last_commit), json.dumps(list(e.authors)), e.release_id),
+        )
+        _heads(view, e.release_id, e.head_commits)
+
+    @on(ReleaseHeadCommitsSet)
+    def _refs(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ReleaseHeadCommitsSet)
+        _heads(view, e.release_id, e.head_commits)
+        if e.fetch:
+            view.emit(
+                {
+                    "task": FETCH_COMMITS,
+                    "release_id": e.release_id,
+                    "organization_id": e.organization_id,
+                    "version": e.version,
+                    "user_id": e.user_id,
+                    "refs": list(e.refs),
+                    "position": rec.position,
+                }
+            )
+
+    @on(ReleaseCommitsRecorded)
+    def _commits(self, view: View, rec: Recorded) -> None:
+        """Replace the release's commit list; upsert commits, authors and file changes."""
+        e = rec.event
+        assert isinstance(e, ReleaseCommitsRecorded)
+        org, now = e.organization_id, rec.at.isoformat()
+        view.execute("DELETE FROM {release_commits} WHERE release_id = %s", (e.release_id,))
+        view.executemany(
+            "INSERT INTO {release_commits} (release_id, ord, repository_id, commit_key) "
+            "VALUES (%s, %s, %s, %s)",
+            [(e.release_id, i, c["repository_id"], c["id"]) for i, c in enumerate(e.commits)],
+        )
+        authors = {c["author_email"]: c.get("author_name") for c in reversed(e.commits) if c["author_email"]}
+        view.executemany(
+            "INSERT INTO {authors} (organization_id, email, name) VALUES (%s, %s, %s) "
+            "ON CONFLICT (organization_id, email) DO UPDATE SET name = excluded.name",
+            [(org, email, name) for email, name in authors.items()],
+        )
+        upsert = (
+            "INSERT INTO {commits} (organization_id, repository_id, commit_key, message, author_email, "
+            "date_added) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (organization_id, repository_id, "
+            "commit_key) DO UPDATE SET "
+            "author_email = COALESCE(excluded.author_email, {commits}.author_email), "
+            "message = CASE WHEN %s = 1 THEN excluded.message ELSE {commits}.message END"
+        )
+        dated = [c for c in e.commits if c.get("timestamp")]
+        undated = [c for c in e.commits if not c.get("timestamp")]
+        view.executemany(upsert + ", date_added = excluded.date_added", _commit_rows(org, dated, now))
+        view.executemany(upsert, _commit_rows(org, undated, now))
+        view.executemany(
+            "INSERT INTO {file_changes} (organization_id, repository_id, commit_key, filename, type) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [
+                (org, c["repository_id"], c["id"], path, kind)
+                for c in e.commits
+                for path, kind in c["patch_set"]
+            ],
+        )
+
+    @on(ReleaseDeleted)
+    def _deleted(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ReleaseDeleted)
+        for table in ("releases", "release_projects", "head_commits", "release_commits", "deploys"):
+            column = "id" if table == "releases" else "release_id"
+            view.execute(f"DELETE FROM {{{table}}} WHERE {column} = %s", (e.release_id,))
+
+    @on(DeployCreated)
+    def _deploy(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, DeployCreated)
+        view.execute(
+            "INSERT INTO {deploys} (id, release_id, organization_id, environment, name, url, date_started, "
+            "date_finished) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (e.deploy_id, e.release_id, e.organization_id, e.environment, e.name, e.url, e.date_started,
+             e.date_finished),
+        )  # fmt: skip
+        deploy = {"id": str(e.deploy_id), "environment": e.environment, "dateStarted": e.date_started,
+                  "dateFinished": e.date_finished, "name": e.name, "url": e.url}  # fmt: skip
+        view.execute(
+            "UPDATE {releases} SET total_deploys = total_deploys + 1, last_deploy = %s WHERE id = %s",
+            (json.dumps(deploy), e.release_id),
+        )
+
+    @on(RepositoryAdded)
+    def _repository(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, RepositoryAdded)
+        view.execute(
+            "INSERT INTO {repositories} (id, organization_id, name, provider, url, config, status, "
+            "date_added) VALUES (%s, %s, %s, %s, %s, %s, 'active', %s)",
+            (e.repository_id, e.organization_id, e.name, e.provider, e.url, json.dumps(e.config),
+             rec.at.isoformat()),
+        )  # fmt: skip
+
+
+def _commit_rows(org: int, commits: list[dict[str, Any]], now: str) -> list[tuple[Any, ...]]:
+    return [
+        (org, c["repository_id"], c["id"], c.get("message"), c["author_email"], c.get("timestamp") or now,
+         1 if "message" in c else 0)
+        for c in commits
+    ]  # fmt: skip
+
+
+def _heads(view: View, release_id: int, heads: dict[str, str]) -> None:
+    view.executemany(
+        "INSERT INTO {head_commits} (release_id, repository_id, commit_key) VALUES (%s, %s, %s) "
+        "ON CONFLICT (release_id, repository_id) DO UPDATE SET commit_key = excluded.commit_key",
+        [(release_id, int(repo), key) for repo, key in heads.items()],
+    )
+
+
+def _release_activity(
+    view: View, rec: Recorded, project_ids: tuple[int, ...], version: str, date: str | None
+) -> None:
+    """Sentry's Activity RELEASE per project: ident ``version[:64]``, data ``{"version": ...}``."""
+    view.executemany(
+        "INSERT INTO {activity} (project_id, position, type, ident, data, datetime) "
+        "VALUES (%s, %s, 'release', %s, %s, %s)",
+        [(p, rec.position, version[:64], json.dumps({"version": version}), date) for p in project_ids],
+    )
