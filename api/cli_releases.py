@@ -1,0 +1,125 @@
+"""``eventry repos``, ``eventry issues``, ``eventry users`` and ``eventry identities``: what
+fetching commits and resolving issues need besides the HTTP API (same commands, audited)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+
+import click
+
+from api.cli import _emit, _organization, cli_meta, main, services
+from commands.groupreference import qualified_short_id
+from commands.groups import CreateGroup
+from commands.releases import AddRepository
+from commands.users import LinkIdentity, SetUserEmail
+from infra.releases import REPOSITORY_ID_KEY
+from projections import release_queries
+from projections.directory import find_project
+
+
+def credential_sha256(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+@main.group()
+def repos() -> None:
+    """Repositories commits are fetched from (the local git provider)."""
+
+
+@repos.command("add")
+@click.option("--org", "org_slug", required=True)
+@click.option("--path", "path", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--credential", default=None, help="require fetching users to hold this credential")
+@click.argument("name")
+def repos_add(org_slug: str, path: Path, credential: str | None, name: str) -> None:
+    """Add repository NAME (e.g. acme/app) served from the git repository at --path."""
+    path = path.resolve()
+    config: dict[str, str] = {"path": str(path)}
+    if credential:
+        config["credential_sha256"] = credential_sha256(credential)
+    with services() as svc:
+        org = _organization(svc, org_slug)
+        command = AddRepository(org.id, svc.snowflake(REPOSITORY_ID_KEY), name, "git", path.as_uri(), config)
+        outcome = svc.dispatch(command, cli_meta())
+        svc.engine.catch_up_all(["releases"])
+    click.echo(json.dumps({"id": str(outcome.result["id"]), "name": name, "url": path.as_uri()}))
+
+
+@repos.command("list")
+@click.option("--org", "org_slug", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def repos_list(org_slug: str, as_json: bool) -> None:
+    with services() as svc:
+        org = _organization(svc, org_slug)
+        svc.engine.catch_up_all(["releases"])
+        with svc.engine.read("releases") as view:
+            rows = release_queries.repositories(view, org.id, None, None, 0, 10_000)
+    _emit(rows, as_json, ["id", "name", "provider", "url", "status"])
+
+
+@main.group()
+def issues() -> None:
+    """Issues (groups): enough of them to be resolved by commits."""
+
+
+@issues.command("create")
+@click.option("--org", "org_slug", required=True)
+@click.option("--project", "project_slug", required=True)
+@click.argument("title")
+def issues_create(org_slug: str, project_slug: str, title: str) -> None:
+    """Create an issue; prints its id and short id (what "Fixes SHORT-ID" names)."""
+    with services() as svc:
+        org = _organization(svc, org_slug)
+        with svc.engine.read("directory") as view:
+            project = find_project(view, org.id, project_slug)
+        if project is None:
+            raise click.ClickException(f"project {project_slug!r} not found")
+        outcome = svc.dispatch_with_new_id(
+            lambda i: CreateGroup(org.id, project.id, i, title), "group_snowflake_key", cli_meta()
+        )
+        svc.engine.catch_up_all(["groups"])
+    short_id = qualified_short_id(project.slug, outcome.result["short_id"])
+    click.echo(json.dumps({"id": str(outcome.result["id"]), "shortId": short_id, "title": title}))
+
+
+@main.group()
+def users() -> None:
+    """The user behind an API token (a token acts as its user)."""
+
+
+@users.command("set-email")
+@click.option("--org", "org_slug", required=True)
+@click.option("--token-id", required=True, type=int)
+@click.argument("email")
+def users_set_email(org_slug: str, token_id: int, email: str) -> None:
+    """Where mail for this token's user goes (e.g. "Unable to Fetch Commits")."""
+    with services() as svc:
+        org = _organization(svc, org_slug)
+        svc.dispatch(SetUserEmail(token_id, org.id, email), cli_meta())
+    click.echo(email)
+
+
+@main.group()
+def identities() -> None:
+    """Identities of users with repository providers."""
+
+
+@identities.command("link")
+@click.option("--org", "org_slug", required=True)
+@click.option("--token-id", required=True, type=int)
+@click.option("--provider", default="git", show_default=True)
+@click.option("--external-id", default=None)
+@click.option("--credential", required=True)
+def identities_link(
+    org_slug: str, token_id: int, provider: str, external_id: str | None, credential: str
+) -> None:
+    with services() as svc:
+        _organization(svc, org_slug)
+        command = LinkIdentity(
+            token_id, provider, external_id or secrets.token_hex(4), credential_sha256(credential)
+        )
+        svc.dispatch(command, cli_meta())
+    click.echo(f"linked {provider}")
