@@ -97,7 +97,9 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         engine=engine,
         dispatcher=Dispatcher(store),
         redis=redis,
-        snowflake=SnowflakeGenerator(redis, namespace=settings.deployment),
+        # One id space per Redis, as in Sentry: ids stay unique across deployments sharing it,
+        # so caches keyed by ids (assembly state, locks, flags) never mix them up.
+        snowflake=SnowflakeGenerator(redis),
     )
 
 

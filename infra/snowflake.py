@@ -49,14 +49,12 @@ def compose(time_difference: int, region_id: int, sequence: int) -> int:
     )
 
 
-def sequence_value(
-    redis: Any, redis_key: str, starting_timestamp: int, namespace: str = ""
-) -> tuple[int, int]:
+def sequence_value(redis: Any, redis_key: str, starting_timestamp: int) -> tuple[int, int]:
     """``get_sequence_value_from_redis``. As in Sentry the counter is per second, shared by
-    every model (``redis_key`` only picks the cluster there); keys are named per deployment."""
+    every model (``redis_key`` only picks the cluster there), so ids are unique per Redis."""
     for i in range(TTL_SECONDS):
         timestamp = starting_timestamp - i
-        key = f"snowflake:{namespace}:{timestamp}" if namespace else f"snowflake:{timestamp}"
+        key = f"snowflake:{timestamp}"
         value = int(redis.incr(key)) - 1
         if value == 0:
             redis.expire(key, TTL_SECONDS)
@@ -72,16 +70,14 @@ class SnowflakeGenerator:
         region_id: int = 0,
         clock: Callable[[], float] = time.time,
         epoch: float = EPOCH_START,
-        namespace: str = "",
     ) -> None:
         validate_bits("REGION_ID", REGION_BITS, region_id)
         self.redis = redis
         self.region_id = region_id
         self.clock = clock
         self.epoch = epoch
-        self.namespace = namespace
 
     def __call__(self, redis_key: str) -> int:
         current = int(self.clock() - self.epoch)
-        timestamp, sequence = sequence_value(self.redis, redis_key, current, self.namespace)
+        timestamp, sequence = sequence_value(self.redis, redis_key, current)
         return compose(timestamp, self.region_id, sequence)
