@@ -97,8 +97,9 @@ def error(message: str) -> ApiError:
 
 
 @bp.get("/organizations/<org_slug>/chunk-upload/")
+@context.requires(RELEASE_READ)
 def chunk_upload_options(org_slug: str) -> Response:
-    context.organization(org_slug, RELEASE_READ)
+    context.organization(org_slug)
     return jsonify(
         url=request.base_url,
         chunkSize=CHUNK_SIZE,
@@ -113,8 +114,9 @@ def chunk_upload_options(org_slug: str) -> Response:
 
 
 @bp.post("/organizations/<org_slug>/chunk-upload/")
+@context.requires(RELEASE_WRITE)
 def upload_chunks(org_slug: str) -> Response:
-    org = context.organization(org_slug, RELEASE_WRITE)
+    org = context.organization(org_slug)
     if request.content_length is not None and request.content_length > MAX_BODY_SIZE:
         raise error(REQUEST_TOO_LARGE)
     request.max_content_length = MAX_BODY_SIZE
@@ -153,8 +155,9 @@ def _json(schema: dict[str, Any], messages: dict[str, str] | None = None) -> Any
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/files/difs/assemble/")
+@context.requires(RELEASE_WRITE)
 def assemble_difs(org_slug: str, project_slug: str) -> Response:
-    org, project = context.project(org_slug, project_slug, RELEASE_WRITE)
+    org, project = context.project(org_slug, project_slug)
     files = _json(DIF_SCHEMA)
     svc = context.services()
     response: dict[str, Any] = {}
@@ -204,8 +207,9 @@ def serialize_dif(dif: dict[str, Any], org_slug: str) -> dict[str, Any]:
 
 
 @bp.post("/organizations/<org_slug>/artifactbundle/assemble/")
+@context.requires(RELEASE_WRITE)
 def assemble_artifact_bundle(org_slug: str) -> Response:
-    org = context.organization(org_slug, RELEASE_WRITE)
+    org = context.organization(org_slug)
     data = _json(BUNDLE_SCHEMA, BUNDLE_ERRORS)
     wanted = data.get("projects", [])
     if not wanted:
