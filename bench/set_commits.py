@@ -96,8 +96,8 @@ def measure_baseline(url: str, commits: list[dict[str, Any]], round_: int) -> di
         with (
             conn.cursor() as cur,
             cur.copy(
-                "COPY baseline_commits (release_id, ord, repository, commit_key, message, author_email, date_added) "
-                "FROM STDIN"
+                "COPY baseline_commits (release_id, ord, repository, commit_key, message, author_email, "
+                "date_added) FROM STDIN"
             ) as copy,
         ):
             for row in rows:
@@ -148,7 +148,8 @@ def main() -> None:
     best = {k: min(r[k] for r in measured) for k in measured[0]}
     base = {k: min(r[k] for r in baseline) for k in baseline[0]}
     print(
-        f"\nSetCommits of {args.commits} commits on PostgreSQL (best of {args.rounds} rounds; median in brackets)"
+        f"\nSetCommits of {args.commits} commits on PostgreSQL "
+        f"(best of {args.rounds} rounds; median in brackets)"
     )
     for name, value in (*best.items(), *base.items()):
         runs = [r[name] for r in (measured if name in best else baseline)]
