@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -43,9 +44,12 @@ def bench_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str], health_url: str | None = None
+    args: list[str], env: dict[str, str], health_url: str | None = None, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """``args`` running until the block ends; output appended to ``log``, or dropped."""
+    out = log.open("ab") if log else None
+    sink = out or subprocess.DEVNULL
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=sink, stderr=sink)
     try:
         if health_url:
             deadline = time.monotonic() + 30
@@ -63,6 +67,8 @@ def process(
     finally:
         proc.terminate()
         proc.wait(15)
+        if out:
+            out.close()
 
 
 def eventry(*args: str) -> list[str]:
@@ -77,14 +83,38 @@ def cli(env: dict[str, str], *args: str) -> str:
 Request = Callable[[int, int], tuple[str, str, bytes, dict[str, str]]]
 
 
+def run_clients(clients: int, seconds: float, client: Callable[[int, float], None]) -> float:
+    """Run ``client(index, stop)`` in ``clients`` threads until the monotonic time ``stop``
+    (``seconds`` from now); returns the elapsed seconds."""
+    stop = time.monotonic() + seconds
+    threads = [threading.Thread(target=client, args=(i, stop)) for i in range(clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - began
+
+
+def figures(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
+    """Throughput and p50/p99 latency (ms) of requests that took ``latencies`` seconds."""
+    latencies = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
+        "p99_ms": latencies[math.ceil(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0,
+        "errors": errors,
+    }
+
+
 def load(port: int, make: Request, seconds: float, clients: int) -> dict[str, float]:
     """``clients`` threads, each on a keep-alive connection, sending requests for ``seconds``."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
 
-    def client(index: int) -> None:
+    def client(index: int, stop: float) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         n = 0
@@ -106,21 +136,8 @@ def load(port: int, make: Request, seconds: float, clients: int) -> dict[str, fl
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - began
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0,
-        "errors": errors[0],
-    }
+    elapsed = run_clients(clients, seconds, client)
+    return figures(latencies, elapsed, errors[0])
 
 
 def report(title: str, measured_runs: list[dict[str, float]], baseline_runs: list[dict[str, float]]) -> None:
