@@ -121,6 +121,15 @@ def find_group(view: View, organization_id: int, group_id: int) -> dict[str, Any
     return group
 
 
+def references_release(view: View, organization_id: int, version: str) -> bool:
+    """Some issue of the organization was first seen in this release."""
+    rows = view.execute(
+        "SELECT 1 FROM {groups} WHERE organization_id = %s AND first_release = %s LIMIT 1",
+        (organization_id, version),
+    )
+    return bool(rows)
+
+
 def group_by_short_id(view: View, project_id: int, short_id: int) -> int | None:
     rows = view.execute(
         "SELECT id FROM {groups} WHERE project_id = %s AND short_id = %s", (project_id, short_id)

@@ -31,6 +31,7 @@ class IssueSchema(Schema):
 
     title = drf.String(required=True, max_length=255)
     culprit = drf.String(max_length=200, allow_none=True, allow_blank=True)
+    firstRelease = drf.String(max_length=250, allow_none=True, allow_blank=True, trim=False)
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/issues/")
@@ -50,7 +51,12 @@ def create_issue(org_slug: str, project_slug: str) -> Response:
 
     return execute_new(
         lambda group_id: CreateGroup(
-            org.id, project.id, group_id, body["title"], body.get("culprit") or None
+            org.id,
+            project.id,
+            group_id,
+            body["title"],
+            body.get("culprit") or None,
+            body.get("firstRelease") or None,
         ),
         GROUP_ID_KEY,
         render,

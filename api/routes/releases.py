@@ -21,6 +21,7 @@ from commands.releases import CreateDeploy, CreateRelease, DeleteRelease, Releas
 from infra.releases import commit_lock, commits_input, release_state
 from projections import release_queries as queries
 from projections.directory import OrganizationRow, ProjectRow, list_projects
+from projections.groups import references_release
 
 bp = Blueprint("releases", __name__)
 RELEASE_READ = ("project:read", "project:write", "project:admin", "project:releases")
@@ -29,6 +30,7 @@ VIEWS = ["releases"]
 RELEASE_ID_KEY = "release_snowflake_key"
 DEPLOY_ID_KEY = "deploy_snowflake_key"
 INVALID_PROJECTS = "Invalid project ids or slugs"
+RELEASE_REFERENCED = "This release is referenced by active issues and cannot be removed."
 
 
 def caught_up() -> None:
@@ -201,7 +203,14 @@ def update_release(org_slug: str, version: str) -> Response:
 @bp.delete("/organizations/<org_slug>/releases/<version>/")
 @context.requires(RELEASE_WRITE)
 def delete_release(org_slug: str, version: str) -> Response:
+    """204; a release some issue was first seen in stays (Sentry keeps ``first_release``)."""
     org = context.organization(org_slug)
+    _existing(org, version)
+    svc = context.services()
+    svc.engine.wait(svc.store.head(), ["groups"], timeout=svc.settings.read_wait_timeout)
+    with svc.engine.read("groups") as view:
+        if references_release(view, org.id, version):
+            raise detail(400, RELEASE_REFERENCED)
     return execute(DeleteRelease(org.id, version), status=204)
 
 

@@ -159,6 +159,20 @@ def test_finalize_archive_restore_and_delete(client: FlaskClient, t: Tenant) -> 
     assert put(client, t, "3.0", {"ref": "x"}).status_code == 404
 
 
+def test_a_release_an_issue_was_first_seen_in_is_not_deleted(client: FlaskClient, t: Tenant) -> None:
+    create(client, t, {"version": "5.0"})
+    issue = client.post(
+        f"/api/0/projects/{t.org_slug}/{t.project_slug}/issues/",
+        json={"title": "Boom", "firstRelease": "5.0"},
+        headers=t.headers(),
+    )
+    assert issue.status_code == 201
+    r = client.delete(org_url(t, "5.0/"), headers=t.headers())
+    assert r.status_code == 400
+    assert r.get_json() == {"detail": "This release is referenced by active issues and cannot be removed."}
+    assert details(client, t, "5.0").status_code == 200
+
+
 def test_release_activity_is_recorded_once(client: FlaskClient, services: Services, t: Tenant) -> None:
     from projections import release_queries
 
