@@ -282,8 +282,8 @@ class User:
         if not response.data.get("rows"):
             self.tally.error("audit_get", "an empty audit log")
 
-    def relay(self) -> None:
-        keys = self.keys[-10:]
+    def fetch_configs(self, keys: list[str]) -> dict[str, Any]:
+        """Relay's fetch of full project configs, version 3."""
         response = self.relay_client.request(
             "POST",
             "/relays/projectconfigs/",
@@ -291,7 +291,12 @@ class User:
             body={"publicKeys": keys, "fullConfig": True},
             headers={"X-Sentry-Relay-Id": self.dep.relay.relay_id},
         )
-        configs, pending = response.data.get("configs", {}), response.data.get("pending", [])
+        return dict(response.data)
+
+    def relay(self) -> None:
+        keys = self.keys[-10:]
+        answer = self.fetch_configs(keys)
+        configs, pending = answer.get("configs", {}), answer.get("pending", [])
         with self.tally.lock:
             self.tally.pending_configs += len(pending)
             for key in keys:
@@ -433,11 +438,12 @@ def print_faults(tally: Tally) -> list[dict[str, float]]:
         attempts = [(t, s) for t, _, s in tally.failed_attempts if began <= t < until]
         errors = [t for t, _, _ in tally.errors if began <= t < until]
         last = max([t for t, _ in attempts] + errors, default=None)
-        statuses = Counter("connection" if s == 0 else str(s) for _, s in attempts)
+        statuses = Counter("connection lost" if s == 0 else str(s) for _, s in attempts)
+        kinds = ", ".join(f"{n}x {status}" for status, n in sorted(statuses.items()))
         recovered = 0.0 if last is None else max(last - ended, 0.0)
         print(
-            f"  {name} at {began:.1f}s (took {ended - began:.2f}s): {len(attempts)} failed attempts "
-            f"{dict(statuses) or ''}, {len(errors)} requests failed after retries; "
+            f"  {name} at {began:.1f}s (took {ended - began:.2f}s): {len(attempts)} failed attempts"
+            f"{f' ({kinds})' if kinds else ''}, {len(errors)} requests failed after retries; "
             f"last failure {recovered:.2f}s after it ended"
         )
         out.append(
@@ -464,16 +470,32 @@ def probe(dep: Deployment) -> list[str]:
     return failed
 
 
-def catch_up_time(dep: Deployment, timeout: float = 60.0) -> float | None:
-    """Seconds until ``eventry worker`` has every view at the head of the log; None if it
-    did not get there within ``timeout``."""
+def print_catch_up(dep: Deployment, timeout: float = 60.0) -> float | None:
+    """Seconds until ``eventry worker`` has every view at the head of the log after the load;
+    None if it did not get there within ``timeout``."""
     svc = bootstrap(dep.settings, create_tables=False)
     try:
-        began = time.monotonic()
-        while time.monotonic() - began < timeout:
+        began, caught_up = time.monotonic(), None
+        while caught_up is None and time.monotonic() - began < timeout:
             if all(s.lag == 0 for s in svc.engine.status()):
-                return time.monotonic() - began
-            time.sleep(0.1)
-        return None
+                caught_up = time.monotonic() - began
+            else:
+                time.sleep(0.1)
     finally:
         svc.close()
+    where = f"{caught_up:.2f}s after the load" if caught_up is not None else f"NOT within {timeout:.0f}s"
+    print(f"  eventry worker: every view at the head of the log {where}")
+    return caught_up
+
+
+def print_outcome(dep: Deployment, tally: Tally, log: Path) -> dict[str, Any]:
+    """After a run with faults: one request of each kind without retries, the log check and
+    the 500 answers; ``ok`` when nothing acknowledged was lost and nothing still fails."""
+    still_failing = probe(dep)
+    print(f"  one request of each kind, no retries: {still_failing or 'all succeeded'}")
+    check = verify_log(dep.settings, tally.acks)
+    print_log_check(check)
+    server_errors = sum(1 for _, _, status in tally.failed_attempts if status == 500)
+    print(f"  500 answers: {server_errors}; server log: {log}")
+    ok = not still_failing and not server_errors and log_intact(check)
+    return {"still_failing": still_failing, "log": check, "500s": server_errors, "ok": ok}

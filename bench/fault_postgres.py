@@ -27,17 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import REDIS_URL
-from bench._mixed import (
-    catch_up_time,
-    deployment,
-    log_intact,
-    print_faults,
-    print_figures,
-    print_log_check,
-    probe,
-    run,
-    verify_log,
-)
+from bench._mixed import deployment, print_catch_up, print_faults, print_figures, print_outcome, run
 from bench._private_servers import free_port, private_postgres
 
 
@@ -68,19 +58,10 @@ def main() -> None:
             elapsed,
         )
         restarts = print_faults(tally)
-        caught_up = catch_up_time(dep)
-        print(
-            "  eventry worker: every view at the head of the log "
-            + (f"{caught_up:.2f}s after the load" if caught_up is not None else "NOT within 60s")
-        )
-        still_failing = probe(dep)
-        print(f"  one request of each kind, no retries: {still_failing or 'all succeeded'}")
-        check = verify_log(dep.settings, tally.acks)
-        print_log_check(check)
-        server_errors = sum(1 for _, _, status in tally.failed_attempts if status == 500)
-        print(f"  500 answers: {server_errors}; server log: {log}")
-        print(json.dumps({"figures": rows, "restarts": restarts, "log": check}))
-    if server_errors or still_failing or caught_up is None or not log_intact(check):
+        caught_up = print_catch_up(dep)
+        outcome = print_outcome(dep, tally, log)
+        print(json.dumps({"figures": rows, "restarts": restarts, "caught_up_s": caught_up, **outcome}))
+    if caught_up is None or not outcome["ok"]:
         sys.exit(1)
 
 

@@ -1,0 +1,192 @@
+"""Projection rebuild speed: events per second replayed from PostgreSQL into each view
+(``Engine.rebuild``: a new generation filled in batches, then swapped in), side by side with the
+raw rate of reading the same notifications (the recorder's ``select_notifications``, in pages
+of the same size, filtered by the same topics, nothing decoded) in the same run.
+
+The log is made by the real commands: organizations, tokens, organization settings, projects
+with their keys, key updates, project options, metric and tag blocking, custom metric flags,
+uploaded blobs and relay registrations, about half of the writes with an Idempotency-Key (as
+HTTP clients send them). They run through the real dispatcher on an in-memory event store
+(no waiting on PostgreSQL for each command), and the recorded events are then appended to
+PostgreSQL in bulk, in log order.
+
+    python bench/rebuild_speed.py [--orgs 20] [--projects 20] [--batch-size 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eventsourcing.persistence import StoredEvent
+
+from bench._harness import scratch_database
+from bench._private_servers import private_redis
+from commands import Command
+from commands.billing import RecordCustomMetric
+from commands.metrics import BlockMetric, BlockMetricTags, UnblockMetric, UnblockMetricTags
+from commands.organization_settings import UpdateOrganization
+from commands.organizations import CreateApiToken, CreateOrganization, CreateProject
+from commands.project_keys import CreateProjectKey, DeleteProjectKey, UpdateProjectKey
+from commands.project_settings import DeleteProject, UpdateProject
+from commands.relays import RegisterRelay
+from commands.uploads import RecordBlobs, StoredBlob
+from events import Meta
+from infra import draws
+from infra.bootstrap import bootstrap, migrate
+from infra.config import Settings
+from infra.dispatcher import Dispatcher, Idempotency
+from infra.eventstore import EventStore, build_recorder
+
+
+class Population:
+    """Real commands through the real dispatcher, on an in-memory store."""
+
+    def __init__(self) -> None:
+        self.store = EventStore(build_recorder({"PERSISTENCE_MODULE": "eventsourcing.popo"}))
+        self.dispatcher = Dispatcher(self.store)
+        self.ids = itertools.count(4_000_000_000_000_000)
+        self.n = 0
+
+    def do(self, command: Command, token: int | None = None) -> Any:
+        self.n += 1
+        meta = Meta("token", token, "bench token", "127.0.0.1", uuid.uuid4().hex)
+        idempotency = None
+        if self.n % 2:  # half the writes carry an Idempotency-Key, as HTTP clients send them
+            fingerprint = Idempotency.fingerprint_of("PUT", type(command).__name__, self.n)
+            idempotency = Idempotency(f"token:{token}", uuid.uuid4().hex, fingerprint)
+        # the recorded response body stands in for what the route would render
+        render = lambda result: (200, {"command": type(command).__name__})
+        return self.dispatcher.dispatch(command, meta, idempotency=idempotency, render=render).result
+
+    def organization(self, index: int, projects: int) -> None:
+        org = next(self.ids)
+        self.do(CreateOrganization(org, f"rebuild-{index}", f"Rebuild {index}"))
+        token = self.do(CreateApiToken(org, uuid.uuid4().hex, "abcd", "bench", ("project:write",)))["id"]
+        for i in range(3):
+            fields = [f"field-{index}-{i}"]
+            self.do(UpdateOrganization(org, values=(("sensitiveFields", fields),)), token)
+        for i in range(5):
+            public = draws.hex_id()[:40]
+            self.do(RegisterRelay(str(uuid.uuid4()), public, "25.11.1", i == 0), token)
+        for p in range(projects):
+            project = self.project(org, token, p)
+        self.do(DeleteProject(project, org, draws.hex_id()), token)  # the last one
+        blobs = tuple(
+            StoredBlob(hashlib.sha1(f"{org}-{b}".encode()).hexdigest(), 1024, "k") for b in range(10)
+        )
+        self.do(RecordBlobs(org, blobs), token)
+
+    def project(self, org: int, token: int, index: int) -> int:
+        project = next(self.ids)
+        suffixes, fallback = draws.slug_candidates()
+        default_key = draws.new_key(next(self.ids))
+        self.do(
+            CreateProject(org, project, f"project {index}", "python", suffixes, fallback, None, default_key)
+        )
+        keys = [default_key.public_key]
+        for k in range(3):
+            key = draws.new_key(next(self.ids))
+            self.do(CreateProjectKey(project, key, f"key {k}"), token)
+            keys.append(key.public_key)
+        for k, public in enumerate(keys[:2]):
+            self.do(UpdateProjectKey(project, public, label=f"renamed {k}", rate_limit=(100, 60)), token)
+        for i in range(20):
+            options = (("sentry:sensitive_fields", [f"f{i}"]), (f"sentry:bench_{i % 4}", i))
+            self.do(UpdateProject(project, org, options=options), token)
+        for i in range(10):
+            mri = f"c:custom/m{i % 5}@none"
+            self.do(BlockMetricTags(project, mri, (f"t{i}", f"u{i}")), token)
+            self.do(UnblockMetricTags(project, mri, (f"t{i}",)), token)
+            self.do(BlockMetric(project, f"d:custom/d{i}@millisecond"), token)
+            self.do(UnblockMetric(project, f"d:custom/d{i}@millisecond"), token)
+        self.do(DeleteProjectKey(project, keys[-1]), token)
+        self.do(RecordCustomMetric(project, org, "c:custom/m0@none"))
+        return project
+
+    def copy_to(self, target: EventStore, chunk: int = 1000) -> int:
+        """Append the recorded events to ``target`` in log order, ``chunk`` per transaction."""
+        position = copied = 0
+        while notes := self.store.read_raw(position, chunk):
+            target.recorder.insert_events(
+                [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in notes]
+            )
+            position, copied = notes[-1].id, copied + len(notes)
+        return copied
+
+
+def raw_read(store: EventStore, topics: list[str], page: int) -> tuple[int, float]:
+    """Notifications of ``topics`` read in pages of ``page``, undecoded: (count, seconds)."""
+    began, position, count = time.perf_counter(), 0, 0
+    while notes := store.recorder.select_notifications(
+        position, page, topics=topics, inclusive_of_start=False
+    ):
+        position, count = notes[-1].id, count + len(notes)
+    return count, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orgs", type=int, default=20)
+    parser.add_argument("--projects", type=int, default=20, help="per organization")
+    parser.add_argument("--batch-size", type=int, default=500, help="events per view transaction")
+    args = parser.parse_args()
+
+    began = time.perf_counter()
+    population = Population()
+    for index in range(args.orgs):
+        population.organization(index, args.projects)
+    made = time.perf_counter() - began
+
+    with scratch_database("eventry_bench_rebuild") as url, private_redis() as redis_server:
+        settings = Settings(database_url=url, redis_url=redis_server.url, batch_size=args.batch_size)
+        migrate(settings)
+        svc = bootstrap(settings, create_tables=False)
+        try:
+            began = time.perf_counter()
+            total = population.copy_to(svc.store)
+            copied = time.perf_counter() - began
+            topics = Counter(n.topic for n in population.store.read_raw(0, total))
+            print(
+                f"\nlog: {total} events of {len(topics)} types from {population.n} commands "
+                f"(dispatched in memory in {made:.1f}s, appended to PostgreSQL in {copied:.1f}s)"
+            )
+            everything, seconds = raw_read(svc.store, [], args.batch_size)
+            print(f"raw read of the whole log: {everything / seconds:,.0f} notifications/s")
+            print(f"\nrebuild into each view, batches of {args.batch_size} (best of raw reads: 2)")
+            header = f"{'events':>8}{'rebuild s':>11}{'rebuild ev/s':>14}{'raw ev/s':>12}{'ratio':>8}"
+            print(f"  {'view':<22}{header}")
+            results = {}
+            for name, projection in svc.engine.projections.items():
+                wanted = list(projection.topics())
+                raw = [raw_read(svc.store, wanted, args.batch_size) for _ in range(2)]
+                count, raw_seconds = min(raw, key=lambda r: r[1])
+                started = time.perf_counter()
+                svc.engine.rebuild(name)
+                rebuild_seconds = time.perf_counter() - started
+                if not count:
+                    print(f"  {name:<22}{count:>8}{rebuild_seconds:>11.2f}  (no events of its types)")
+                    continue
+                rate, raw_rate = count / rebuild_seconds, count / raw_seconds
+                results[name] = {"events": count, "rebuild_per_s": rate, "raw_per_s": raw_rate}
+                print(
+                    f"  {name:<22}{count:>8}{rebuild_seconds:>11.2f}{rate:>14,.0f}{raw_rate:>12,.0f}"
+                    f"{rate / raw_rate:>8.3f}"
+                )
+            print(json.dumps({"log": total, "raw_all_per_s": everything / seconds, "views": results}))
+        finally:
+            svc.close()
+
+
+if __name__ == "__main__":
+    main()
