@@ -17,12 +17,16 @@ from tests.relay_client import RelayClient
 
 def add_key(client: FlaskClient, t: Tenant, active: bool = True) -> str:
     """A project key, made through the keys API; returns its public key."""
+    return str(create_key(client, t, active)["public"])
+
+
+def create_key(client: FlaskClient, t: Tenant, active: bool = True) -> dict[str, object]:
     base = f"/api/0/projects/{t.org_slug}/{t.project_slug}/keys/"
     r = client.post(base, json={"name": "relay test"}, headers=t.headers())
     assert r.status_code == 201, r.get_json()
     if not active:
         set_active(client, t, r.get_json()["id"], False)
-    return str(r.get_json()["public"])
+    return r.get_json()  # type: ignore[no-any-return]
 
 
 def set_active(client: FlaskClient, t: Tenant, key_id: str, active: bool) -> None:
@@ -105,13 +109,10 @@ def test_unchanged_revisions_and_unknown_keys(
 def test_inactive_keys_and_removed_projects_are_disabled(
     client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
 ) -> None:
-    base = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/keys/"
-    key = add_key(client, tenant, active=False)
+    created = create_key(client, tenant, active=False)
+    key = str(created["public"])
     assert fetch(internal, services, {"publicKeys": [key]})["configs"] == {key: {"disabled": True}}
-    key_id = next(
-        k["id"] for k in client.get(base, headers=tenant.headers()).get_json() if k["public"] == key
-    )
-    set_active(client, tenant, key_id, True)
+    set_active(client, tenant, str(created["id"]), True)
     assert fetch(internal, services, {"publicKeys": [key]})["configs"][key]["disabled"] is False  # type: ignore[index]
     admin, _ = make_token(services, tenant.org_id, ("project:admin",))
     r = client.delete(
