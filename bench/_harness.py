@@ -75,6 +75,14 @@ def eventry(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
+def gunicorn(workers: int, port: int, app: str) -> list[str]:
+    """The same server for the measured service and its baseline: sync workers, quiet logs."""
+    return [
+        sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "--log-level", "warning",
+        "-b", f"127.0.0.1:{port}", app,
+    ]  # fmt: skip
+
+
 def cli(env: dict[str, str], *args: str) -> str:
     """Run an ``eventry`` command to completion; its standard output."""
     return subprocess.run(eventry(*args), env=env, check=True, capture_output=True, text=True).stdout

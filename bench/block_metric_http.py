@@ -24,6 +24,7 @@ from bench._harness import (
     bench_env,
     cli,
     eventry,
+    gunicorn,
     load,
     process,
     report,
@@ -63,27 +64,16 @@ def main() -> None:
         def insert(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
             return "PUT", "/insert", json.dumps({"client": client, "n": n}).encode(), headers
 
-        gunicorn = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(args.workers),
-            "-k",
-            "sync",
-            "--log-level",
-            "warning",
-        ]
         baseline_env = {**env, "BASELINE_CONNINFO": url}
         measured, baseline = [], []
         with process(eventry("worker"), env):
             for _ in range(args.rounds):
                 with process(
-                    [*gunicorn, "-b", "127.0.0.1:8791", "api.wsgi:app"], env, "http://127.0.0.1:8791/healthz"
+                    gunicorn(args.workers, 8791, "api.wsgi:app"), env, "http://127.0.0.1:8791/healthz"
                 ):
                     measured.append(load(8791, block, args.seconds, args.clients))
                 with process(
-                    [*gunicorn, "-b", "127.0.0.1:8792", "bench.baseline_app:app"],
+                    gunicorn(args.workers, 8792, "bench.baseline_app:app"),
                     baseline_env,
                     "http://127.0.0.1:8792/insert",
                 ):

@@ -22,7 +22,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sentry_relay.auth import generate_key_pair
 
-from bench._harness import REDIS_URL, bench_env, cli, eventry, load, process, report, scratch_database
+from bench._harness import (
+    REDIS_URL,
+    bench_env,
+    cli,
+    eventry,
+    gunicorn,
+    load,
+    process,
+    report,
+    scratch_database,
+)
 from events import Meta, streams
 from events.project_keys import KEY_ACTIVE, ProjectKeyCreated
 from infra.bootstrap import bootstrap
@@ -94,27 +104,16 @@ def main() -> None:
         def mget_request(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
             return "POST", "/mget", body, {"Content-Type": "application/json"}
 
-        gunicorn = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(args.workers),
-            "-k",
-            "sync",
-            "--log-level",
-            "warning",
-        ]
         measured, baseline = [], []
         with process(eventry("worker"), env):
             for _ in range(args.rounds):
                 with process(
-                    [*gunicorn, "-b", "127.0.0.1:8793", "api.wsgi:app"], env, "http://127.0.0.1:8793/healthz"
+                    gunicorn(args.workers, 8793, "api.wsgi:app"), env, "http://127.0.0.1:8793/healthz"
                 ):
                     load(8793, relay_request, 1, 1)  # warm the cache and the workers
                     measured.append(load(8793, relay_request, args.seconds, args.clients))
                 with process(
-                    [*gunicorn, "-b", "127.0.0.1:8794", "bench.baseline_mget:app"],
+                    gunicorn(args.workers, 8794, "bench.baseline_mget:app"),
                     {**env, "BASELINE_REDIS_URL": REDIS_URL},
                     "http://127.0.0.1:8794/mget",
                 ):
