@@ -78,10 +78,11 @@ class PrivatePostgres:
     def ctl(self, *args: str) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"), "-w", *args)
 
-    def restart(self, mode: str = "fast") -> None:
+    def restart(self, mode: str = "fast", down_seconds: float = 0.0) -> None:
         """``fast``: connections are ended and open transactions rolled back; ``immediate``:
         the server is killed and recovers from its write-ahead log on start."""
         self.ctl("-m", mode, "stop")
+        time.sleep(down_seconds)
         self.ctl("start")
 
     def close(self) -> None:

@@ -2,9 +2,9 @@
 
 The benchmark starts a private PostgreSQL cluster (initdb into a temporary directory, its own
 port; the machine's shared server is never touched) and runs the mixed load against it for
-60 seconds, restarting the cluster twice: ``fast`` at one third (connections ended, open
-transactions rolled back) and ``immediate`` at two thirds (the server killed; it recovers from
-its write-ahead log). Nothing in eventry is restarted.
+60 seconds, restarting the cluster twice, down for 2 seconds each time: ``fast`` at one third
+(connections ended, open transactions rolled back) and ``immediate`` at two thirds (the server
+killed; it recovers from its write-ahead log). Nothing in eventry is restarted.
 
 Prints the load figures, per restart the failed attempts (503s and dropped connections the
 client retried) and the requests that still failed after the client's retries, and how long
@@ -14,6 +14,7 @@ every acknowledged write is in the log exactly once. Exits 1 if a write was lost
 got a 500, or the service did not recover by itself.
 
     python bench/fault_postgres.py [--seconds 60] [--users 8] [--workers 2] [--modes fast,immediate]
+                                   [--down 2]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--modes", default="fast,immediate", help="pg_ctl stop modes, one restart each")
+    parser.add_argument("--down", type=float, default=2.0, help="seconds PostgreSQL stays down")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     log = Path(tempfile.mkstemp(prefix="eventry-fault-postgres-", suffix=".log")[1])
@@ -47,7 +49,11 @@ def main() -> None:
     ):
         step = args.seconds / (len(modes) + 1)
         faults = [
-            (step * (i + 1), f"PostgreSQL restart ({mode})", lambda mode=mode: pg.restart(mode))
+            (
+                step * (i + 1),
+                f"PostgreSQL restart ({mode}, {args.down:g}s down)",
+                lambda mode=mode: pg.restart(mode, args.down),
+            )
             for i, mode in enumerate(modes)
         ]
         tally, elapsed = run(dep, args.users, args.seconds, faults)

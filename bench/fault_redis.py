@@ -13,7 +13,7 @@ document and what Relay is served; then the log check: every acknowledged write 
 exactly once. Exits 1 if a config is missing or wrong, a write was lost, a request got a 500,
 or the service did not recover by itself.
 
-    python bench/fault_redis.py [--seconds 60] [--users 8] [--workers 2] [--down 1]
+    python bench/fault_redis.py [--seconds 60] [--users 8] [--workers 2] [--down 2]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--down", type=float, default=1.0, help="seconds Redis stays down when restarted")
+    parser.add_argument("--down", type=float, default=2.0, help="seconds Redis stays down when restarted")
     args = parser.parse_args()
     log = Path(tempfile.mkstemp(prefix="eventry-fault-redis-", suffix=".log")[1])
 
