@@ -93,6 +93,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     failed_attempts: list[tuple[float, str, int]] = field(default_factory=list)  # (t, kind, status)
     errors: list[tuple[float, str, str]] = field(default_factory=list)  # (t, kind, what)
+    finished: list[tuple[float, float]] = field(default_factory=list)  # (t, seconds it took)
     acks: list[Ack] = field(default_factory=list)
     pending_configs: int = 0
     relay_keys: dict[str, float] = field(default_factory=dict)  # public key -> last asked (t)
@@ -226,8 +227,10 @@ class User:
             self.tally.error(kind, repr(exc))
             if kind == "options_put":
                 self.sensitive = UNKNOWN
+        took = time.perf_counter() - started
         with self.tally.lock:
-            self.tally.latencies[kind].append(time.perf_counter() - started)
+            self.tally.latencies[kind].append(took)
+            self.tally.finished.append((self.tally.now(), took))
 
     def _write(self, kind: str, method: str, path: str, body: Any, expect: Expect) -> Response:
         key = uuid.uuid4().hex
@@ -430,8 +433,9 @@ def log_intact(check: dict[str, int]) -> bool:
 
 
 def print_faults(tally: Tally) -> list[dict[str, float]]:
-    """Per fault: failed attempts and errors from its start until the next fault, and when the
-    last of them happened (seconds after the fault's end): the time the service took to recover."""
+    """Per fault, from its start until the next fault: failed attempts and errors, when the last
+    of them happened (seconds after the fault's end: the time the service took to recover), and
+    the slowest request (retries included: what a client waited)."""
     out = []
     bounds = [began for _, began, _ in tally.faults[1:]] + [float("inf")]
     for (name, began, ended), until in zip(tally.faults, bounds, strict=True):
@@ -441,14 +445,15 @@ def print_faults(tally: Tally) -> list[dict[str, float]]:
         statuses = Counter("connection lost" if s == 0 else str(s) for _, s in attempts)
         kinds = ", ".join(f"{n}x {status}" for status, n in sorted(statuses.items()))
         recovered = 0.0 if last is None else max(last - ended, 0.0)
+        slowest = max((took for t, took in tally.finished if began <= t < until), default=0.0)
         print(
             f"  {name} at {began:.1f}s (took {ended - began:.2f}s): {len(attempts)} failed attempts"
             f"{f' ({kinds})' if kinds else ''}, {len(errors)} requests failed after retries; "
-            f"last failure {recovered:.2f}s after it ended"
+            f"last failure {recovered:.2f}s after it ended; slowest request {slowest:.2f}s"
         )
         out.append(
             {"at": began, "took": ended - began, "failed_attempts": len(attempts), "errors": len(errors)}
-            | {"recovered_after": recovered}
+            | {"recovered_after": recovered, "slowest_request": slowest}
         )
     return out
 
