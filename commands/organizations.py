@@ -45,7 +45,7 @@ from events.projects import ProjectCreated
 __all__ = ["IdCollision"]  # re-exported: the dispatcher's retry catches it from here
 
 SCOPES = (
-    "org:read", "org:write", "org:admin", "org:integrations",
+    "org:read", "org:write", "org:admin", "org:integrations", "org:ci",
     "project:read", "project:write", "project:admin", "project:releases",
     "team:read", "team:write", "team:admin",
     "member:read", "member:write", "member:admin",

@@ -1,0 +1,297 @@
+"""Organization, project and key deciders: given events / when a command / then events
+(sentry-behaviour 5.4, 5.5, 7.3, 8.1-8.3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from commands import Conflict, Decision, NotFound, decide
+from commands.base import FieldErrors, IdCollision, State
+from commands.organization_settings import UpdateOrganization
+from commands.organizations import CreateProject, OrganizationRegistry, OrganizationState, _ProjectExistence
+from commands.project_keys import CreateProjectKey, DeleteProjectKey, NewKey, Reservation, UpdateProjectKey
+from commands.project_settings import DeleteProject, UpdateProject
+from commands.projects import ProjectState
+from events import Event
+from events.organizations import (
+    OrganizationCreated,
+    OrganizationEdited,
+    OrganizationSlugReleased,
+    OrganizationSlugReserved,
+    ProjectSlugReleased,
+    ProjectSlugReserved,
+)
+from events.project_keys import (
+    KEY_INACTIVE,
+    ProjectKeyCreated,
+    ProjectKeyRemoved,
+    ProjectKeyReserved,
+    ProjectKeyUpdated,
+)
+from events.projects import (
+    ProjectCreated,
+    ProjectOptionRemoved,
+    ProjectOptionSet,
+    ProjectRemoved,
+    ProjectUpdated,
+)
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+OID, PID = 7, 101
+ORG = OrganizationCreated(OID, "acme", "Acme")
+PROJECT = ProjectCreated(PID, OID, "web", "Web", "python")
+KEY = NewKey(900, "a" * 32, "b" * 32)
+SUFFIXES = ("xy", "zw", "abc")
+
+
+def org(*events: Event) -> OrganizationState:
+    return OrganizationState.fold([ORG, ProjectSlugReserved(OID, PID, "web"), *events])
+
+
+def project(*events: Event) -> ProjectState:
+    return ProjectState.fold([PROJECT, *events])
+
+
+def when(command: Any, **states: State) -> Decision:
+    return decide(command, NOW, states)
+
+
+def then(decision: Decision) -> list[Event]:
+    return [c.event for c in decision.changes]
+
+
+def edited(decision: Decision) -> OrganizationEdited:
+    [event] = [e for e in then(decision) if isinstance(e, OrganizationEdited)]
+    return event
+
+
+# -- organization settings (5.4) ------------------------------------------------------------
+
+
+def test_first_store_differing_from_the_default_is_audited() -> None:
+    event = edited(when(UpdateOrganization(OID, values=(("dataScrubber", True),)), organization=org()))
+    assert event.options == {"sentry:require_scrub_data": True}
+    assert event.changes == {"dataScrubber": "to True"}
+
+
+def test_first_store_of_the_default_is_stored_but_not_audited() -> None:
+    event = edited(when(UpdateOrganization(OID, values=(("scrapeJavaScript", True),)), organization=org()))
+    assert event.options == {"sentry:scrape_javascript": True} and event.changes == {}
+
+
+def test_a_stored_option_is_audited_from_and_to_and_unchanged_is_nothing() -> None:
+    state = org(edited(when(UpdateOrganization(OID, values=(("storeCrashReports", 5),)), organization=org())))
+    event = edited(when(UpdateOrganization(OID, values=(("storeCrashReports", -1),)), organization=state))
+    assert event.changes == {"storeCrashReports": "from 5 to -1"}
+    same = when(UpdateOrganization(OID, values=(("storeCrashReports", 5),)), organization=state)
+    assert then(same) == [] and same.result.options["sentry:store_crash_reports"] == 5
+
+
+def test_flags_name_and_order_of_changed_data() -> None:
+    command = UpdateOrganization(
+        OID,
+        values=(("allowJoinRequests", False),),
+        flags=(("allow_joinleave", False), ("early_adopter", True), ("enhanced_privacy", False)),
+        name="New Name",
+    )
+    event = edited(when(command, organization=org()))
+    assert list(event.changes.items()) == [
+        ("allowJoinRequests", "to False"),
+        ("name", "from Acme to New Name"),
+        ("allow_joinleave", "to False"),
+        ("early_adopter", "to True"),
+    ]
+    assert event.flags == {"allow_joinleave": False, "early_adopter": True}
+
+
+def test_trusted_relays_are_stamped_and_kept() -> None:
+    relay = {"public_key": "k1", "name": "edge", "description": None}
+    first = edited(when(UpdateOrganization(OID, trusted_relays=(relay,)), organization=org()))
+    [stored] = first.options["sentry:trusted-relays"]
+    assert stored["created"] == stored["last_modified"] == NOW.isoformat()
+    assert first.changes == {"trustedRelays": f"to {[stored]}"}
+    state = org(first)
+    assert then(when(UpdateOrganization(OID, trusted_relays=(relay,)), organization=state)) == []
+    later = datetime(2026, 2, 1, tzinfo=UTC)
+    renamed = decide(
+        UpdateOrganization(OID, trusted_relays=({**relay, "description": "d"},)),
+        later,
+        {"organization": state},
+    )
+    [after] = edited(renamed).options["sentry:trusted-relays"]
+    assert after["created"] == NOW.isoformat() and after["last_modified"] == later.isoformat()
+    assert edited(renamed).changes["trustedRelays"].startswith(f"from {[stored]} to ")
+    emptied = edited(when(UpdateOrganization(OID, trusted_relays=()), organization=state))
+    assert emptied.options == {"sentry:trusted-relays": []}
+
+
+def test_slug_moves_on_the_registry() -> None:
+    registry = OrganizationRegistry.fold(
+        [OrganizationSlugReserved(OID, "acme"), OrganizationSlugReserved(8, "taken")]
+    )
+    decision = when(UpdateOrganization(OID, slug="Acme-Two"), organization=org(), registry=registry)
+    released, reserved, event = then(decision)
+    assert released == OrganizationSlugReleased(OID, "acme") and reserved == OrganizationSlugReserved(
+        OID, "acme-two"
+    )
+    assert (
+        isinstance(event, OrganizationEdited) and event.slug == "acme-two" and event.previous_slug == "acme"
+    )
+    assert event.changes == {"slug": "from acme to acme-two"}
+    with pytest.raises(FieldErrors) as taken:
+        when(UpdateOrganization(OID, slug="taken"), organization=org(), registry=registry)
+    assert taken.value.errors == {"slug": ['The slug "taken" is in use by another organization.']}
+
+
+def test_sampling_mode_rules() -> None:
+    with pytest.raises(FieldErrors) as refused:
+        when(
+            UpdateOrganization(OID, values=(("samplingMode", "project"), ("targetSampleRate", 0.5))),
+            organization=org(),
+        )
+    assert refused.value.errors == {
+        "non_field_errors": ["Must be in Automatic Mode to configure the organization sample rate."]
+    }
+    state = org(
+        edited(when(UpdateOrganization(OID, values=(("targetSampleRate", 0.5),)), organization=org()))
+    )
+    advanced = edited(
+        when(
+            UpdateOrganization(OID, values=(("samplingMode", "project"),), dynamic_sampling=True),
+            organization=state,
+        )
+    )
+    assert advanced.changes == {"samplingMode": "to Advanced Mode"}
+    assert advanced.removed_options == ("sentry:target_sample_rate",)
+
+
+def test_a_missing_organization_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        when(UpdateOrganization(OID), organization=OrganizationState())
+
+
+# -- projects (8.1, 8.2) --------------------------------------------------------------------
+
+
+def create(name: str, state: OrganizationState, **kwargs: Any) -> Decision:
+    command = CreateProject(OID, 555, name, None, SUFFIXES, "f" * 12, **kwargs)
+    reservations = {}
+    if command.default_key:
+        reservations = {"key_id_reservation": Reservation(), "public_key_reservation": Reservation()}
+    return when(command, organization=state, existing=_ProjectExistence(), **reservations)
+
+
+def test_create_reserves_the_slug_and_makes_the_default_key() -> None:
+    events = then(create("Web", org(), default_key=KEY))
+    assert events[0] == ProjectSlugReserved(OID, 555, "web-xy")
+    assert isinstance(events[1], ProjectCreated) and events[1].slug == "web-xy"
+    key = events[2]
+    assert isinstance(key, ProjectKeyCreated) and key.label == "Default" and key.automatic
+    assert key.public_key == KEY.public_key and key.date_created == NOW.isoformat()
+    assert events[3] == events[4] == ProjectKeyReserved(900, KEY.public_key, 555, OID)
+
+
+def test_explicit_slug_taken_is_a_conflict() -> None:
+    assert then(create("Anything", org(), slug="mine"))[0] == ProjectSlugReserved(OID, 555, "mine")
+    with pytest.raises(Conflict, match=r"A project with this slug already exists\."):
+        create("Anything", org(), slug="web")
+
+
+def test_a_used_project_id_is_a_collision_to_retry() -> None:
+    with pytest.raises(IdCollision):
+        when(
+            CreateProject(OID, PID, "x", None, SUFFIXES, "f" * 12),
+            organization=org(),
+            existing=_ProjectExistence(created=True),
+        )
+
+
+def test_update_moves_the_slug_and_records_sentrys_audit_data() -> None:
+    decision = when(
+        UpdateProject(PID, OID, name="Web 2", slug="web-2"), project=project(), organization=org()
+    )
+    released, reserved, updated = then(decision)
+    assert released == ProjectSlugReleased(OID, PID, "web") and reserved == ProjectSlugReserved(
+        OID, PID, "web-2"
+    )
+    assert isinstance(updated, ProjectUpdated) and updated.changes == {
+        "new_slug": "web-2", "old_slug": "web", "new_project": "Web 2",
+        "id": PID, "slug": "web-2", "name": "Web 2", "status": 0, "public": False,
+    }  # fmt: skip
+
+
+def test_update_options_and_slug_taken() -> None:
+    state = project(ProjectOptionSet(PID, OID, "sentry:a", 1))
+    decision = when(
+        UpdateProject(PID, OID, options=(("sentry:a", None), ("sentry:b", [1]), ("sentry:c", None))),
+        project=state,
+        organization=org(),
+    )
+    assert then(decision) == [
+        ProjectOptionRemoved(PID, OID, "sentry:a"),
+        ProjectOptionSet(PID, OID, "sentry:b", [1]),
+    ]
+    taken = org(ProjectSlugReserved(OID, 202, "api"))
+    with pytest.raises(FieldErrors):
+        when(UpdateProject(PID, OID, slug="api"), project=project(), organization=taken)
+    with pytest.raises(FieldErrors):
+        when(UpdateProject(PID, OID, slug="settings"), project=project(), organization=org())
+    assert then(when(UpdateProject(PID, OID, name="Web"), project=project(), organization=org())) == []
+
+
+def test_delete_frees_the_slug_and_names_the_keys() -> None:
+    key = ProjectKeyCreated(PID, OID, 900, "k" * 32, "s" * 32, "Default", 0, None, None)
+    decision = when(DeleteProject(PID, OID, "r" * 32), project=project(key), organization=org())
+    released, removed = then(decision)
+    assert released == ProjectSlugReleased(OID, PID, "web")
+    assert removed == ProjectRemoved(PID, OID, "web", "Web", "r" * 32, ("k" * 32,))
+    with pytest.raises(NotFound):  # pending deletion looks missing
+        when(DeleteProject(PID, OID, "x"), project=project(key, removed), organization=org())
+
+
+# -- keys (8.3) -----------------------------------------------------------------------------
+
+
+def test_key_lifecycle() -> None:
+    created = then(
+        when(
+            CreateProjectKey(PID, KEY, "Backend", (10, 60)),
+            project=project(),
+            key_id_reservation=Reservation(),
+            public_key_reservation=Reservation(),
+        )
+    )[0]
+    assert isinstance(created, ProjectKeyCreated) and not created.automatic
+    assert (created.rate_limit_count, created.rate_limit_window) == (10, 60)
+    state = project(created)
+    [updated] = then(
+        when(UpdateProjectKey(PID, KEY.public_key, is_active=False, rate_limit=(None, None)), project=state)
+    )
+    assert isinstance(updated, ProjectKeyUpdated) and updated.status == KEY_INACTIVE
+    assert updated.rate_limit_count is None and updated.date_created == created.date_created
+    assert then(when(UpdateProjectKey(PID, KEY.public_key, label="Backend"), project=state)) == []
+    [removed] = then(when(DeleteProjectKey(PID, KEY.public_key), project=project(created, updated)))
+    assert isinstance(removed, ProjectKeyRemoved)
+    with pytest.raises(NotFound):
+        when(DeleteProjectKey(PID, KEY.public_key), project=project(created, updated, removed))
+
+
+def test_taken_key_id_and_public_key() -> None:
+    taken = Reservation(taken=True)
+    with pytest.raises(IdCollision):
+        when(
+            CreateProjectKey(PID, KEY, "k"),
+            project=project(),
+            key_id_reservation=taken,
+            public_key_reservation=Reservation(),
+        )
+    with pytest.raises(Conflict, match=r"A key with this public key already exists\."):
+        when(
+            CreateProjectKey(PID, KEY, "k"),
+            project=project(),
+            key_id_reservation=Reservation(),
+            public_key_reservation=taken,
+        )
