@@ -268,7 +268,7 @@ class User:
 
     def key_post(self) -> None:
         path = f"/projects/{self.dep.org}/{self.slug}/keys/"
-        # The key's public part is drawn by the server: expect it by the name, then check it.
+        # The server draws the key: its event is known by the name, unique to this request.
         name = f"load {self.index}-{self.n}"
         expect = Expect("project_keys.ProjectKeyCreated.v1", {"project_id": self.project_id, "label": name})
         response = self._write("key_post", "POST", path, {"name": name}, expect)
@@ -331,9 +331,9 @@ def run(dep: Deployment, users: int, seconds: float, faults: Sequence[Fault] = (
         while time.monotonic() < stop:
             people[index].step()
 
+    tally.started = time.monotonic()
     injector = threading.Thread(target=inject, daemon=True)
     injector.start()
-    tally.started = time.monotonic()
     elapsed = run_clients(users, seconds, user)
     injector.join()
     return tally, elapsed

@@ -5,10 +5,10 @@ of the same size, filtered by the same topics, nothing decoded) in the same run.
 
 The log is made by the real commands: organizations, tokens, organization settings, projects
 with their keys, key updates, project options, metric and tag blocking, custom metric flags,
-uploaded blobs and relay registrations, about half of the writes with an Idempotency-Key (as
-HTTP clients send them). They run through the real dispatcher on an in-memory event store
-(no waiting on PostgreSQL for each command), and the recorded events are then appended to
-PostgreSQL in bulk, in log order.
+releases with deploys and issues, uploaded blobs and relay registrations, about half of the
+writes with an Idempotency-Key (as HTTP clients send them). They run through the real
+dispatcher on an in-memory event store (no waiting on PostgreSQL for each command), and the
+recorded events are then appended to PostgreSQL in bulk, in log order.
 
     python bench/rebuild_speed.py [--orgs 20] [--projects 20] [--batch-size 500]
 """
@@ -34,12 +34,14 @@ from bench._harness import scratch_database
 from bench._private_servers import private_redis
 from commands import Command
 from commands.billing import RecordCustomMetric
+from commands.groups import CreateGroup
 from commands.metrics import BlockMetric, BlockMetricTags, UnblockMetric, UnblockMetricTags
 from commands.organization_settings import UpdateOrganization
 from commands.organizations import CreateApiToken, CreateOrganization, CreateProject
 from commands.project_keys import CreateProjectKey, DeleteProjectKey, UpdateProjectKey
 from commands.project_settings import DeleteProject, UpdateProject
 from commands.relays import RegisterRelay
+from commands.releases import CreateDeploy, CreateRelease
 from commands.uploads import RecordBlobs, StoredBlob
 from events import Meta
 from infra import draws
@@ -79,13 +81,25 @@ class Population:
         for i in range(5):
             public = draws.hex_id()[:40]
             self.do(RegisterRelay(str(uuid.uuid4()), public, "25.11.1", i == 0), token)
-        for p in range(projects):
-            project = self.project(org, token, p)
-        self.do(DeleteProject(project, org, draws.hex_id()), token)  # the last one
+        ids = [self.project(org, token, p) for p in range(projects)]
+        self.releases(org, token, tuple(ids[:3]))
+        self.do(DeleteProject(ids[-1], org, draws.hex_id()), token)
         blobs = tuple(
             StoredBlob(hashlib.sha1(f"{org}-{b}".encode()).hexdigest(), 1024, "k") for b in range(10)
         )
         self.do(RecordBlobs(org, blobs), token)
+
+    def releases(self, org: int, token: int, projects: tuple[int, ...]) -> None:
+        """Releases of a few projects, each deployed, and issues first seen in them."""
+        for r in range(5):
+            version = f"1.{r}.0"
+            self.do(CreateRelease(org, version, next(self.ids), projects), token)
+            deploy = CreateDeploy(org, version, next(self.ids), "production", None, None, None, None, None)
+            self.do(deploy, token)
+            for project in projects:
+                self.do(
+                    CreateGroup(org, project, next(self.ids), f"Error in {version}", None, version), token
+                )
 
     def project(self, org: int, token: int, index: int) -> int:
         project = next(self.ids)
