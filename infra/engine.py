@@ -9,6 +9,7 @@ committed batch ended. A rebuild fills generation N+1 while N serves, then swaps
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,10 @@ from typing import Any
 from infra import telemetry
 from infra.db import Database, Tx
 from infra.eventstore import EventStore
+from infra.telemetry import log
 from projections import PROJECTIONS, Projection, View
+
+LOGGER = logging.getLogger("eventry.engine")
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_state (name TEXT NOT NULL, generation INTEGER NOT NULL, "
@@ -116,7 +120,15 @@ class Engine:
             raise UnknownProjection(f"{name} has no state: run `eventry migrate` first")
         return rows[0][0], rows[0][1]
 
-    def _advance(self, tx: Tx, name: str, generation: int, position: int, live: bool = True) -> int:
+    def _advance(
+        self,
+        tx: Tx,
+        name: str,
+        generation: int,
+        position: int,
+        live: bool = True,
+        performed: list[Any] | None = None,
+    ) -> int:
         """Apply one batch after ``position`` to ``generation``; returns the new position."""
         projection = self.projection(name)
         head = self.store.head()
@@ -128,6 +140,8 @@ class Engine:
             projection.apply(view, record)
         if live:
             self._perform(name, view)
+            if performed is not None:
+                performed.extend(view.effects)
         new_position = records[-1].position if len(records) == self.batch_size else head
         assert new_position is not None
         tx.execute(
@@ -138,9 +152,18 @@ class Engine:
 
     def catch_up(self, name: str) -> bool:
         """One batch for the active generation; True if the position moved."""
+        performed: list[Any] = []
         with self.db.transaction() as tx:
             generation, position = self._lock(tx, name)
-            new_position = self._advance(tx, name, generation, position)
+            new_position = self._advance(tx, name, generation, position, performed=performed)
+        if performed:
+            # Again after commit: a cache refilled from the view between the first write and the
+            # commit (after a flush) held the old state; this overwrites it. Best effort: the
+            # first write, inside the batch, is the one that must not be lost.
+            try:
+                self.effects[name](performed)
+            except Exception as exc:
+                log(LOGGER, logging.WARNING, "post-commit effect failed", projection=name, error=repr(exc))
         telemetry.PROJECTION_POSITION.labels(name).set(new_position)
         return new_position > position
 
