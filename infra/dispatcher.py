@@ -125,9 +125,14 @@ class Dispatcher:
             try:
                 position = self.store.append(pending, meta, now)
             except IntegrityError:
-                telemetry.CONFLICTS.labels(type(command).__name__).inc()
-                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
-                continue
+                if self._landed(pending, meta):
+                    # The store's own retry re-sent an insert whose commit had succeeded before
+                    # the connection broke: the write is in; deciding again would apply it twice.
+                    position = self.store.head()
+                else:
+                    telemetry.CONFLICTS.labels(type(command).__name__).inc()
+                    time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+                    continue
             telemetry.record_appended(evt.TOPIC for _, _, evt in pending)
             for listener in self.listeners:
                 listener(position)
@@ -154,6 +159,14 @@ class Dispatcher:
                 while len(self._cache) > self.cache_size:
                     self._cache.pop(next(iter(self._cache)))
         return states, versions
+
+    def _landed(self, pending: list[Pending], meta: Meta) -> bool:
+        """Whether these very events (same request, same payload, same place) are stored."""
+        if not meta.request_id or not pending:
+            return False
+        stream, version, event = pending[0]
+        stored = self.store.read_stream(stream, after_version=version - 1)
+        return bool(stored) and stored[0].event == event and stored[0].meta.request_id == meta.request_id
 
     def _pending(self, changes: Any, versions: dict[UUID, int]) -> list[Pending]:
         pending: list[Pending] = []

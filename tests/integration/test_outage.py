@@ -75,3 +75,31 @@ def test_postgres_outage_is_a_503_and_nothing_acknowledged_is_lost(pg_settings: 
         assert set(acknowledged) <= set(final[0]["blocked_tags"])
     finally:
         direct.close()
+
+
+def test_a_retried_insert_that_already_landed_counts_once(pg_settings: Settings) -> None:
+    """The driver retries an insert whose commit went through but whose answer was lost; the
+    retry hits its own rows. The dispatcher must see its write there, not decide again."""
+    from commands.metrics import BlockMetricTags
+    from events import Meta
+    from infra.eventstore import IntegrityError
+
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    try:
+        tenant = make_tenant(svc)
+        real_append = svc.store.append
+
+        def append_then_lose_the_answer(pending, meta, at):  # type: ignore[no-untyped-def]
+            real_append(pending, meta, at)  # committed...
+            raise IntegrityError("duplicate key")  # ...and the retry of the same insert conflicts
+
+        svc.store.append = append_then_lose_the_answer  # type: ignore[method-assign]
+        meta = Meta(actor_type="token", actor_id=1, actor_label="t", request_id="req-lost-answer")
+        outcome = svc.dispatch(BlockMetricTags(tenant.project_id, "c:custom/x@none", ("a",)), meta)
+        svc.store.append = real_append  # type: ignore[method-assign]
+        assert outcome.result["blockedTags"] == ["a"]
+        recorded = svc.store.read_stream(streams.project(tenant.project_id))
+        assert [r.meta.request_id for r in recorded].count("req-lost-answer") == 1
+    finally:
+        svc.close()
