@@ -131,7 +131,8 @@ class Dispatcher:
                     position = self.store.head()
                 else:
                     telemetry.CONFLICTS.labels(type(command).__name__).inc()
-                    time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+                    # Full jitter, growing to 50 ms: contenders spread out instead of colliding again.
+                    time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
                     continue
             telemetry.record_appended(evt.TOPIC for _, _, evt in pending)
             for listener in self.listeners:
