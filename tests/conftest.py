@@ -83,6 +83,12 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> 
 
 
 @pytest.fixture
+def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
+    """The environment of an ``eventry`` command on the embedded default in a fresh directory."""
+    return {"EVENTRY_DATA_DIR": str(tmp_path / "var"), "REDIS_URL": redis_url, "DATABASE_URL": ""}
+
+
+@pytest.fixture
 def pg_settings(postgres_database: str, redis_url: str) -> Settings:
     return postgres_settings(postgres_database, redis_url)
 

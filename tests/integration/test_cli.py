@@ -5,30 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
 from api.app import create_app
-from api.cli import main
 from infra.bootstrap import bootstrap
 from infra.config import Settings
-
-
-@pytest.fixture
-def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
-    return {"EVENTRY_DATA_DIR": str(tmp_path / "var"), "REDIS_URL": redis_url, "DATABASE_URL": ""}
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(main, list(args), env=env)
-    assert result.exit_code != 0
-    return result.output
+from tests.cli import fails, run
 
 
 def test_orgs_projects_tokens_and_audit(env: dict[str, str]) -> None:

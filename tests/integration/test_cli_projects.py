@@ -4,33 +4,12 @@ against the same state as HTTP."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
-from click.testing import CliRunner
 
 from api.app import create_app
-from api.cli import main
 from infra.bootstrap import bootstrap
 from infra.config import Settings
+from tests.cli import fails, run
 from tests.conftest import make_token
-
-
-@pytest.fixture
-def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
-    return {"EVENTRY_DATA_DIR": str(tmp_path / "var"), "REDIS_URL": redis_url, "DATABASE_URL": ""}
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def fails(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(main, list(args), env=env)
-    assert result.exit_code != 0
-    return result.output
 
 
 def test_projects_and_keys(env: dict[str, str]) -> None:
