@@ -9,11 +9,12 @@ from typing import Any
 from flask import Flask, g, request
 
 from api import errors
-from api.context import request_id
+from api.context import refuse_unreadable_input, request_id
 from api.routes import (
     audit,
     issues,
     metrics,
+    openapi,
     ops,
     organizations,
     project_keys,
@@ -33,7 +34,7 @@ LOGGER = logging.getLogger("eventry.http")
 
 
 def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
-    app = Flask("eventry")
+    app = Flask("eventry", static_folder=None)  # no static files: every route is in the OpenAPI document
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if services is None:
         settings = settings or Settings.from_env()
@@ -44,10 +45,11 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             job_runner(services).start()  # assembly jobs; `eventry worker` runs them otherwise
     app.extensions["eventry"] = services
     errors.register(app)
+    app.before_request(refuse_unreadable_input)
     app.register_blueprint(ops.bp)
     for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
         app.register_blueprint(module.bp, url_prefix="/api/0")
-    for module in (releases, repositories, issues):
+    for module in (releases, repositories, issues, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
     return app

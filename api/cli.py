@@ -345,7 +345,7 @@ def _print_entry(row: dict[str, Any], as_json: bool) -> None:
 
 
 # Command groups of other areas live in api/cli_<area>.py; importing one registers it on `main`.
-from api import cli_billing, cli_projects, cli_relays, cli_releases, cli_remote  # noqa: E402,F401
+from api import cli_billing, cli_openapi, cli_projects, cli_relays, cli_releases, cli_remote  # noqa: E402,F401
 
 if __name__ == "__main__":
     # Run as `python -m api.cli`, this file is `__main__`; the extensions registered themselves

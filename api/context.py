@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,5 +140,48 @@ def _own_organization(view: View, slug: str, who: Principal) -> OrganizationRow:
 def json_body() -> Any:
     data = request.get_json(silent=True)
     if data is None and request.get_data():
-        raise ApiError(400, {"detail": "Malformed JSON request body"})
+        raise ApiError(400, {"detail": MALFORMED_JSON})
     return {} if data is None else data
+
+
+NULL_CHARACTERS = "Null characters are not allowed."
+MALFORMED_JSON = "Malformed JSON request body"
+NESTING_WORTH_A_LOOK = 500  # brackets; Python's parser gives up near 1000 levels deep
+
+
+def refuse_unreadable_input() -> None:
+    """400 for what no route could answer well: a NUL character in the path, the query or a
+    JSON body (DRF's ``ProhibitNullCharactersValidator`` message; PostgreSQL text cannot hold
+    one, so it failed the lookup, or poisoned every view once stored in an event), and JSON
+    nested too deep for the parser (a ``RecursionError``, not a ``ValueError``)."""
+    query = request.args.items(multi=True)
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in query):
+        raise detail(400, NULL_CHARACTERS)
+    raw = b"" if request.mimetype == "multipart/form-data" else request.get_data(cache=True)
+    worth_a_look = b"\\u0000" in raw or raw.count(b"[") + raw.count(b"{") > NESTING_WORTH_A_LOOK
+    if worth_a_look and _has_null(_parsed(raw)):
+        raise detail(400, NULL_CHARACTERS)
+
+
+def _parsed(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise detail(400, MALFORMED_JSON) from None
+    except ValueError:
+        return None  # not JSON: the route answers that itself
+
+
+def _has_null(value: Any) -> bool:
+    """Any string (key or value) with a NUL, walked without recursion (the JSON may be deep)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from sentry_relay.auth import create_register_challenge, is_version_supported, validate_register_response
-from sentry_relay.exceptions import UnpackErrorSignatureExpired
+from sentry_relay.exceptions import RelayError, UnpackErrorSignatureExpired
 
 from api.context import request_id, services
 from api.errors import ApiError, detail
@@ -53,11 +53,21 @@ def _unpack_error(exc: Exception) -> ApiError:
     return detail(400, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
+def _version_supported(version: Any) -> bool:
+    """Relay's own check; a version it cannot parse (or not a string) is no supported one."""
+    if version is not None and not isinstance(version, str):
+        return False
+    try:
+        return bool(is_version_supported(version))
+    except RelayError:
+        return False
+
+
 @bp.post("/relays/register/challenge/")
 def register_challenge() -> Any:
     data = _registration_body(("relay_id", "public_key"))
     relay_id, signature = _signature()
-    if not is_version_supported(data.get("version")):
+    if not _version_supported(data.get("version")):
         raise detail(403, "Relay version no longer supported, please upgrade to a more recent version")
     svc = services()
     if not svc.settings.relay_open_registration and not is_internal(str(data["public_key"])):

@@ -1,0 +1,97 @@
+"""Defects schemathesis found (``tests/integration/test_fuzz_api.py``), each pinned here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from api.context import NULL_CHARACTERS
+from infra.bootstrap import Services
+from tests.conftest import Tenant
+from tests.relay_client import RelayClient
+
+BLOCK_TAGS = {"operationType": "blockTags", "metricMri": "c:custom/x@none"}
+UNSUPPORTED = "Relay version no longer supported, please upgrade to a more recent version"
+
+
+@pytest.mark.parametrize("version", ["1.0", "abc", "\x1d\xe7", 5, ["25.11.1"]])
+def test_a_relay_version_relay_cannot_parse_is_an_unsupported_one(client: FlaskClient, version: Any) -> None:
+    """``is_version_supported`` raises on what it cannot parse: that was a 500."""
+    relay = RelayClient(client)
+    r = relay.signed(
+        "/api/0/relays/register/challenge/",
+        {"relay_id": relay.relay_id, "public_key": str(relay.public), "version": version},
+    )
+    assert (r.status_code, r.get_json()) == (403, {"detail": UNSUPPORTED})
+
+
+def test_a_supported_relay_version_still_registers(client: FlaskClient) -> None:
+    assert RelayClient(client, version="25.11.1").register().status_code == 200
+
+
+def _requests(t: Tenant) -> list[tuple[str, str, dict[str, Any]]]:
+    org, project = f"/api/0/organizations/{t.org_slug}", f"/api/0/projects/{t.org_slug}/{t.project_slug}"
+    return [
+        ("PUT", project + "/", {"json": {"options": {"mail:subject_prefix": "a\x00b"}}}),
+        ("PUT", project + "/", {"json": {"name": "nul\x00name"}}),
+        ("POST", project + "/keys/", {"json": {"name": "k\x00"}}),
+        ("PUT", project + "/metrics/visibility/", {"json": {**BLOCK_TAGS, "tags": ["a\x00"]}}),
+        ("PUT", org + "/", {"json": {"trustedRelays": [{"name": "r\x00", "publicKey": "x"}]}}),
+        ("POST", project + "/releases/", {"json": {"version": "1.0", "ref": "\x00"}}),
+        ("POST", project + "/issues/", {"json": {"title": "\x00"}}),
+        ("GET", org + "/releases/", {"query_string": {"query": "a\x00"}}),
+        ("GET", org + "/repos/", {"query_string": {"query": "\x00"}}),
+        ("GET", f"/api/0/organizations/{t.org_slug}/releases/a%00b/", {}),
+        ("GET", "/api/0/organizations/%00/", {}),
+    ]  # fmt: skip
+
+
+def test_null_characters_are_refused_before_they_reach_the_log_or_a_query(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    """PostgreSQL text holds no NUL: a lookup with one was a 500, and an event with one stopped
+    every view of the worker for good (the batch failed on each retry)."""
+    head = services.store.head()
+    for method, path, kwargs in _requests(tenant):
+        r = client.open(path, method=method, headers=tenant.headers(), **kwargs)
+        assert (r.status_code, r.get_json()) == (400, {"detail": NULL_CHARACTERS}), (method, path)
+    assert services.store.head() == head  # nothing appended
+    r = client.put(
+        f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/",
+        json={"options": {"mail:subject_prefix": "a\\u0000b"}},  # a backslash, not a NUL
+        headers=tenant.headers(),
+    )
+    assert r.status_code == 200, r.get_json()
+    services.engine.catch_up_all()
+    assert min(services.engine.positions().values()) == services.store.head()
+
+
+def test_null_characters_in_a_relay_request_are_refused(client: FlaskClient) -> None:
+    relay = RelayClient(client)
+    assert relay.register().status_code == 200
+    r = relay.project_configs({"publicKeys": ["a\x00b"]})
+    assert (r.status_code, r.get_json()) == (400, {"detail": NULL_CHARACTERS})
+
+
+@pytest.mark.parametrize("nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 5000 + '"\\u0000"' + "}" * 5000])
+def test_json_nested_beyond_the_parser_is_a_400(client: FlaskClient, tenant: Tenant, nested: str) -> None:
+    """The parser raises ``RecursionError`` (not ``ValueError``) past ~1000 levels: that was a 500."""
+    project = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}"
+    for method, path in (("PUT", project + "/metrics/visibility/"), ("PUT", project + "/"),
+                         ("POST", "/api/0/relays/register/challenge/")):  # fmt: skip
+        r = client.open(
+            path, method=method, data=nested, content_type="application/json", headers=tenant.headers()
+        )
+        assert (r.status_code, r.get_json()) == (400, {"detail": "Malformed JSON request body"}), path
+
+
+def test_deep_but_readable_json_still_reaches_the_route(client: FlaskClient, tenant: Tenant) -> None:
+    deep = {"operationType": "blockMetric", "metricMri": "c:custom/x@none", "extra": [[[]]] * 300}
+    r = client.put(
+        f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/metrics/visibility/",
+        json=deep,
+        headers=tenant.headers(),
+    )
+    assert r.status_code == 200, r.get_json()
