@@ -49,6 +49,29 @@ class ProjectCreateSchema(Schema):
             raise ValidationError(f'The name "{value}" is reserved and not allowed.')
 
 
+class ProjectOptions(drf.Dict):
+    """``options``: free keys, except those Sentry converts when it stores them
+    (``project_details.py``: ``int(options["sentry:resolve_age"])``); a value that does not
+    convert is a field error here, not a stored option every later read fails on."""
+
+    TYPED = {"sentry:resolve_age": drf.Integer()}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
+        options = dict(super()._deserialize(value, attr, data, **kwargs))
+        errors: dict[str, list[str]] = {}
+        for key, field in self.TYPED.items():
+            if options.get(key) is not None:
+                try:
+                    options[key] = field.deserialize(options[key])
+                except ValidationError as exc:
+                    errors[key] = (
+                        list(exc.messages) if isinstance(exc.messages, list) else [str(exc.messages)]
+                    )
+        if errors:
+            raise ValidationError(errors)
+        return options
+
+
 class ProjectUpdateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -56,7 +79,7 @@ class ProjectUpdateSchema(Schema):
     name = drf.String(max_length=200)
     slug = drf.String(max_length=PROJECT_SLUG_MAX_LENGTH, validate=_slug)
     platform = drf.String(allow_blank=True, allow_none=True)
-    options = drf.Dict()
+    options = ProjectOptions()
 
     @validates("platform")
     def _platform(self, value: str | None, **kwargs: Any) -> None:

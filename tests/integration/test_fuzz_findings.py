@@ -95,3 +95,21 @@ def test_deep_but_readable_json_still_reaches_the_route(client: FlaskClient, ten
         headers=tenant.headers(),
     )
     assert r.status_code == 200, r.get_json()
+
+
+@pytest.mark.parametrize("value", ["abc", [1], {"a": 1}, "1e400", 1.5])
+def test_a_resolve_age_that_is_no_integer_is_refused(client: FlaskClient, tenant: Tenant, value: Any) -> None:
+    """Project details render ``int(sentry:resolve_age)``: a stored "abc" failed that write and
+    every later read of the project with a 500."""
+    path = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/"
+    r = client.put(path, json={"options": {"sentry:resolve_age": value}}, headers=tenant.headers())
+    expected = {"options": {"sentry:resolve_age": ["A valid integer is required."]}}
+    assert (r.status_code, r.get_json()) == (400, expected)
+    assert client.get(path, headers=tenant.headers()).status_code == 200
+
+
+def test_a_resolve_age_is_stored_as_an_integer(client: FlaskClient, tenant: Tenant) -> None:
+    path = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/"
+    r = client.put(path, json={"options": {"sentry:resolve_age": "24"}}, headers=tenant.headers())
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["resolveAge"] == 24 and r.get_json()["options"]["sentry:resolve_age"] == 24
