@@ -21,7 +21,8 @@ def utc(value: str | None) -> str | None:
         return None
     parsed = datetime.fromisoformat(value)
     parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # not strftime: its %Y does not pad years before 1000 ("12-01-11T…")
+    return parsed.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def release_of_state(state: ReleaseState) -> dict[str, Any]:

@@ -33,7 +33,10 @@ def parse_datetime(value: Any) -> str:
         raise ValidationError(DATETIME_INVALID) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # an offset that moves it out of years 1-9999
+        raise ValidationError(DATETIME_INVALID) from None
 
 
 class DateTime(fields.Field):

@@ -359,7 +359,7 @@ class ChunkUploadOptions(Body):
 
 
 class DifData(Body):
-    type = Str(null=True)
+    type = Str()
     features = ListOf(_strings())
 
 
@@ -370,7 +370,7 @@ class DebugFile(Body):
     uuid = Str()
     debugId = Str()
     codeId = Str(null=True)
-    cpuName = Str(null=True)
+    cpuName = Str()
     objectName = Str()
     symbolType = Str()
     headers = Map(fields.String())

@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api.context import NULL_CHARACTERS
+from api.release_schemas import DATETIME_INVALID
 from infra.bootstrap import Services
 from tests.conftest import Tenant
 from tests.relay_client import RelayClient
@@ -113,3 +114,45 @@ def test_a_resolve_age_is_stored_as_an_integer(client: FlaskClient, tenant: Tena
     r = client.put(path, json={"options": {"sentry:resolve_age": "24"}}, headers=tenant.headers())
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["resolveAge"] == 24 and r.get_json()["options"]["sentry:resolve_age"] == 24
+
+
+def _release(client: FlaskClient, t: Tenant) -> str:
+    r = client.post(
+        f"/api/0/projects/{t.org_slug}/{t.project_slug}/releases/",
+        json={"version": "1.0"},
+        headers=t.headers(),
+    )
+    assert r.status_code == 201, r.get_json()
+    return f"/api/0/organizations/{t.org_slug}/releases/1.0/"
+
+
+def test_datetimes_before_the_year_1000_keep_four_digits(client: FlaskClient, tenant: Tenant) -> None:
+    """``strftime("%Y")`` wrote the year 12 as ``12``: not an ISO date, and not what the document says."""
+    release = _release(client, tenant)
+    r = client.post(
+        release + "deploys/",
+        json={
+            "environment": "prod",
+            "dateStarted": "0012-01-11T00:00:01.0Z",
+            "dateFinished": "0999-12-31T23:59:59Z",
+        },
+        headers=tenant.headers(),
+    )
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert (body["dateStarted"], body["dateFinished"]) == (
+        "0012-01-11T00:00:01.000000Z",
+        "0999-12-31T23:59:59.000000Z",
+    )
+    r = client.put(release, json={"dateReleased": "2024-01-02T03:04:05.5+01:00"}, headers=tenant.headers())
+    assert r.get_json()["dateReleased"] == "2024-01-02T02:04:05.500000Z"  # as before: UTC, microseconds, Z
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+02:00", "9999-12-31T23:00:00-02:00"])
+def test_a_datetime_an_offset_moves_out_of_range_is_invalid(
+    client: FlaskClient, tenant: Tenant, when: str
+) -> None:
+    """Converting it to UTC overflowed: a 500."""
+    release = _release(client, tenant)
+    r = client.put(release, json={"dateReleased": when}, headers=tenant.headers())
+    assert (r.status_code, r.get_json()) == (400, {"dateReleased": [DATETIME_INVALID]})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,9 +21,10 @@ from jsonschema import Draft202012Validator
 from api import openapi
 from api.app import create_app
 from api.openapi_docs import DOCS
+from infra.assemble import job_runner
 from infra.bootstrap import Services
 from tests.conftest import Tenant, make_tenant
-from tests.integration.uploading import sha1
+from tests.integration.uploading import poll, sha1, upload
 from tests.relay_client import RelayClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,3 +307,24 @@ def walk_relays(walk: Walk, client: FlaskClient) -> None:
     assert statuses == [200, 200, 200, 200] and unknown.status_code == 400, unknown.get_json()
     walk.succeeded |= {(m, p) for p, m, _ in _ops(walk.document) if p.startswith("/api/0/relays/")}
     assert json.loads(configs.get_data())["configs"] == {}  # an external relay sees no foreign key
+
+
+def test_an_assembled_debug_file_answers_as_documented(
+    walk: Walk, services: Services, tmp_path: Path
+) -> None:
+    source = tmp_path / "hello.c"
+    source.write_text('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
+    subprocess.run(["gcc", "-g", "-o", str(tmp_path / "hello"), str(source)], check=True)
+    elf = (tmp_path / "hello").read_bytes()
+    assert upload(walk.client, walk.t, [elf]).status_code == 200
+    body = {sha1(elf): {"name": "hello", "chunks": [sha1(elf)]}}
+    runner = job_runner(services)
+    thread = runner.start()
+    try:
+        done = poll(
+            lambda: walk("POST", P + "/files/difs/assemble/", json=body)[sha1(elf)],
+            lambda state: state["state"] == "ok",
+        )
+    finally:
+        runner.shutdown(thread)
+    assert done["dif"]["objectName"] == "hello"  # every response on the way validated against the document
