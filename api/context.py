@@ -138,14 +138,20 @@ def _own_organization(view: View, slug: str, who: Principal) -> OrganizationRow:
 
 
 def json_body() -> Any:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested too deep for the parser, in a body too large for the screen
+        raise ApiError(400, {"detail": MALFORMED_JSON}) from None
     if data is None and request.get_data():
         raise ApiError(400, {"detail": MALFORMED_JSON})
+    if b"\\u0000" in request.get_data() and _has_null(data):  # a body too large for the screen
+        raise detail(400, NULL_CHARACTERS)
     return {} if data is None else data
 
 
 NULL_CHARACTERS = "Null characters are not allowed."
 MALFORMED_JSON = "Malformed JSON request body"
+MAX_SCREENED_BODY = 16 * 1024 * 1024
 NESTING_WORTH_A_LOOK = 500  # brackets; Python's parser gives up near 1000 levels deep
 
 
@@ -157,7 +163,10 @@ def refuse_unreadable_input() -> None:
     query = request.args.items(multi=True)
     if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in query):
         raise detail(400, NULL_CHARACTERS)
-    raw = b"" if request.mimetype == "multipart/form-data" else request.get_data(cache=True)
+    size = request.content_length
+    if size is None or size > MAX_SCREENED_BODY or request.mimetype == "multipart/form-data":
+        return  # multipart uploads, and bodies too large to read here (json_body checks those)
+    raw = request.get_data(cache=True)
     worth_a_look = b"\\u0000" in raw or raw.count(b"[") + raw.count(b"{") > NESTING_WORTH_A_LOOK
     if worth_a_look and _has_null(_parsed(raw)):
         raise detail(400, NULL_CHARACTERS)

@@ -156,3 +156,13 @@ def test_a_datetime_an_offset_moves_out_of_range_is_invalid(
     release = _release(client, tenant)
     r = client.put(release, json={"dateReleased": when}, headers=tenant.headers())
     assert (r.status_code, r.get_json()) == (400, {"dateReleased": [DATETIME_INVALID]})
+
+
+def test_a_body_too_large_for_the_screen_is_still_checked_by_the_route(
+    client: FlaskClient, tenant: Tenant
+) -> None:
+    body = {"name": "k\x00", "padding": "x" * (17 * 1024 * 1024)}
+    r = client.post(
+        f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/keys/", json=body, headers=tenant.headers()
+    )
+    assert (r.status_code, r.get_json()) == (400, {"detail": NULL_CHARACTERS})
