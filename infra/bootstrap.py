@@ -87,7 +87,13 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         "relay_configs": RelayConfigCache(redis).write,
         "releases": enqueuer(redis, settings),  # fetch_commits jobs
     }
-    engine = Engine(db, store, batch_size=settings.batch_size, effects=effects)
+    engine = Engine(
+        db,
+        store,
+        batch_size=settings.batch_size,
+        effects=effects,
+        repeat_after_commit=frozenset({"relay_configs"}),
+    )
     if create_tables:
         engine.migrate()
     return Services(

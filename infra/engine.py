@@ -57,6 +57,7 @@ class Engine:
         projections: tuple[type[Projection], ...] = PROJECTIONS,
         batch_size: int = 500,
         effects: dict[str, Callable[[list[Any]], None]] | None = None,
+        repeat_after_commit: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
         self.store = store
@@ -65,6 +66,8 @@ class Engine:
         # Performed inside the batch's transaction, before it commits: a failure rolls the
         # batch back and it is retried, so an effect is never lost (effects are idempotent).
         self.effects = effects or {}
+        # Projections whose effects are overwrites (cache writes), safe and useful to repeat.
+        self.repeat_after_commit = repeat_after_commit
 
     def projection(self, name: str) -> Projection:
         try:
@@ -156,7 +159,7 @@ class Engine:
         with self.db.transaction() as tx:
             generation, position = self._lock(tx, name)
             new_position = self._advance(tx, name, generation, position, performed=performed)
-        if performed:
+        if performed and name in self.repeat_after_commit:
             # Again after commit: a cache refilled from the view between the first write and the
             # commit (after a flush) held the old state; this overwrites it. Best effort: the
             # first write, inside the batch, is the one that must not be lost.
