@@ -71,7 +71,7 @@ class Dispatcher:
         self,
         store: EventStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        max_attempts: int = 60,
+        max_attempts: int = 100,
         cache_size: int = 10_000,
     ) -> None:
         self.store = store
