@@ -90,7 +90,9 @@ def list_keys(view: View, project_id: int, status: int | None = None) -> list[Ke
     if status is not None:
         where += " AND status = %s"
         params.append(status)
-    rows = view.execute(f"SELECT {COLUMNS} FROM {{keys}} WHERE {where} ORDER BY key_id DESC", params)
+    rows = view.execute(
+        f"SELECT {COLUMNS} FROM {{keys}} WHERE {where} ORDER BY date_created DESC, key_id DESC", params
+    )
     return [KeyRow(*r) for r in rows]
 
 
