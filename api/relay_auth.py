@@ -36,6 +36,11 @@ def relay_id_header() -> str:
     return raw
 
 
+def registered_relay(relay_id: str) -> RelayState:
+    """The relay's state, read from its own stream (consistent, unlike a view)."""
+    return RelayState.fold(r.event for r in services().store.read_stream(streams.relay(relay_id)))
+
+
 def is_internal(public_key: str, registered_internal: bool = False) -> bool:
     return registered_internal or public_key in services().settings.internal_relays
 
@@ -47,7 +52,7 @@ def authenticate_relay() -> tuple[AuthenticatedRelay, Any]:
     if not signature:
         raise detail(401, "Missing relay signature")
     svc = services()
-    state = RelayState.fold(r.event for r in svc.store.read_stream(streams.relay(relay_id)))
+    state = registered_relay(relay_id)
     if not state.exists:
         raise detail(401, "Unknown relay")
     body = request.get_data()

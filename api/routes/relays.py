@@ -12,9 +12,9 @@ from sentry_relay.exceptions import RelayError, UnpackErrorSignatureExpired
 
 from api.context import request_id, services
 from api.errors import ApiError, detail
-from api.relay_auth import authenticate_relay, is_internal
-from commands.relays import DIFFERENT_KEY, RegisterRelay, RelayState
-from events import Meta, streams
+from api.relay_auth import authenticate_relay, is_internal, registered_relay
+from commands.relays import DIFFERENT_KEY, RegisterRelay
+from events import Meta
 
 bp = Blueprint("relays", __name__)
 
@@ -80,7 +80,7 @@ def register_challenge() -> Any:
         raise _unpack_error(exc) from None
     if str(challenge["relay_id"]) != relay_id:
         raise detail(400, "relay_id in payload did not match header")
-    known = RelayState.fold(r.event for r in svc.store.read_stream(streams.relay(relay_id)))
+    known = registered_relay(relay_id)
     if known.exists and known.public_key != data["public_key"]:
         raise detail(400, DIFFERENT_KEY)
     return jsonify(relay_id=str(challenge["relay_id"]), token=challenge["token"])
