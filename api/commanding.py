@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from api.consistency import POSITION_HEADER
-from api.context import meta, principal, services
+from api.context import caller_key, meta, principal, services
 from api.errors import detail
 from commands import Command
-from infra.dispatcher import Idempotency, Outcome
+from infra.dispatcher import FailedAfterAppend, Idempotency, Outcome
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -36,9 +36,13 @@ def execute(
     may depend on the result (e.g. Sentry's 201 or 208 for a release)."""
     svc = services()
     code = status if callable(status) else lambda _: status
-    outcome = svc.dispatch(
-        command, meta(), idempotency=idempotency(), render=lambda result: (code(result), render(result))
-    )
+    try:
+        outcome = svc.dispatch(
+            command, meta(), idempotency=idempotency(), render=lambda result: (code(result), render(result))
+        )
+    except FailedAfterAppend as exc:  # appended, yet an error: the caller still reads what it wrote
+        remember_write(exc.position, None)
+        raise
     return _respond(outcome, render, code(outcome.result) if outcome.response is None else 200)
 
 
@@ -56,12 +60,20 @@ def execute_new(
     return _respond(outcome, render, status)
 
 
+def remember_write(position: int, topics: tuple[str, ...] | None) -> None:
+    """The caller's later reads wait for the views these events reach (read-your-writes)."""
+    if "principal" in g:
+        services().marks.remember(caller_key(g.principal), position, topics)
+
+
 def _respond(outcome: Outcome, render: Callable[[Any], Any], status: int) -> Response:
     code, body = outcome.response or (status, render(outcome.result))
     response = Response(status=204) if code == 204 else jsonify(body)
     response.status_code = code
     position = outcome.position if outcome.position is not None else services().store.head()
     response.headers[POSITION_HEADER] = str(position)
+    if outcome.position is not None:
+        remember_write(outcome.position, None if outcome.replayed else outcome.topics)
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

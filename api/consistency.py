@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from api import context
 from api.context import services
 from api.errors import detail
 
@@ -16,7 +17,7 @@ MIN_POSITION_HEADER = "X-Eventry-Min-Position"
 def parse_position(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise detail(400, f"{name} must be a non-negative integer")
     return int(raw)
 
@@ -28,24 +29,16 @@ def requested_min_position() -> int | None:
 
 
 def wait_for(position: int | None, views: list[str], name: str = "min_position") -> None:
-    """Wait until ``views`` have applied ``position``: 400 past the log's end, 503 on timeout."""
-    if position is None:
-        return
-    svc = services()
-    head = svc.store.head()
-    if position > head:
-        raise detail(400, f"{name} {position} is beyond the end of the log (position {head})")
-    if not svc.engine.wait(position, views, timeout=svc.settings.read_wait_timeout):
-        raise detail(
-            503,
-            f"The read model has not reached position {position} yet; try again",
-            {"Retry-After": "1"},
-        )
+    context.wait_until(position, views, name)
 
 
 def consistent(views: list[str]) -> None:
-    """Honour the caller's min position for the views this request reads."""
-    wait_for(requested_min_position(), ["directory", *views])
+    """Wait until the views this request reads show the caller's own acknowledged writes, and
+    the position the caller asked for, if any (for readers that are not the writer)."""
+    names = ["directory", *views]
+    wanted = max(requested_min_position() or 0, context.own_write_position(names))
+    if wanted:
+        context.wait_until(wanted, names)
 
 
 def with_position(body: Any, views: list[str], status: int = 200) -> Response:

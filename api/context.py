@@ -14,6 +14,7 @@ from api.errors import ApiError, detail
 from commands.organizations import TokenState
 from events import Meta, streams
 from infra.bootstrap import Services
+from infra.read_your_writes import position_for
 from infra.tokens import hash_token
 from projections import View
 from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project
@@ -91,6 +92,36 @@ def principal() -> Principal:
     return g.principal
 
 
+def caller_key(who: Principal) -> str:
+    return f"token:{who.token_id}"
+
+
+def own_write_position(views: list[str]) -> int:
+    """The log position ``views`` must reach for this caller to see its own writes (0: none).
+    All of the caller's marks are fetched once per request."""
+    if "own_marks" not in g:
+        g.own_marks = services().marks.marks(caller_key(principal()))
+    return position_for(g.own_marks, views)
+
+
+def wait_until(position: int | None, views: list[str], name: str = "min_position") -> None:
+    """Wait until ``views`` have applied ``position``: 400 past the log's end, 503 on timeout."""
+    if not position:
+        return
+    svc = services()
+    if svc.engine.reached(position, views):
+        return
+    head = svc.store.head()
+    if position > head:
+        raise detail(400, f"{name} {position} is beyond the end of the log (position {head})")
+    if not svc.engine.wait(position, views, timeout=svc.settings.read_wait_timeout):
+        raise detail(
+            503,
+            f"The read model has not reached position {position} yet; try again",
+            {"Retry-After": "1"},
+        )
+
+
 def meta() -> Meta:
     who = principal()
     return Meta(
@@ -111,6 +142,7 @@ def organization(slug: str, scopes: tuple[str, ...] | None = None) -> Organizati
     """The organization a path names; another organization's looks just like a missing one.
     ``scopes`` default to the route's ``@requires`` declaration."""
     who = principal()
+    wait_until(own_write_position(["directory"]), ["directory"])
     with services().engine.read("directory") as view:
         org = _own_organization(view, slug, who)
     require(declared_scopes() if scopes is None else scopes)
@@ -121,6 +153,7 @@ def project(
     org_slug: str, project_slug: str, scopes: tuple[str, ...] | None = None
 ) -> tuple[OrganizationRow, ProjectRow]:
     who = principal()
+    wait_until(own_write_position(["directory"]), ["directory"])
     with services().engine.read("directory") as view:  # one read for both lookups
         org = _own_organization(view, org_slug, who)
         proj = find_project(view, org.id, project_slug)

@@ -16,6 +16,7 @@ from infra.dispatcher import Dispatcher, Outcome
 from infra.engine import Engine
 from infra.eventstore import EventStore, build_recorder
 from infra.fetch_commits import enqueuer
+from infra.read_your_writes import WriteMarks
 from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
@@ -31,6 +32,7 @@ class Services:
     dispatcher: Dispatcher
     redis: Any
     snowflake: SnowflakeGenerator
+    marks: WriteMarks
     worker: Worker | None = None
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -106,6 +108,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         # One id space per Redis, as in Sentry: ids stay unique across deployments sharing it,
         # so caches keyed by ids (assembly state, locks, flags) never mix them up.
         snowflake=SnowflakeGenerator(redis),
+        marks=WriteMarks(redis, engine, settings.deployment, settings.read_your_writes_ttl),
     )
 
 

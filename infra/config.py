@@ -16,6 +16,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: Path = Path("var")
     read_wait_timeout: float = 5.0
+    read_your_writes_ttl: int = 300  # seconds a caller's last write is remembered for its reads
     poll_interval: float = 0.05
     projection_thread: bool | None = None  # None: only on the embedded default
     batch_size: int = 500
@@ -39,6 +40,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             data_dir=Path(env.get("EVENTRY_DATA_DIR", "var")),
             read_wait_timeout=float(env.get("EVENTRY_READ_WAIT_TIMEOUT", "5")),
+            read_your_writes_ttl=int(env.get("EVENTRY_READ_YOUR_WRITES_TTL", "300")),
             poll_interval=float(env.get("EVENTRY_POLL_INTERVAL", "0.05")),
             projection_thread=None if thread == "auto" else thread in ("1", "yes", "true", "on"),
             batch_size=int(env.get("EVENTRY_BATCH_SIZE", "500")),

@@ -51,6 +51,7 @@ class Outcome:
     result: Any = None
     response: tuple[int, Any] | None = None
     replayed: bool = False
+    topics: tuple[str, ...] | None = None  # of the events appended; None when not known
 
 
 class IdempotencyMismatch(DomainError):
@@ -139,7 +140,7 @@ class Dispatcher:
                 listener(position)
             if decision.error is not None:
                 raise FailedAfterAppend(decision.error, position)
-            return Outcome(position, decision.result, response)
+            return Outcome(position, decision.result, response, topics=tuple(e.TOPIC for _, _, e in pending))
         raise Conflict("The resource was changed by a concurrent request; try again")
 
     def _load(self, reads: dict[str, tuple[UUID, type[State]]]) -> tuple[dict[str, State], dict[UUID, int]]:

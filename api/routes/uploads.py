@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import context
+from api.commanding import remember_write
 from api.consistency import wait_for
 from api.errors import ApiError
 from commands.uploads import RecordBlobs
@@ -135,6 +136,8 @@ def upload_chunks(org_slug: str) -> Response:
     except ChunkError as exc:
         raise error(str(exc)) from None
     outcome = svc.dispatch(RecordBlobs(org.id, blobs), context.meta())
+    if outcome.position is not None:
+        remember_write(outcome.position, outcome.topics)
     # sentry-cli asks for missing chunks right after this answer: the view must have them.
     wait_for(outcome.position, ["uploads"], "position")
     return Response(status=200)

@@ -1,0 +1,57 @@
+"""Read-your-writes without a header: each caller's last acknowledged write, per view.
+
+After a write, the server remembers in Redis, for the caller (a token), the log position of
+that write for every view its events reach. A later read by the same caller waits (bounded)
+until the views it reads have applied that position. Marks are per view so that a write no
+view of a read cares about (a metric block, for a directory lookup) never delays that read.
+Marks expire: a view that has not caught up within their lifetime is an outage, not a lag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from infra.engine import Engine
+
+ALL_VIEWS = "*"  # a write whose events are not known (an idempotent replay): every view
+
+
+class WriteMarks:
+    def __init__(self, redis: Any, engine: Engine, deployment: str, ttl_seconds: int) -> None:
+        self.redis = redis
+        self.namespace = f"eventry:ryw:{deployment}"
+        self.ttl_seconds = ttl_seconds
+        self._views_by_topic: dict[str, list[str]] = {}
+        for name, projection in engine.projections.items():
+            for topic in projection.topics():
+                self._views_by_topic.setdefault(topic, []).append(name)
+
+    def key(self, caller: str) -> str:
+        return f"{self.namespace}:{caller}"
+
+    def remember(self, caller: str, position: int, topics: Iterable[str] | None) -> None:
+        """Record that ``caller``'s write reached ``position``; ``topics`` None means unknown."""
+        views = (
+            [ALL_VIEWS]
+            if topics is None
+            else sorted({v for t in topics for v in self._views_by_topic.get(t, ())})
+        )
+        if not views:
+            return
+        # A sorted set scored by position: ZADD GT only ever raises a view's mark, so
+        # concurrent writes of one caller, acknowledged out of order, never lower it.
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.key(caller), dict.fromkeys(views, position), gt=True)
+        pipe.expire(self.key(caller), self.ttl_seconds)
+        pipe.execute()
+
+    def marks(self, caller: str) -> dict[str, int]:
+        """Every view's mark for ``caller`` (``ALL_VIEWS`` applies to every view)."""
+        scored = self.redis.zrange(self.key(caller), 0, -1, withscores=True)
+        return {(v.decode() if isinstance(v, bytes) else v): int(score) for v, score in scored}
+
+
+def position_for(marks: dict[str, int], views: Iterable[str]) -> int:
+    """The position ``views`` must reach to show every write the marks stand for (0: none)."""
+    return max((marks.get(v, 0) for v in [*views, ALL_VIEWS]), default=0)

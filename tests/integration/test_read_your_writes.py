@@ -1,0 +1,155 @@
+"""Every read sees the caller's own writes, with no header (issue: read-your-writes).
+
+The views here are caught up by hand, late, from another thread: a read that did not wait for
+the caller's own write would answer from the stale view at once, and these tests would fail.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from infra.bootstrap import Services, bootstrap, migrate
+from infra.config import Settings
+from tests.conftest import Tenant, make_tenant, make_token
+
+LATE = 0.4  # seconds before the views catch up
+
+
+@pytest.fixture
+def idle(settings: Settings) -> Iterator[Services]:
+    """Services with no projection worker: views move only when a test says so."""
+    migrate(settings)
+    svc = bootstrap(settings, create_tables=False)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def http(idle: Services) -> FlaskClient:
+    return create_app(idle).test_client()
+
+
+@pytest.fixture
+def t(idle: Services) -> Tenant:
+    tenant = make_tenant(idle, scopes=("project:read", "project:write", "project:admin", "org:write"))
+    idle.engine.catch_up_all()
+    return tenant
+
+
+def catch_up_later(svc: Services) -> threading.Thread:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            threading.Event().wait(LATE)
+            svc.engine.catch_up_all()
+        except BaseException as exc:  # surfaced by join_clean
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.errors = errors  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def join_clean(thread: threading.Thread) -> None:
+    thread.join()
+    assert thread.errors == []  # type: ignore[attr-defined]
+
+
+def written(response: Any, status: int) -> None:
+    assert response.status_code == status, response.get_json()
+
+
+def test_a_deleted_project_reads_as_gone(http: FlaskClient, idle: Services, t: Tenant) -> None:
+    written(http.delete(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers()), 204)
+    late = catch_up_later(idle)
+    response = http.get(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers())
+    join_clean(late)
+    assert response.status_code == 404
+
+
+def test_an_organization_change_is_in_the_audit_log(http: FlaskClient, idle: Services, t: Tenant) -> None:
+    url = f"/api/0/organizations/{t.org_slug}/"
+    written(http.put(url, json={"name": "Renamed"}, headers=t.headers()), 200)
+    late = catch_up_later(idle)
+    rows = http.get(f"{url}audit-logs/?event=org.edit", headers=t.headers()).get_json()["rows"]
+    join_clean(late)
+    assert [r["event"] for r in rows] == ["org.edit"]
+    assert http.get(url, headers=t.headers()).get_json()["name"] == "Renamed"
+
+
+def test_a_created_project_is_found_by_the_next_write(http: FlaskClient, idle: Services, t: Tenant) -> None:
+    response = http.post(
+        f"/api/0/organizations/{t.org_slug}/projects/", json={"name": "Fresh"}, headers=t.headers()
+    )
+    written(response, 201)
+    late = catch_up_later(idle)
+    update = http.put(
+        f"/api/0/projects/{t.org_slug}/{response.get_json()['slug']}/",
+        json={"platform": "go"},
+        headers=t.headers(),
+    )
+    join_clean(late)
+    written(update, 200)
+
+
+def test_a_blocked_metric_is_in_the_options_read(http: FlaskClient, idle: Services, t: Tenant) -> None:
+    body = {"operationType": "blockMetric", "metricMri": "c:custom/clicks@none"}
+    url = f"/api/0/projects/{t.org_slug}/{t.project_slug}/"
+    written(http.put(f"{url}metrics/visibility/", json=body, headers=t.headers()), 200)
+    late = catch_up_later(idle)
+    options = http.get(f"{url}options/", headers=t.headers()).get_json()
+    join_clean(late)
+    assert "c:custom/clicks@none" in repr(options)
+
+
+def test_a_created_release_is_listed(http: FlaskClient, idle: Services, t: Tenant) -> None:
+    token, _ = make_token(idle, t.org_id, ("project:releases",))
+    url = f"/api/0/organizations/{t.org_slug}/releases/"
+    body = {"version": "1.0.0", "projects": [t.project_slug]}
+    written(http.post(url, json=body, headers=t.headers(token)), 201)
+    late = catch_up_later(idle)
+    listed = http.get(url, headers=t.headers(token)).get_json()
+    join_clean(late)
+    assert [r["version"] for r in listed] == ["1.0.0"]
+
+
+def test_another_callers_read_does_not_wait(http: FlaskClient, idle: Services, t: Tenant) -> None:
+    """Marks are per caller: a reader that wrote nothing reads the view as it is."""
+    other, _ = make_token(idle, t.org_id, ("project:read",))
+    idle.engine.catch_up_all()
+    written(http.delete(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers()), 204)
+    response = http.get(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers(other))
+    assert response.status_code == 200  # the view has not applied the delete yet
+    idle.engine.catch_up_all()
+
+
+def test_a_write_no_read_view_cares_about_does_not_delay_lookups(
+    http: FlaskClient, idle: Services, t: Tenant
+) -> None:
+    """A metric block reaches no directory row: the next write's project lookup does not wait
+    for it (with no worker it would wait out the whole read timeout and answer 503)."""
+    url = f"/api/0/projects/{t.org_slug}/{t.project_slug}/metrics/visibility/"
+    for mri in ("c:custom/a@none", "c:custom/b@none"):
+        body = {"operationType": "blockMetric", "metricMri": mri}
+        written(http.put(url, json=body, headers=t.headers()), 200)
+
+
+def test_own_write_not_reached_in_time_is_a_503(idle: Services, t: Tenant) -> None:
+    settings = Settings(**{**idle.settings.__dict__, "read_wait_timeout": 0.2})
+    svc = bootstrap(settings, create_tables=False)
+    try:
+        http = create_app(svc).test_client()
+        written(http.delete(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers()), 204)
+        response = http.get(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers())
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+    finally:
+        svc.close()
