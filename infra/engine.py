@@ -4,22 +4,38 @@ Each projection has rows in ``projection_state``: one per generation of its tabl
 one of them active. A batch applies many events and moves the position in one transaction,
 so a view and its position can never disagree, and a killed worker resumes where the last
 committed batch ended. A rebuild fills generation N+1 while N serves, then swaps.
+
+An event a handler raises on never stops a view: the batch is redone with a savepoint per
+event, the failing event and the later ones of its stream are parked (``infra.parking``) and
+everything else is applied. A read never meets a dropped generation: on PostgreSQL a reader
+holds a shared advisory lock on its projection while it resolves and reads the generation,
+and a generation is dropped only under the exclusive lock (SQLite's read snapshot does the same).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
-from infra import telemetry
+import eventsourcing.persistence as es
+import psycopg
+import psycopg_pool
+import redis
+
+from events import Recorded
+from infra import parking, telemetry
 from infra.db import Database, Tx
 from infra.eventstore import EventStore
+from infra.parking import Parked
 from infra.telemetry import log
 from projections import PROJECTIONS, Projection, View
 
@@ -30,6 +46,10 @@ STATE_DDL = (
     "position BIGINT NOT NULL, active INTEGER NOT NULL, updated_at TEXT NOT NULL, "
     "schema TEXT NOT NULL DEFAULT '', PRIMARY KEY (name, generation))"
 )
+# SQLite errors that say the database is unavailable, not that an event is bad.
+SQLITE_OUTAGES = ("locked", "busy", "no such table", "disk", "unable to open", "readonly", "interrupt")
+
+__all__ = ["Engine", "Parked", "Status", "UnknownProjection", "advisory_key"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +65,48 @@ class Status:
         return max(self.head - self.position, 0)
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """A stored event the code cannot decode: parked like one a handler raises on."""
+
+    stream: UUID
+    position: int
+    topic: str
+    error: Exception
+
+
+Record = Recorded | Undecodable
+
+
 class UnknownProjection(KeyError):
     pass
+
+
+def advisory_key(*parts: str) -> int:
+    """A PostgreSQL advisory-lock key (signed 64 bits) for a scope such as (schema, purpose)."""
+    digest = hashlib.sha1("\0".join(("eventry", *parts)).encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def transient(exc: BaseException) -> bool:
+    """True when the database or Redis failed, not the event: the batch is retried whole."""
+    if isinstance(exc, psycopg.errors.UndefinedTable):  # a view not migrated yet
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(word in str(exc).lower() for word in SQLITE_OUTAGES)
+    return isinstance(
+        exc,
+        (
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+            psycopg_pool.PoolTimeout,
+            es.OperationalError,
+            es.InterfaceError,
+            redis.ConnectionError,
+            redis.TimeoutError,
+            ConnectionError,
+        ),
+    )
 
 
 class Engine:
@@ -58,6 +118,8 @@ class Engine:
         batch_size: int = 500,
         effects: dict[str, Callable[[list[Any]], None]] | None = None,
         repeat_after_commit: frozenset[str] = frozenset(),
+        retry_base: float = 1.0,
+        retry_cap: float = 300.0,
     ) -> None:
         self.db = db
         self.store = store
@@ -68,7 +130,10 @@ class Engine:
         self.effects = effects or {}
         # Projections whose effects are overwrites (cache writes), safe and useful to repeat.
         self.repeat_after_commit = repeat_after_commit
-        self._reached: dict[str, int] = {}  # the highest position seen per view, this process
+        # A parked stream's head is retried after retry_base seconds, doubling up to retry_cap.
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self._schema: str | None = None
 
     def projection(self, name: str) -> Projection:
         try:
@@ -85,6 +150,8 @@ class Engine:
         outdated = []
         with self.db.transaction() as tx:
             tx.execute(STATE_DDL)
+            for statement in parking.DDL:
+                tx.execute(statement)
             for name, projection in self.projections.items():
                 rows = tx.execute(
                     "SELECT generation, schema FROM projection_state WHERE name = %s AND active = 1",
@@ -124,6 +191,8 @@ class Engine:
             raise UnknownProjection(f"{name} has no state: run `eventry migrate` first")
         return rows[0][0], rows[0][1]
 
+    # -- applying events ------------------------------------------------------------------
+
     def _advance(
         self,
         tx: Tx,
@@ -132,16 +201,34 @@ class Engine:
         position: int,
         live: bool = True,
         performed: list[Any] | None = None,
-    ) -> int:
-        """Apply one batch after ``position`` to ``generation``; returns the new position."""
+    ) -> tuple[int, int]:
+        """Apply one batch after ``position`` to ``generation``; returns the new position and
+        how many events it parked."""
         projection = self.projection(name)
         head = self.store.head()
         if head <= position:
-            return position
-        records = self.store.read_log(position, self.batch_size, projection.topics(), stop=head)
-        view = View(tx, self.tables(name, generation))
-        for record in records:
-            projection.apply(view, record)
+            return position, 0
+        records = self._read(position, self.batch_size, projection.topics(), stop=head)
+        tables = self.tables(name, generation)
+        blocked = parking.streams(tx, name, generation)
+        view = View(tx, tables)
+        # The fast path: the whole batch at once. Only when a handler raises is it redone
+        # event by event, so a bad event costs its batch a replay and nothing else.
+        tx.execute("SAVEPOINT eventry_batch")
+        try:
+            for record in records:
+                if str(record.stream) not in blocked:
+                    _apply(projection, view, record)
+            parked: list[tuple[Record, str | None]] = [(r, None) for r in records if str(r.stream) in blocked]
+        except Exception as exc:
+            if transient(exc):
+                raise
+            tx.execute("ROLLBACK TO SAVEPOINT eventry_batch")
+            view = View(tx, tables)
+            parked = self._apply_each(tx, name, view, records, set(blocked))
+        tx.execute("RELEASE SAVEPOINT eventry_batch")
+        if parked:
+            self._park(tx, name, generation, parked)
         if live:
             self._perform(name, view)
             if performed is not None:
@@ -152,14 +239,97 @@ class Engine:
             "UPDATE projection_state SET position = %s, updated_at = %s WHERE name = %s AND generation = %s",
             (new_position, _now(), name, generation),
         )
-        return new_position
+        return new_position, len(parked)
+
+    def _apply_each(
+        self, tx: Tx, name: str, view: View, records: Sequence[Record], blocked: set[str]
+    ) -> list[tuple[Record, str | None]]:
+        """Apply ``records`` one savepoint each; returns what to park (error None: waiting)."""
+        parked: list[tuple[Record, str | None]] = []
+        for record in records:
+            stream = str(record.stream)
+            if stream in blocked:
+                parked.append((record, None))
+                continue
+            error = self._try(tx, name, view, record)
+            if error is not None:
+                parked.append((record, error))
+                blocked.add(stream)
+        return parked
+
+    def _try(self, tx: Tx, name: str, view: View, record: Record) -> str | None:
+        """Apply one event in a savepoint; on a handler error undo it (its effects too) and
+        return the error's text. Database and Redis outages propagate."""
+        mark = len(view.effects)
+        tx.execute("SAVEPOINT eventry_event")
+        try:
+            _apply(self.projection(name), view, record)
+        except Exception as exc:
+            if transient(exc):
+                raise
+            tx.execute("ROLLBACK TO SAVEPOINT eventry_event")
+            tx.execute("RELEASE SAVEPOINT eventry_event")
+            del view.effects[mark:]
+            telemetry.PROJECTION_HANDLER_FAILURES.labels(name).inc()
+            log(
+                LOGGER,
+                logging.ERROR,
+                "projection handler failed; event parked",
+                projection=name,
+                position=record.position,
+                stream=str(record.stream),
+                topic=_topic(record),
+                error=repr(exc),
+            )
+            return parking.describe(exc)
+        tx.execute("RELEASE SAVEPOINT eventry_event")
+        return None
+
+    def _park(self, tx: Tx, name: str, generation: int, parked: list[tuple[Record, str | None]]) -> None:
+        rows: list[tuple[int, str, str, str | None]] = []
+        for record, error in parked:
+            assert record.position is not None
+            rows.append((record.position, str(record.stream), _topic(record), error))
+        parking.park(
+            tx, name, generation, rows, parking.backoff(1, self.retry_base, self.retry_cap), time.time()
+        )
+
+    def _read(self, after: int, limit: int, topics: Sequence[str], stop: int) -> list[Record]:
+        """A batch of the log; an event that cannot be decoded comes back as ``Undecodable``."""
+        try:
+            return list(self.store.read_log(after, limit, topics, stop=stop))
+        except Exception as exc:
+            if transient(exc):
+                raise
+        notes = self.store.recorder.select_notifications(
+            after, limit, stop=stop, topics=list(topics), inclusive_of_start=False
+        )
+        return [self._read_one(n.id, n.originator_id, n.topic) for n in notes]
+
+    def _read_one(self, position: int, stream: Any, topic: str) -> Record:
+        try:
+            [record] = self.store.read_log(position - 1, 1, stop=position)
+        except Exception as exc:
+            if transient(exc):
+                raise
+            return Undecodable(
+                stream if isinstance(stream, UUID) else UUID(str(stream)), position, topic, exc
+            )
+        return record
 
     def catch_up(self, name: str) -> bool:
         """One batch for the active generation; True if the position moved."""
         performed: list[Any] = []
         with self.db.transaction() as tx:
             generation, position = self._lock(tx, name)
-            new_position = self._advance(tx, name, generation, position, performed=performed)
+            new_position, parked = self._advance(tx, name, generation, position, performed=performed)
+        self._repeat(name, performed)
+        telemetry.PROJECTION_POSITION.labels(name).set(new_position)
+        if parked:
+            self._refresh_parked()
+        return new_position > position
+
+    def _repeat(self, name: str, performed: list[Any]) -> None:
         if performed and name in self.repeat_after_commit:
             # Again after commit: a cache refilled from the view between the first write and the
             # commit (after a flush) held the old state; this overwrites it. Best effort: the
@@ -168,8 +338,6 @@ class Engine:
                 self.effects[name](performed)
             except Exception as exc:
                 log(LOGGER, logging.WARNING, "post-commit effect failed", projection=name, error=repr(exc))
-        telemetry.PROJECTION_POSITION.labels(name).set(new_position)
-        return new_position > position
 
     def catch_up_all(self, names: list[str] | None = None) -> int:
         """Run batches until every named projection is at the head; returns batches run."""
@@ -179,15 +347,105 @@ class Engine:
                 batches += 1
         return batches
 
+    # -- parked events ----------------------------------------------------------------------
+
+    def parked(self, name: str | None = None) -> list[Parked]:
+        """Parked events, of every generation (a rebuild's too), by projection and position."""
+        if name is not None:
+            self.projection(name)
+        with self.db.transaction(write=False) as tx:
+            return parking.listing(tx, name)
+
+    def retry(self, name: str) -> int:
+        """Retry every parked stream of ``name``'s live generation now; returns events applied."""
+        return self._retry(name, None)
+
+    def retry_due(self, names: list[str] | None = None) -> int:
+        """Retry the parked streams whose back-off has elapsed (the worker calls this)."""
+        now = time.time()
+        with self.db.transaction(write=False) as tx:
+            due = parking.due(tx, now)
+        wanted = set(names or self.projections)
+        return sum(self._retry(name, now) for name in due if name in wanted and name in self.projections)
+
+    def _retry(self, name: str, due_by: float | None) -> int:
+        applied = 0
+        with self.db.transaction() as tx:
+            generation, _ = self._lock(tx, name)
+            view = View(tx, self.tables(name, generation))
+            for stream in parking.failed_streams(tx, name, generation, due_by):
+                applied += self._retry_stream(tx, name, generation, view, stream)
+            self._perform(name, view)
+            performed = list(view.effects)
+        self._repeat(name, performed)
+        self._refresh_parked()
+        if applied:
+            log(LOGGER, logging.INFO, "parked events applied", projection=name, applied=applied)
+        return applied
+
+    def _retry_stream(self, tx: Tx, name: str, generation: int, view: View, stream: str) -> int:
+        """Apply a parked stream's events in order, up to the first that still fails."""
+        applied = 0
+        for position, attempts in parking.stream_rows(tx, name, generation, stream):
+            record = self._read_one(position, stream, "")
+            error = self._try(tx, name, view, record)
+            if error is not None:
+                wait = parking.backoff(attempts + 1, self.retry_base, self.retry_cap)
+                parking.failed_again(tx, name, generation, position, error, wait, time.time())
+                break
+            parking.unpark(tx, name, generation, position)
+            applied += 1
+        return applied
+
+    def _refresh_parked(self) -> None:
+        with self.db.transaction(write=False) as tx:
+            counts = parking.counts(tx)
+        for name in self.projections:
+            telemetry.PROJECTION_PARKED.labels(name).set(counts.get(name, (0, 0))[0])
+
+    def readiness(self) -> list[str]:
+        """Why the views cannot be trusted right now; empty when they can. Cheap: two queries."""
+        try:
+            with self.db.transaction(write=False) as tx:
+                states = tx.execute("SELECT name, generation, schema FROM projection_state WHERE active = 1")
+                counts = parking.counts(tx)
+                existing = self._existing_tables(tx)
+        except (psycopg.errors.UndefinedTable, sqlite3.OperationalError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "no such table" not in str(exc):
+                raise
+            return ["the views are not migrated: run `eventry migrate`"]
+        reasons = []
+        active = {name: (generation, shape) for name, generation, shape in states}
+        for name, projection in self.projections.items():
+            if name not in active:
+                reasons.append(f"view {name} is missing: run `eventry migrate`")
+            elif not set(self.tables(name, active[name][0]).values()) <= existing:
+                reasons.append(f"view {name} is missing tables: run `eventry migrate`")
+            elif active[name][1] != projection.fingerprint():
+                reasons.append(f"view {name} is outdated (its code changed): run `eventry migrate`")
+            if name in counts:
+                total, failed = counts[name]
+                reasons.append(
+                    f"view {name} has {total} parked events ({failed} failed): "
+                    "see `eventry projections errors`"
+                )
+        return reasons
+
+    def _existing_tables(self, tx: Tx) -> set[str]:
+        if tx.dialect == "postgres":
+            rows = tx.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        else:
+            rows = tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r[0] for r in rows}
+
+    # -- rebuild ----------------------------------------------------------------------------
+
     def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
         """Replay the whole log into a new generation, then make it the active one."""
         projection = self.projection(name)
+        self._drop_inactive(name)
         with self.db.transaction() as tx:
             active, _ = self._lock(tx, name)
-            for (old,) in tx.execute(
-                "SELECT generation FROM projection_state WHERE name = %s AND active = 0", (name,)
-            ):
-                self._drop(tx, name, old)
             new = active + 1
             for statement in projection.ddl(self.tables(name, new)):
                 tx.execute(statement)
@@ -199,14 +457,14 @@ class Engine:
         position, head = 0, self.store.head()
         while position < head:  # batches in their own transactions: the live view keeps serving
             with self.db.transaction() as tx:
-                position = self._advance(tx, name, new, self._lock(tx, name, new)[1], live=False)
+                position, _ = self._advance(tx, name, new, self._lock(tx, name, new)[1], live=False)
             if progress:
                 progress(min(position, head), head)
         with self.db.transaction() as tx:
             _, live_position = self._lock(tx, name)  # hold the live generation still meanwhile
             position = self._lock(tx, name, new)[1]
             while True:
-                moved = self._advance(tx, name, new, position, live=False)
+                moved, _ = self._advance(tx, name, new, position, live=False)
                 if moved == position:
                     break
                 position = moved
@@ -221,23 +479,50 @@ class Engine:
                 "UPDATE projection_state SET active = 1 WHERE name = %s AND generation = %s",
                 (name, new),
             )
-        # The old generation stays until the next rebuild: readers that looked up the
-        # generation just before the swap may still be reading it.
+        # The old generation stays until the next rebuild, which drops it under the lock
+        # that keeps readers out (see ``read``).
+        self._refresh_parked()
         return new
+
+    def _drop_inactive(self, name: str) -> None:
+        """Drop the generations no longer served (and those of an unfinished rebuild)."""
+        with self.db.transaction() as tx:
+            if tx.dialect == "postgres":
+                # Try, never wait in the queue: a waiting exclusive request would hold up new
+                # readers (and a thread reading the same view twice would wait on itself).
+                key = self._reader_key(tx, name)
+                while not tx.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,))[0][0]:
+                    time.sleep(0.005)
+            for (old,) in tx.execute(
+                "SELECT generation FROM projection_state WHERE name = %s AND active = 0", (name,)
+            ):
+                self._drop(tx, name, old)
 
     def _perform(self, name: str, view: View) -> None:
         if view.effects and name in self.effects:
             self.effects[name](view.effects)
 
     def _drop(self, tx: Tx, name: str, generation: int) -> None:
+        tx.execute("DELETE FROM projection_state WHERE name = %s AND generation = %s", (name, generation))
+        parking.drop(tx, name, generation)
         for table in self.tables(name, generation).values():
             tx.execute(f"DROP TABLE IF EXISTS {table}")
-        tx.execute("DELETE FROM projection_state WHERE name = %s AND generation = %s", (name, generation))
+
+    def _reader_key(self, tx: Tx, name: str) -> int:
+        if self._schema is None:
+            self._schema = str(tx.execute("SELECT current_schema()")[0][0])
+        return advisory_key(self._schema, "view", name)
+
+    # -- reads ------------------------------------------------------------------------------
 
     @contextmanager
     def read(self, name: str) -> Iterator[View]:
         """A read transaction on the active generation of ``name``."""
         with self.db.transaction(write=False) as tx:
+            if tx.dialect == "postgres":
+                # Held until the read ends, taken before the generation is looked up: a rebuild
+                # cannot drop the generation this read found (SQLite: the read's snapshot).
+                tx.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._reader_key(tx, name),))
             rows = tx.execute(
                 "SELECT generation FROM projection_state WHERE name = %s AND active = 1", (name,)
             )
@@ -248,14 +533,8 @@ class Engine:
     def positions(self, names: list[str] | None = None) -> dict[str, int]:
         with self.db.transaction(write=False) as tx:
             rows = tx.execute("SELECT name, position FROM projection_state WHERE active = 1")
-        for name, pos in rows:  # positions only grow: what was seen once stays reached
-            self._reached[name] = max(self._reached.get(name, 0), pos)
         wanted = set(names or self.projections)
         return {name: pos for name, pos in rows if name in wanted}
-
-    def reached(self, position: int, names: list[str]) -> bool:
-        """Whether every named view was already seen at or past ``position`` (no query)."""
-        return all(self._reached.get(name, 0) >= position for name in names)
 
     def wait(self, position: int, names: list[str] | None = None, timeout: float = 5.0) -> bool:
         """Block until every named view has applied ``position``; False on timeout."""
@@ -274,6 +553,7 @@ class Engine:
         head = self.store.head()
         with self.db.transaction(write=False) as tx:
             rows = tx.execute("SELECT name, generation, position, active FROM projection_state ORDER BY name")
+            counts = parking.counts(tx)
         result = []
         for name in self.projections:
             mine = [r for r in rows if r[0] == name]
@@ -284,6 +564,7 @@ class Engine:
             status = Status(name, active[1], active[2], head, rebuilding)
             telemetry.PROJECTION_POSITION.labels(name).set(status.position)
             telemetry.PROJECTION_LAG.labels(name).set(status.lag)
+            telemetry.PROJECTION_PARKED.labels(name).set(counts.get(name, (0, 0))[0])
             result.append(status)
         telemetry.LOG_HEAD.set(head)
         return result
@@ -292,6 +573,16 @@ class Engine:
         """Every row of the active generation, sorted: for comparing a view with a rebuild."""
         with self.read(name) as view:
             return {t: sorted(view.execute(f"SELECT * FROM {{{t}}}"), key=repr) for t in view.tables}
+
+
+def _apply(projection: Projection, view: View, record: Record) -> None:
+    if isinstance(record, Undecodable):
+        raise record.error
+    projection.apply(view, record)
+
+
+def _topic(record: Record) -> str:
+    return record.topic if isinstance(record, Undecodable) else record.event.TOPIC
 
 
 def _now() -> str:

@@ -29,6 +29,17 @@ PROJECTION_LAG = Gauge(
 LOG_HEAD = Gauge(
     "eventry_log_head", "Position of the newest event in the log", multiprocess_mode="mostrecent"
 )
+PROJECTION_PARKED = Gauge(
+    "eventry_projection_parked_events",
+    "Events parked in the live generation of a projection (failed, or waiting behind one)",
+    ["projection"],
+    multiprocess_mode="mostrecent",
+)
+PROJECTION_HANDLER_FAILURES = Counter(
+    "eventry_projection_handler_failures_total",
+    "Events a projection's handler raised on (first tries and retries)",
+    ["projection"],
+)
 REQUESTS = Histogram("eventry_http_request_seconds", "HTTP request latency", ["method", "endpoint", "status"])
 
 

@@ -2,7 +2,9 @@
 
 Wake-ups come from PostgreSQL LISTEN/NOTIFY (the event recorder NOTIFYs on every append),
 from the in-process dispatcher (embedded default), or from the poll interval. On PostgreSQL
-one worker is active at a time (a session advisory lock); others wait as standbys.
+one worker per deployment (database schema) is active at a time, holding a session advisory
+lock keyed by that schema; others wait as standbys. Parked events are retried about once per
+``retry_interval`` when their back-off has elapsed.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from typing import Any
 
 import psycopg
 
-from infra.engine import Engine
+from infra.engine import Engine, advisory_key
 from infra.telemetry import log
 
 LOGGER = logging.getLogger("eventry.worker")
-ADVISORY_LOCK_KEY = 0x6576656E747279  # "eventry"
 
 
 class Worker:
@@ -29,12 +30,15 @@ class Worker:
         poll_interval: float = 0.05,
         conninfo: str | None = None,
         channel: str = "eventry_events",
+        retry_interval: float = 1.0,
     ) -> None:
         self.engine = engine
         self.names = names
         self.poll_interval = poll_interval
         self.conninfo = conninfo
         self.channel = channel
+        self.retry_interval = retry_interval
+        self._next_retry = 0.0
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
@@ -50,6 +54,9 @@ class Worker:
                     self.stop.wait(1.0)
                     continue
                 batches = self.engine.catch_up_all(self.names)
+                if time.monotonic() >= self._next_retry:
+                    self._next_retry = time.monotonic() + self.retry_interval
+                    batches += self.engine.retry_due(self.names)
                 failures = 0
                 if not batches:
                     self._sleep()
@@ -70,7 +77,7 @@ class Worker:
         """Connect, LISTEN and take the advisory lock; False while another worker leads."""
         if self._conn is None or self._conn.closed:
             conn = psycopg.connect(self.conninfo or "", autocommit=True)
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,)).fetchone()
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key(conn),)).fetchone()
             if not row or not row[0]:
                 conn.close()
                 return False
@@ -78,6 +85,13 @@ class Worker:
             self._conn = conn
             log(LOGGER, logging.INFO, "projection worker is active")
         return True
+
+    @staticmethod
+    def lock_key(conn: psycopg.Connection[Any]) -> int:
+        """One leader per deployment: the key is derived from the schema this worker's views
+        and log live in (advisory locks are per database, and deployments share databases)."""
+        row = conn.execute("SELECT current_schema()").fetchone()
+        return advisory_key(str(row[0] if row else ""), "worker")
 
     def _sleep(self) -> None:
         if self._conn is not None:
