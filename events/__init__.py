@@ -3,6 +3,7 @@
 from events import (
     billing,
     groups,
+    ids,
     metrics,
     organizations,
     project_keys,
@@ -24,6 +25,7 @@ __all__ = [
     "billing",
     "from_payload",
     "groups",
+    "ids",
     "metrics",
     "organizations",
     "project_keys",

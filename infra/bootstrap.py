@@ -84,7 +84,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         db = PostgresDatabase(settings.postgres_conninfo())
     else:
         db = SqliteDatabase(settings.sqlite_views_path)
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, settings.data_dir)
     effects: dict[str, Callable[[list[Any]], None]] = {
         "relay_configs": RelayConfigCache(redis).write,
         "releases": enqueuer(redis, settings),  # fetch_commits jobs

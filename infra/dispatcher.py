@@ -18,11 +18,13 @@ from typing import Any
 from uuid import UUID
 
 from commands import Command, Conflict, DomainError, decide, handler_for
-from commands.base import State
+from commands.base import IdCollision, State
 from events import Meta, streams
 from events.requests import RequestCompleted
 from infra import telemetry
 from infra.eventstore import EventStore, IntegrityError, Pending
+from infra.reserved_ids import reservations
+from infra.snowflake import MAX_RETRY_DETAIL
 
 Render = Callable[[Any], tuple[int, Any]]
 
@@ -116,6 +118,7 @@ class Dispatcher:
             now = self.clock()
             decision = decide(command, now, states)
             pending = self._pending(decision.changes, versions)
+            pending += self._reservations(pending)
             response = None
             if idempotency is not None and decision.error is None:
                 response = (render or _default_render)(decision.result)
@@ -179,6 +182,14 @@ class Dispatcher:
             next_version[change.stream] += 1
             pending.append((change.stream, next_version[change.stream], change.event))
         return pending
+
+    def _reservations(self, pending: list[Pending]) -> list[Pending]:
+        """Reservations of the drawn ids these events introduce. An id already taken (a Redis
+        that lost its counters, or one per process) is a collision: the caller draws again."""
+        reserved = reservations(pending)
+        if any(self.store.stream_version(stream) for stream, _, _ in reserved):
+            raise IdCollision(MAX_RETRY_DETAIL)
+        return reserved
 
     def _replay(self, idempotency: Idempotency) -> Outcome | None:
         recorded = self.store.read_stream(idempotency.stream)
