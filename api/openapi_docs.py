@@ -123,12 +123,22 @@ CONFIG_VERSION = [
         "schema": {"type": "string", "enum": ["1", "2", "3"]},
     }
 ]
+READINESS = {
+    "type": "object",
+    "properties": {"ready": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}}},
+    "required": ["ready", "reasons"],
+}
 
 DOCS: dict[str, Doc] = {
     # ---- operations
     "ops.healthz": Doc(
         "Health of the event store, the views and Redis",
         {200: out.Health, 503: out.Health},
+        auth=PUBLIC,
+    ),
+    "ops.readyz": Doc(
+        "Whether the views can be trusted: 503 with the reasons (parked events, missing views)",
+        {200: READINESS, 503: READINESS},
         auth=PUBLIC,
     ),
     "ops.metrics": Doc("Prometheus metrics", {200: {"type": "string"}}, auth=PUBLIC, ok_media="text/plain"),

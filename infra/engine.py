@@ -479,6 +479,7 @@ class Engine:
                 "UPDATE projection_state SET active = 1 WHERE name = %s AND generation = %s",
                 (name, new),
             )
+            parking.drop(tx, name, active)  # its parked events are the new generation's now
         # The old generation stays until the next rebuild, which drops it under the lock
         # that keeps readers out (see ``read``).
         self._refresh_parked()

@@ -32,6 +32,19 @@ def healthz() -> Any:
     return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
 
 
+@bp.get("/readyz")
+def readyz() -> Any:
+    """Whether this deployment's views can be trusted: 503 with the reasons when an event is
+    parked or a view is missing (``/healthz`` only says the process answers)."""
+    try:
+        reasons = context.services().engine.readiness()
+    except OUTAGES as exc:
+        reasons = [f"the view database is unavailable: {type(exc).__name__}"]
+    if reasons:
+        return jsonify(ready=False, reasons=reasons), 503
+    return jsonify(ready=True, reasons=[]), 200
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     context.services().engine.status()  # refreshes the lag gauges

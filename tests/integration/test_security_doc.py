@@ -11,7 +11,7 @@ from api.app import create_app
 from infra.bootstrap import Services
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
-PUBLIC = {"/api/0/", "/healthz", "/metrics", "/api/0/openapi.json"}
+PUBLIC = {"/api/0/", "/healthz", "/readyz", "/metrics", "/api/0/openapi.json"}
 
 
 def rows(app: Flask) -> list[str]:
