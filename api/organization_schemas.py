@@ -16,6 +16,7 @@ from sentry_relay.processing import validate_pii_config, validate_pii_selector
 
 from api import drf
 from commands.org_options import ROLES, STORE_CRASH_REPORTS_MAX
+from events.option_registry import INT32_MAX
 
 MAX_SENSITIVE_FIELD_CHARS = 4000  # Relay compiles the list into one regex
 AUTOFIX_TUNINGS = ("off", "super_low", "low", "medium", "high", "always")
@@ -50,7 +51,11 @@ class TrustedRelay(fields.Field):
             raise ValidationError(
                 f"Invalid public key for relay key info with name:'{name}' in Trusted Relays"
             ) from None
-        return {"public_key": public_key, "name": name, "description": value.get("description")}
+        description = value.get("description")
+        if description is not None and not isinstance(description, str):
+            # Sentry stores whatever was sent; a description is text everywhere it is shown
+            raise ValidationError("Bad structure received for Trusted Relays")
+        return {"public_key": public_key, "name": name, "description": description}
 
 
 def _role(value: str) -> None:
@@ -95,7 +100,7 @@ class OrganizationSchema(Schema):
     trustedRelays = drf.List(TrustedRelay())
     allowJoinRequests = drf.Boolean()
     relayPiiConfig = drf.String(allow_blank=True, allow_none=True)
-    apdexThreshold = drf.Integer(minimum=1)
+    apdexThreshold = drf.Integer(minimum=1, maximum=INT32_MAX)
     targetSampleRate = drf.Float(minimum=0, maximum=1)
     samplingMode = drf.Choice(("organization", "project"))
     rollbackEnabled = drf.Boolean()
@@ -104,15 +109,15 @@ class OrganizationSchema(Schema):
     enableSeerEnhancedAlerts = drf.Boolean()
     enableSeerCoding = drf.Boolean()
     defaultCodingAgent = drf.Choice(CODING_AGENTS, allow_none=True)
-    defaultCodingAgentIntegrationId = drf.Integer(allow_none=True)
+    defaultCodingAgentIntegrationId = drf.Integer(maximum=INT32_MAX, allow_none=True)
     defaultAutomatedRunStoppingPoint = drf.String()
     autoOpenPrs = drf.Boolean()
     autoEnableCodeReview = drf.Boolean()
     defaultCodeReviewTriggers = drf.List(drf.Choice(("on_ready_for_review", "on_new_commit")))
     ingestThroughTrustedRelaysOnly = drf.Choice(("enabled", "disabled"))
     enabledConsolePlatforms = drf.List(drf.Choice(CONSOLE_PLATFORMS))
-    consoleSdkInviteQuota = drf.Integer(minimum=0)
-    dashboardsAsyncQueueParallelLimit = drf.Integer(minimum=1)
+    consoleSdkInviteQuota = drf.Integer(minimum=0, maximum=INT32_MAX)
+    dashboardsAsyncQueueParallelLimit = drf.Integer(minimum=1, maximum=INT32_MAX)
 
     @validates("sensitiveFields")
     def _sensitive_fields(self, value: list[str], **kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from api import drf
 from commands.organizations import PROJECT_SLUG_INVALID
 from commands.platforms import CONSOLES, is_valid_platform
 from commands.slugs import MIXED_SLUG_PATTERN, PROJECT_SLUG_MAX_LENGTH, RESERVED_PROJECT_SLUGS
+from events.option_registry import INT32_MAX, PROJECT_OPTIONS, OptionError, normalize_project_option
 
 KEY_PATTERN = re.compile(r"^[a-f0-9]{32}$")
 MAX_RATE_LIMIT_WINDOW = 60 * 60 * 24
@@ -50,26 +51,37 @@ class ProjectCreateSchema(Schema):
 
 
 class ProjectOptions(drf.Dict):
-    """``options``: free keys, except those Sentry converts when it stores them
-    (``project_details.py``: ``int(options["sentry:resolve_age"])``); a value that does not
-    convert is a field error here, not a stored option every later read fails on."""
-
-    TYPED = {"sentry:resolve_age": drf.Integer()}
+    """``options``: the keys Sentry's endpoint handles, each typed and normalized by the option
+    registry (``sentry:origins`` text becomes its list of lines, ``sentry:resolve_age`` an
+    integer, ...); a value that cannot be its type is a field error here. Other keys are
+    ignored, as Sentry ignores them (``null`` still reaches the decider, which removes an
+    option an earlier version stored under such a key)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
-        options = dict(super()._deserialize(value, attr, data, **kwargs))
+        options: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
-        for key, field in self.TYPED.items():
-            if options.get(key) is not None:
-                try:
-                    options[key] = field.deserialize(options[key])
-                except ValidationError as exc:
-                    errors[key] = (
-                        list(exc.messages) if isinstance(exc.messages, list) else [str(exc.messages)]
-                    )
+        for key, raw in super()._deserialize(value, attr, data, **kwargs).items():
+            if key not in PROJECT_OPTIONS:
+                if raw is None:
+                    options[key] = None
+                continue
+            try:
+                normalize_project_option(key, raw)
+            except OptionError as exc:
+                errors[key] = [exc.message]
+            options[key] = raw  # the decider normalizes again: the event holds its result
         if errors:
             raise ValidationError(errors)
         return options
+
+
+def feature_errors(options: dict[str, Any], features: frozenset[str]) -> str | None:
+    """Sentry answers ``{"detail": ...}`` for a feature-gated filter key without the feature."""
+    for key in options:
+        spec = PROJECT_OPTIONS.get(key)
+        if spec is not None and spec.feature is not None and spec.feature not in features:
+            return "You do not have that feature enabled"
+    return None
 
 
 class ProjectUpdateSchema(Schema):
@@ -91,7 +103,7 @@ class RateLimit(fields.Field):
     """The nested ``RateLimitSerializer`` (``EmptyIntegerField``s: ``""`` is ``None``);
     loads to ``(count, window)``."""
 
-    COUNT = drf.Integer(minimum=0, allow_none=True)
+    COUNT = drf.Integer(minimum=0, maximum=INT32_MAX, allow_none=True)  # a BoundedPositiveIntegerField
     WINDOW = drf.Integer(minimum=0, maximum=MAX_RATE_LIMIT_WINDOW, allow_none=True)
 
     def __init__(self) -> None:

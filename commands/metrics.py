@@ -30,6 +30,7 @@ MRI_PATTERN = re.compile(r"^(?P<entity>[^:]+):(?P<namespace>[^/]+)/(?P<name>[^@]
 CORRUPTED = "The blocked metrics settings are corrupted, try again"
 INVALID_MRI = "You must supply a valid metric mri"
 NO_TAGS = "You must supply at least one tag to block"
+TAG_NOT_STRING = "Every tag must be a string"
 
 
 def is_mri(value: object) -> bool:
@@ -169,9 +170,11 @@ def _decide_operation(cmd: MetricCommand, project: ProjectState) -> Decision:
     assert project.project_id is not None and project.organization_id is not None
     if not is_mri(cmd.metric_mri):
         raise InvalidCommand(INVALID_MRI)
-    tags = sanitize_tags(cmd.tags) if isinstance(cmd, BlockMetricTags | UnblockMetricTags) else frozenset()
     if isinstance(cmd, BlockMetricTags | UnblockMetricTags) and not cmd.tags:
         raise InvalidCommand(NO_TAGS)
+    if isinstance(cmd, BlockMetricTags | UnblockMetricTags) and not all(isinstance(t, str) for t in cmd.tags):
+        raise InvalidCommand(TAG_NOT_STRING)  # the option's tags are sorted: one type only
+    tags = sanitize_tags(cmd.tags) if isinstance(cmd, BlockMetricTags | UnblockMetricTags) else frozenset()
     stream = streams.project(project.project_id)
     raw = project.options.get(BLOCKED_METRICS_OPTION)
     try:

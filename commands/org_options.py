@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from events import option_registry as registry
+from events.option_registry import Normalizer
+
 STORE_CRASH_REPORTS_DEFAULT = 0
 STORE_CRASH_REPORTS_ALL = -1
 STORE_CRASH_REPORTS_MAX = 100
@@ -35,6 +38,11 @@ class OrgOption:
     key: str
     convert: Callable[[Any], Any]
     default: Any
+
+    @property
+    def normalize(self) -> Normalizer:
+        """The registry's normalizer for the row's type: what every stored value must be."""
+        return _NORMALIZERS[self.convert]
 
 
 _ROWS: tuple[tuple[Any, ...], ...] = (
@@ -77,6 +85,14 @@ _ROWS: tuple[tuple[Any, ...], ...] = (
     ("consoleSdkInviteQuota", "sentry:console_sdk_invite_quota_limit", int, 0),
     ("dashboardsAsyncQueueParallelLimit", "sentry:dashboards-async-queue-parallel-limit", int, 2),
 )  # fmt: skip
+_NORMALIZERS: dict[Callable[[Any], Any], Normalizer] = {
+    bool: registry.boolean,
+    list: registry.strings,
+    str: registry.string(),
+    int: registry.integer(),
+    float: registry.number(0, 1),  # the one float option is a sample rate
+    convert_crashreport_count: registry.crash_reports,
+}
 ORG_OPTIONS: tuple[OrgOption, ...] = tuple(OrgOption(*row) for row in _ROWS)
 OPTIONS_BY_FIELD = {o.field: o for o in ORG_OPTIONS}
 
@@ -119,7 +135,7 @@ def merge_trusted_relays(
 ) -> tuple[list[dict[str, Any]], bool]:
     """``save_trusted_relays``: keep ``created`` of known keys, stamp ``last_modified`` when a
     key is new or its name or description changed; a different count is a change too."""
-    known = {item.get("public_key"): item for item in existing or []}
+    known = {item.get("public_key"): item for item in existing or [] if isinstance(item, dict)}
     stored: list[dict[str, Any]] = []
     modified = False
     for item in incoming:

@@ -25,6 +25,7 @@ from commands.org_options import (
 )
 from commands.organizations import OrganizationRegistry, OrganizationState
 from events import streams
+from events.option_registry import OptionError, trusted_relays
 from events.organizations import OrganizationEdited, OrganizationSlugReleased, OrganizationSlugReserved
 
 AUTOMATIC_MODE_ONLY = "Must be in Automatic Mode to configure the organization sample rate."
@@ -81,19 +82,34 @@ def _options(cmd: UpdateOrganization, org: OrganizationState, changed: dict[str,
     """ORG_OPTIONS in table order: a first store is audited only when it differs from the
     default; a stored value only when it changed (Sentry re-saves it either way)."""
     written: dict[str, Any] = {}
-    values = dict(cmd.values)
+    values = _normalized(cmd)
     for spec in ORG_OPTIONS:
         if spec.field not in values:
             continue
         value = values[spec.field]
         if spec.key not in org.options:
-            written[spec.key] = None if value is None else spec.convert(value)
+            written[spec.key] = value
             if value != spec.default:
                 changed[spec.field] = f"to {value}"
         elif org.options[spec.key] != value:
             changed[spec.field] = f"from {org.options[spec.key]} to {value}"
             written[spec.key] = value
     return written
+
+
+def _normalized(cmd: UpdateOrganization) -> dict[str, Any]:
+    """Each value as the registry types its option (``None`` stays ``None``), so the event
+    holds only what every view folds; the HTTP layer has refused the rest already."""
+    values, errors = dict(cmd.values), {}
+    for spec in ORG_OPTIONS:
+        if values.get(spec.field) is not None:
+            try:
+                values[spec.field] = spec.normalize(values[spec.field])
+            except OptionError as exc:
+                errors[spec.field] = [exc.message]
+    if errors:
+        raise FieldErrors(errors)
+    return values
 
 
 def _trusted_relays(
@@ -105,6 +121,10 @@ def _trusted_relays(
     incoming, modified = merge_trusted_relays(list(cmd.trusted_relays), existing, now.isoformat())
     if not modified:
         return {}
+    try:
+        incoming = trusted_relays(incoming)
+    except OptionError as exc:
+        raise FieldErrors({"trustedRelays": [exc.message]}) from None
     # Sentry writes the option object here (its str is only a database id); we write its value.
     changed["trustedRelays"] = (
         f"to {incoming}" if TRUSTED_RELAYS_OPTION not in org.options else f"from {existing} to {incoming}"

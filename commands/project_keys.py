@@ -10,9 +10,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Self
 
-from commands.base import Change, Command, Conflict, Decision, IdCollision, NotFound, State, handles
+from commands.base import (
+    Change,
+    Command,
+    Conflict,
+    Decision,
+    FieldErrors,
+    IdCollision,
+    NotFound,
+    State,
+    handles,
+)
 from commands.projects import ProjectState, existing, on_project, project_reads
 from events import Event, streams
+from events.option_registry import INT32_MAX, OptionError, integer
 from events.project_keys import (
     KEY_ACTIVE,
     KEY_INACTIVE,
@@ -51,6 +62,30 @@ def reservation_reads(key: NewKey) -> dict[str, tuple[Any, type[State]]]:
     }
 
 
+MAX_RATE_LIMIT_WINDOW = 60 * 60 * 24
+
+
+def checked_rate_limit(rate_limit: tuple[int | None, int | None]) -> tuple[int | None, int | None]:
+    """``(count, window)`` as the key's columns hold them (BoundedPositiveIntegerField, a
+    window of at most a day): anything else would fail the views that store it."""
+    errors = {}
+    for name, value, maximum in zip(
+        ("count", "window"), rate_limit, (INT32_MAX, MAX_RATE_LIMIT_WINDOW), strict=True
+    ):
+        if value is None:
+            continue
+        try:
+            integer(0, maximum)(value)
+        except OptionError as exc:
+            errors[name] = [exc.message]
+        else:
+            if not isinstance(value, int) or isinstance(value, bool):
+                errors[name] = ["A valid integer is required."]
+    if errors:
+        raise FieldErrors({"rateLimit": errors})
+    return rate_limit
+
+
 def new_key_changes(
     project: ProjectState,
     key: NewKey,
@@ -67,6 +102,7 @@ def new_key_changes(
         raise IdCollision("Max allowed ID retry reached. Please try again in a second")
     if public_key_reservation.taken:
         raise Conflict("A key with this public key already exists.")
+    rate_limit = checked_rate_limit(rate_limit)
     created = ProjectKeyCreated(
         project.project_id,
         project.organization_id,
@@ -134,7 +170,7 @@ class UpdateProjectKey(Command):
 def update_project_key(cmd: UpdateProjectKey, now: datetime, project: ProjectState) -> Decision:
     key = _key(project, cmd.public_key)
     unchanged = (key.rate_limit_count, key.rate_limit_window)
-    count, window = unchanged if cmd.rate_limit is None else cmd.rate_limit
+    count, window = unchanged if cmd.rate_limit is None else checked_rate_limit(cmd.rate_limit)
     status = key.status if cmd.is_active is None else (KEY_ACTIVE if cmd.is_active else KEY_INACTIVE)
     after = ProjectKeyUpdated(
         key.project_id,

@@ -21,6 +21,7 @@ from commands.projects import (
 )
 from commands.slugs import RESERVED_PROJECT_SLUGS
 from events import Event, streams
+from events.option_registry import OptionError, normalize_project_option
 from events.organizations import ProjectSlugReleased, ProjectSlugReserved
 from events.projects import ProjectRemoved, ProjectUpdated
 
@@ -94,6 +95,29 @@ def _updated(cmd: UpdateProject, project: ProjectState) -> ProjectUpdated | None
     )
 
 
+def normalized_options(
+    project: ProjectState, options: tuple[tuple[str, Any], ...]
+) -> tuple[tuple[str, Any], ...]:
+    """Every value through the option registry before it can become an event: keys Sentry
+    handles are stored (under their stored key) as its type, ``None`` removes one; other keys
+    are ignored as Sentry ignores them, except that ``None`` still removes an option an
+    earlier version stored under such a key."""
+    normalized, errors = [], {}
+    for key, value in options:
+        try:
+            known = normalize_project_option(key, value)
+        except OptionError as exc:
+            errors[key] = [exc.message]
+            continue
+        if known is not None:
+            normalized.append(known)
+        elif value is None and key in project.options:
+            normalized.append((key, None))
+    if errors:
+        raise FieldErrors({"options": errors})
+    return tuple(normalized)
+
+
 @handles(UpdateProject, reads=_reads)
 def update_project(
     cmd: UpdateProject, now: datetime, project: ProjectState, organization: OrganizationState
@@ -104,7 +128,7 @@ def update_project(
     updated = _updated(cmd, project)
     if updated is not None:
         events.append(updated)
-    events.extend(option_changes(project, cmd.options))
+    events.extend(option_changes(project, normalized_options(project, cmd.options)))
     changes = (*(Change(s, e) for s, e in org_changes), *on_project(project, events))
     return Decision(changes=changes, result=fold_into(project, events))
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from events import Recorded
+from events.option_registry import read_project_options
 from events.projects import RELAY_REV_LASTCHANGE_OPTION, RELAY_REV_OPTION
 from projections.base import Projection, View, on
 from projections.option_changes import OPTION_EVENTS, option_change
@@ -53,8 +54,10 @@ def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> 
 
 
 def options(view: View, project_id: int) -> dict[str, Any]:
+    """The options as the registry types them (a value an older version stored unchecked
+    reads as its type, or is left out when it is not one)."""
     rows = view.execute("SELECT key, value FROM {current} WHERE project_id = %s ORDER BY key", (project_id,))
-    return {key: json.loads(value) for key, value in rows}
+    return read_project_options({key: json.loads(value) for key, value in rows})
 
 
 def options_at(view: View, project_id: int, position: int) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def options_at(view: View, project_id: int, position: int) -> dict[str, Any]:
         "AND x.position <= %s) ORDER BY h.key",
         (project_id, position),
     )
-    return {key: json.loads(value) for key, value in rows if value is not None}
+    return read_project_options({key: json.loads(value) for key, value in rows if value is not None})
 
 
 def relay_rev(project_id: int, position: int) -> str:

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from events.option_registry import read_project_options
+
 DEFAULT_BREAKDOWNS = {
     "span_ops": {"type": "spanOperations", "matches": ["http", "db", "browser", "resource", "ui"]}
 }
@@ -44,7 +46,9 @@ class ProjectFacts:
 
 def blocking_for_relay(raw: Any) -> dict[str, Any] | None:
     """``get_metrics_blocking_state_for_relay_config``: blocked metrics become ``deniedNames``,
-    metrics with only blocked tags become ``deniedTags``; a malformed option gives nothing."""
+    metrics with only blocked tags become ``deniedTags``; a malformed option gives nothing.
+    Entries are read as the metrics commands read them (mri and tags as text), so a value an
+    older version stored unchecked (tags of mixed types) still makes a document."""
     try:
         entries = json.loads(raw) if isinstance(raw, str) and raw else []
     except ValueError:
@@ -53,29 +57,36 @@ def blocking_for_relay(raw: Any) -> dict[str, Any] | None:
         return None
     denied_names, denied_tags = [], []
     for entry in entries:
-        if not isinstance(entry, dict) or "metric_mri" not in entry:
+        if not isinstance(entry, dict) or not isinstance(entry.get("metric_mri"), str):
             continue
         tags = entry.get("blocked_tags") or []
+        tags = sorted({str(tag) for tag in tags}) if isinstance(tags, list) else []
         if entry.get("is_blocked"):
             denied_names.append(entry["metric_mri"])
         elif tags:
-            denied_tags.append({"name": [entry["metric_mri"]], "tags": sorted(tags)})
+            denied_tags.append({"name": [entry["metric_mri"]], "tags": tags})
     if not denied_names and not denied_tags:
         return None
     return {"deniedNames": denied_names, "deniedTags": denied_tags}
+
+
+def _strings(value: Any) -> list[str]:
+    """An organization's list option as text items (the organization's settings are typed at
+    the edge; this keeps an unchecked older value from failing the document)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _scrubbing(options: dict[str, Any], org: dict[str, Any]) -> dict[str, Any]:
     """Project settings, with the organization's requirements taking precedence."""
     return {
         "excludeFields": list(options.get("sentry:safe_fields") or [])
-        + list(org.get("sentry:safe_fields") or []),
+        + _strings(org.get("sentry:safe_fields")),
         "scrubData": bool(options.get("sentry:scrub_data", True) or org.get("sentry:require_scrub_data")),
         "scrubIpAddresses": bool(
             options.get("sentry:scrub_ip_address", False) or org.get("sentry:require_scrub_ip_address")
         ),
         "sensitiveFields": list(options.get("sentry:sensitive_fields") or [])
-        + list(org.get("sentry:sensitive_fields") or []),
+        + _strings(org.get("sentry:sensitive_fields")),
         "scrubDefaults": bool(
             options.get("sentry:scrub_defaults", True) or org.get("sentry:require_scrub_defaults")
         ),
@@ -93,7 +104,10 @@ def _pii_config(options: dict[str, Any], org: dict[str, Any]) -> Any:
 
 
 def inner_config(p: ProjectFacts) -> dict[str, Any]:
-    options, org = p.options, p.organization_options
+    """Options are read through the option registry: each as its type, so ``sentry:origins``
+    "a.com\nb.com" (stored raw by older versions) is two domains, and a value that is not its
+    type is its default."""
+    options, org = read_project_options(p.options), p.organization_options
     metrics: dict[str, Any] = {"cardinalityLimits": []}
     blocking = blocking_for_relay(options.get("sentry:blocked_metrics"))
     if blocking:
@@ -105,7 +119,7 @@ def inner_config(p: ProjectFacts) -> dict[str, Any]:
         "datascrubbingSettings": _scrubbing(options, org),
         "features": [],
         "txNameRules": [],
-        "breakdownsV2": options.get("sentry:breakdowns") or DEFAULT_BREAKDOWNS,
+        "breakdownsV2": DEFAULT_BREAKDOWNS,  # no route sets sentry:breakdowns
         "metrics": metrics,
         "transactionMetrics": {
             "version": 6,
@@ -120,7 +134,7 @@ def inner_config(p: ProjectFacts) -> dict[str, Any]:
             "releases": {"releases": list(options.get("sentry:releases") or [])},
             "errorMessages": {"patterns": list(options.get("sentry:error_messages") or [])},
             "clientIps": {"blacklistedIps": list(options.get("sentry:blacklisted_ips") or [])},
-            "csp": {"disallowedSources": list(options.get("sentry:csp_ignored_sources_defaults") or [])},
+            "csp": {"disallowedSources": list(options.get("sentry:csp_ignored_sources") or [])},
         },
         "groupingConfig": GROUPING_CONFIG,
         "eventRetention": EVENT_RETENTION_DAYS,

@@ -13,7 +13,7 @@ from api.consistency import consistent, parse_position, wait_for, with_position
 from api.context import PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
 from api.errors import ApiError
 from api.project_render import project_details, project_summary
-from api.project_schemas import ProjectUpdateSchema
+from api.project_schemas import ProjectUpdateSchema, feature_errors
 from api.schemas import load_with_errors
 from commands.project_settings import DeleteProject, UpdateProject
 from commands.projects import ProjectState
@@ -76,6 +76,9 @@ def update_project(org_slug: str, project_slug: str) -> Response:
         errors["slug"] = slug_errors
     if errors:
         raise ApiError(400, errors)
+    gated = feature_errors(body.get("options") or {}, context.services().settings.features)
+    if gated:
+        raise ApiError(400, {"detail": gated})
     command = UpdateProject(
         project.id,
         org.id,

@@ -224,15 +224,21 @@ def test_update_moves_the_slug_and_records_sentrys_audit_data() -> None:
 
 
 def test_update_options_and_slug_taken() -> None:
+    """Known keys are stored normalized; other keys are ignored as Sentry ignores them, but
+    ``None`` still removes one an earlier version stored."""
     state = project(ProjectOptionSet(PID, OID, "sentry:a", 1))
-    decision = when(
-        UpdateProject(PID, OID, options=(("sentry:a", None), ("sentry:b", [1]), ("sentry:c", None))),
-        project=state,
-        organization=org(),
+    options = (
+        ("sentry:a", None),
+        ("sentry:b", [1]),
+        ("sentry:c", None),
+        ("sentry:origins", " A.com\n\nb.com "),
+        ("filters:blacklisted_ips", "10.0.0.1\n"),
     )
+    decision = when(UpdateProject(PID, OID, options=options), project=state, organization=org())
     assert then(decision) == [
         ProjectOptionRemoved(PID, OID, "sentry:a"),
-        ProjectOptionSet(PID, OID, "sentry:b", [1]),
+        ProjectOptionSet(PID, OID, "sentry:origins", ["a.com", "b.com"]),
+        ProjectOptionSet(PID, OID, "sentry:blacklisted_ips", ["10.0.0.1"]),
     ]
     taken = org(ProjectSlugReserved(OID, 202, "api"))
     with pytest.raises(FieldErrors):
