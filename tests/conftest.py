@@ -23,6 +23,7 @@ from events import Meta
 from infra import tokens
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
+from infra.redis import stop_embedded
 
 PG_ADMIN = os.environ.get("EVENTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("EVENTRY_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -43,6 +44,15 @@ def postgres_database() -> Iterator[str]:
     yield f"{base}/{name}"
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An ``eventry`` process run without REDIS_URL starts a Redis daemon in its data directory
+    (infra/redis.py); it outlives the process by design, so the suite stops every one it made."""
+    yield
+    for pid_file in tmp_path_factory.getbasetemp().rglob("redis.pid"):
+        stop_embedded(pid_file.parent)
 
 
 @pytest.fixture(scope="session")
