@@ -14,18 +14,20 @@ from infra.config import Settings
 
 
 def gunicorn_argv(host: str, port: int, workers: int, settings: Settings) -> list[str]:
-    embedded = settings.is_embedded
+    # Each worker reads requests on an event loop and runs the app in threads once a request has
+    # fully arrived (api.asgi), so slow or idle clients cannot occupy the threads; the embedded
+    # default runs one worker, as its projection thread and SQLite file belong to one process.
     return [
         sys.executable, "-m", "gunicorn",
         "--config", "python:api.gunicorn_conf",
         "--bind", f"{host}:{port}",
-        # One process must serve concurrent requests on the embedded default: threads.
-        "--workers", str(1 if embedded else workers),
-        "--worker-class", "gthread" if embedded else "sync",
-        "--threads", str(8 if embedded else 1),
-        "--timeout", "60",
+        "--workers", str(1 if settings.is_embedded else workers),
+        "--worker-class", "api.gunicorn_worker.Worker",
+        "--timeout", "60",  # a silent worker is restarted; also the longest wait for one body read
+        "--keep-alive", "5",
         "--graceful-timeout", "10",
-        "api.wsgi:app",
+        "--no-control-socket",  # its default path is one per user: deployments would share it
+        "api.wsgi:asgi_app",
     ]  # fmt: skip
 
 

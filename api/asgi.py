@@ -1,0 +1,135 @@
+"""The app as the production server runs it: an event loop reads every request whole, then a
+thread runs the Flask app on it.
+
+A thread is only committed once the request has fully arrived, so clients that trickle their
+body cannot occupy the threads that serve everyone else; a body that does not arrive within its
+deadline is answered 408 and the connection closed. (Headers are read by the event loop too; the
+worker in ``api.gunicorn_worker`` gives them a deadline.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import IO, Any
+
+from a2wsgi import WSGIMiddleware
+
+from infra.chunks import MAX_BODY_SIZE
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+THREADS = 8  # as many as a process's database pool holds connections
+BODY_GRACE_SECONDS = 15.0
+MIN_BODY_BYTES_PER_SECOND = 128 * 1024  # a 35 MiB chunk upload may take 5 minutes, not longer
+IN_MEMORY_BODY = 1024 * 1024  # larger bodies wait in a temporary file
+REPLAY_CHUNK = 64 * 1024
+BODY_TIMEOUT_DETAIL = "Request body not received in time"
+
+
+def body_deadline(declared_length: int | None) -> float:
+    """Seconds a body may take to arrive: a grace period plus its transfer at a slow link's rate."""
+    return BODY_GRACE_SECONDS + (declared_length or MAX_BODY_SIZE) / MIN_BODY_BYTES_PER_SECOND
+
+
+def buffered_bodies(app: ASGIApp) -> ASGIApp:
+    """Hand ``app`` each HTTP request only once its body has fully arrived (or none is coming)."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        declared, chunked = _framing(scope)
+        if not chunked and (not declared or declared > MAX_BODY_SIZE):
+            # Nothing to wait for, or more than any route reads: the route refuses it by its length.
+            return await app(scope, _no_body(receive), send)
+        body = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BODY)  # noqa: SIM115 (closed below)
+        try:
+            try:
+                async with asyncio.timeout(body_deadline(declared)):
+                    complete = await _read_body(receive, body)
+            except TimeoutError:
+                return await _answer(send, 408, BODY_TIMEOUT_DETAIL)
+            if not complete:
+                return None  # the client went away, or sent more than any route reads
+            size = body.tell()
+            body.seek(0)
+            framing = (b"content-length", b"transfer-encoding")
+            scope["headers"] = [
+                *((k, v) for k, v in scope["headers"] if k not in framing),
+                (b"content-length", str(size).encode()),
+            ]
+            await app(scope, _replay(body, size, receive), send)
+        finally:
+            body.close()
+        return None
+
+    return serve
+
+
+def threaded(wsgi_app: Any) -> ASGIApp:
+    middleware = WSGIMiddleware(wsgi_app, workers=THREADS)
+    return buffered_bodies(middleware)  # type: ignore[arg-type]
+
+
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length (None if absent or unreadable) and whether the body is chunked."""
+    declared, chunked = None, False
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.strip().isdigit():
+            declared = int(value)
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
+
+
+async def _read_body(receive: Receive, body: IO[bytes]) -> bool:
+    """True once the whole body is in ``body``; False if the client left or sent too much."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        body.write(message.get("body", b""))
+        if body.tell() > MAX_BODY_SIZE:
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
+def _replay(body: IO[bytes], size: int, receive: Receive) -> Receive:
+    done = False
+
+    async def replayed() -> Message:
+        nonlocal done
+        if done:
+            return await receive()  # the app listens for a disconnect
+        chunk = body.read(REPLAY_CHUNK)
+        done = body.tell() >= size
+        return {"type": "http.request", "body": chunk, "more_body": not done}
+
+    return replayed
+
+
+def _no_body(receive: Receive) -> Receive:
+    sent = False
+
+    async def empty() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    return empty
+
+
+async def _answer(send: Send, status: int, detail: str) -> None:
+    payload = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

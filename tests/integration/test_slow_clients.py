@@ -1,0 +1,70 @@
+"""Slow and idle clients cannot starve ``eventry serve``: 200 connections trickle their headers
+or bodies while /healthz and a write are answered, and the server drops them after its read
+deadlines (the slow bodies with a 408)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.slow_clients import Target, Trickler
+from infra.config import Settings
+from tests.cli import run
+from tests.integration.test_serve import ROOT, free_port, wait_healthy
+
+SLOW = 200
+
+
+@contextmanager
+def served(env: dict[str, str], cwd: Path, workers: int) -> Iterator[Target]:
+    """``eventry serve --workers N`` with an organization ``slow``, its project ``api`` and a token."""
+    run(env, "migrate")
+    run(env, "orgs", "create", "slow")
+    run(env, "projects", "create", "--org", "slow", "api")
+    token = run(env, "tokens", "create", "--org", "slow", "--scopes", "project:write").split()[-1]
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--workers", str(workers), "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(port, server)
+        yield Target(port, token)
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTRY_", "PROMETHEUS_"))}
+    return {**env, "DATABASE_URL": "", "REDIS_URL": "", **extra}
+
+
+def test_trickling_clients_do_not_starve_the_api_on_postgres(pg_settings: Settings, tmp_path: Path) -> None:
+    env = clean_env(DATABASE_URL=pg_settings.database_url or "", REDIS_URL=pg_settings.redis_url or "")
+    with served(env, tmp_path, workers=2) as api, Trickler(api.port, SLOW) as slow:
+        assert api.healthz() == 200
+        assert api.write(1) == 200
+        # answered while every slow connection was still being held open
+        assert slow.open == SLOW
+        # and the server lets go of them by itself: slow headers are cut, slow bodies get a 408
+        assert slow.wait_dropped(timeout=90), f"{slow.open} slow connections still open"
+        bodies = [i for i, kind in enumerate(slow.kind) if kind == "body"]
+        assert all(slow.answers[i].startswith(b"HTTP/1.1 408") for i in bodies)
+        assert api.healthz() == 200
+
+
+def test_trickling_clients_do_not_starve_the_embedded_default(redis_url: str, tmp_path: Path) -> None:
+    env = clean_env(EVENTRY_DATA_DIR=str(tmp_path / "var"), REDIS_URL=redis_url)
+    with served(env, tmp_path, workers=1) as api, Trickler(api.port, SLOW) as slow:
+        assert api.healthz() == 200
+        assert api.write(1) == 200
+        assert slow.open == SLOW
