@@ -8,15 +8,20 @@ dispatches, as ``tests/conftest.py`` does) and read back through HTTP. Reads nev
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import json
 import secrets
 import uuid
+import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from sentry_relay import SecretKey, generate_key_pair
 
+from infra.assemble import job_runner
 from infra.bootstrap import Services
 from tests.conftest import Tenant, make_tenant, make_token
 
@@ -191,3 +196,40 @@ def settle(services: Services) -> None:
     """A relay is not the writer of what it reads, so read-your-writes does not cover it: wait
     until every view has reached the end of the log (Sentry's tests run its tasks inline)."""
     services.engine.wait(services.store.head(), None, timeout=10)
+
+
+@pytest.fixture(name="jobs")
+def jobs_fixture(services: Services) -> Iterator[None]:
+    """Sentry's ``TaskRunner``: the assembly job runner, running (as ``eventry serve`` does)."""
+    runner = job_runner(services)
+    thread = runner.start()
+    yield
+    runner.shutdown(thread)
+
+
+def upload_chunks(client: FlaskClient, t: Tenant, chunks: list[bytes]) -> None:
+    """Sentry's ``FileBlob.from_file`` + ``FileBlobOwner``: the organization uploads the chunks."""
+    parts = [(io.BytesIO(c), hashlib.sha1(c).hexdigest()) for c in chunks]
+    r = client.post(
+        f"/api/0/organizations/{t.org_slug}/chunk-upload/",
+        data={"file": parts},
+        headers=t.headers(),
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200, r.get_json()
+
+
+def artifact_bundle_zip(org: str, release: str | None = None) -> bytes:
+    """Sentry's ``create_artifact_bundle_zip``: a bundle as sentry-cli builds it."""
+    files = {"files/_/_/index.js": b'console.log("hello")\n//# sourceMappingURL=index.js.map\n'}
+    manifest = {
+        "org": org,
+        "release": release,
+        "files": {name: {"url": f"~/{name.rsplit('/', 1)[-1]}", "type": "minified_source"} for name in files},
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+        z.writestr("manifest.json", json.dumps(manifest))
+    return out.getvalue()
