@@ -18,6 +18,7 @@ What eventry does not model is approximated as closely as the API allows:
 from __future__ import annotations
 
 import secrets
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -124,10 +125,13 @@ class Org:
         assert r.status_code in (201, 208), r.get_json()
         return r.get_json()  # type: ignore[no-any-return]
 
-    def add_repository(self, name: str, url: str) -> dict[str, Any]:
-        """Sentry's ``Repository.objects.create(name=...)``: a local git repository, the only
-        provider eventry has."""
-        r = self.post(f"{self.url}repos/", {"provider": "git", "name": name, "url": url})
+    def add_repository(self, name: str) -> dict[str, Any]:
+        """Sentry's ``Repository.objects.create(name=..., provider="dummy")``: an empty local
+        git repository (the only provider eventry has) in the organization's own directory."""
+        where = self.services.settings.data_dir / "git" / str(self.id) / name.replace("/", "__")
+        where.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", str(where)], check=True)
+        r = self.post(f"{self.url}repos/", {"provider": "git", "name": name, "url": where.as_uri()})
         assert r.status_code == 201, r.get_json()
         return r.get_json()  # type: ignore[no-any-return]
 

@@ -327,7 +327,10 @@ def test_project_releases__ProjectReleaseCreateCommitPatch__test_commits_with_pa
     "{'commits': {'0': {'patch_set': {'0': {'type': [...]}}}}}",
 )
 def test_project_releases__ProjectReleaseCreateCommitPatch__test_invalid_patch_type(org: Org) -> None:
-    commit = {**PATCH_COMMITS[0], "patch_set": [{"path": "hello.py", "type": "Z"}, {"path": "templates/hola.html", "type": "D"}]}
+    commit = {
+        **PATCH_COMMITS[0],
+        "patch_set": [{"path": "hello.py", "type": "Z"}, {"path": "templates/hola.html", "type": "D"}],
+    }
     response = org.post(
         org.project_releases_url(),
         {"version": commit["id"], "projects": [org.project["slug"]], "commits": [commit]},
