@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import bench_env, cli, eventry, process
+from infra.redis import stop_embedded
 
 MiB = 1024 * 1024
 CHUNK = 8 * MiB
@@ -89,17 +90,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="eventry-bench-", dir=Path.cwd()) as scratch:
         env = bench_env(EVENTRY_DATA_DIR=str(Path(scratch) / "var"))
-        cli(env, "orgs", "create", "bench-org")
-        token = cli(env, "tokens", "create", "--org", "bench-org", "--scopes", "project:write").split()[-1]
-        path = "/api/0/organizations/bench-org/chunk-upload/"
-        plain = Path(scratch) / "baseline"
-        plain.mkdir()
-        measured, base = [], []
-        with process(eventry("serve", "--port", str(PORT)), env, f"http://127.0.0.1:{PORT}/healthz"):
-            upload(path, token, 1)  # warm up
-            for _ in range(args.rounds):
-                measured.append(mib_per_s(upload(path, token, args.requests)))
-                base.append(mib_per_s(baseline(plain, args.requests)))
+        try:
+            cli(env, "orgs", "create", "bench-org")
+            created = cli(env, "tokens", "create", "--org", "bench-org", "--scopes", "project:write")
+            token = created.split()[-1]
+            path = "/api/0/organizations/bench-org/chunk-upload/"
+            plain = Path(scratch) / "baseline"
+            plain.mkdir()
+            measured, base = [], []
+            with process(eventry("serve", "--port", str(PORT)), env, f"http://127.0.0.1:{PORT}/healthz"):
+                upload(path, token, 1)  # warm up
+                for _ in range(args.rounds):
+                    measured.append(mib_per_s(upload(path, token, args.requests)))
+                    base.append(mib_per_s(baseline(plain, args.requests)))
+        finally:
+            stop_embedded(Path(scratch) / "var")  # the data directory's Redis outlives serve
     best_measured, best_base = max(measured), max(base)
     print(
         "\nchunk upload, 32 MiB requests (4 x 8 MiB, uncompressed), "
