@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from infra.redis import socket_path, stop_embedded
+from infra.redis import embedded, socket_path, stop_embedded
 from tests.integration.test_serve import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
@@ -181,3 +181,19 @@ def test_serve_and_commands_share_one_redis(
         server.wait(15)
     # the server's exit does not take Redis (and what the commands put there) with it
     assert len(redis_servers(data_dir)) == 1
+
+
+def test_a_data_directory_too_deep_for_a_socket_path_still_gets_its_own_server(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 100) / "var"
+    try:
+        first, second = embedded(deep), embedded(deep)
+        first.set("shared", "yes")
+        assert second.get("shared") == b"yes"
+        sock = socket_path(deep)
+        assert len(str(sock)) <= 100 and sock.stat().st_mode & 0o077 == 0
+        assert oct(sock.parent.stat().st_mode & 0o777) == "0o700" and sock.parent.stat().st_uid == os.getuid()
+        assert socket_path(tmp_path / ("e" * 100) / "var") != sock  # one per data directory
+        assert len(redis_servers(deep)) == 1
+    finally:
+        stop_embedded(deep)
+    assert redis_servers(deep) == []
