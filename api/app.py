@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from api import errors
-from api.context import refuse_unreadable_input, request_id
+from api.context import request_id
 from api.routes import (
     audit,
     issues,
@@ -25,6 +25,7 @@ from api.routes import (
     repositories,
     uploads,
 )
+from api.screen import refuse_unreadable_input
 from infra import telemetry
 from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +10,8 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 
 from api.errors import ApiError, detail
+from api.screen import MALFORMED_JSON, load_json
+from api.screen import NULL_CHARACTERS as NULL_CHARACTERS  # where tests import it from
 from commands.organizations import TokenState
 from events import Meta, streams
 from infra.bootstrap import Services
@@ -171,59 +172,14 @@ def _own_organization(view: View, slug: str, who: Principal) -> OrganizationRow:
 
 
 def json_body() -> Any:
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested too deep for the parser, in a body too large for the screen
-        raise ApiError(400, {"detail": MALFORMED_JSON}) from None
-    if data is None and request.get_data():
-        raise ApiError(400, {"detail": MALFORMED_JSON})
-    if b"\\u0000" in request.get_data() and _has_null(data):  # a body too large for the screen
-        raise detail(400, NULL_CHARACTERS)
-    return {} if data is None else data
-
-
-NULL_CHARACTERS = "Null characters are not allowed."
-MALFORMED_JSON = "Malformed JSON request body"
-MAX_SCREENED_BODY = 16 * 1024 * 1024
-NESTING_WORTH_A_LOOK = 500  # brackets; Python's parser gives up near 1000 levels deep
-
-
-def refuse_unreadable_input() -> None:
-    """400 for what no route could answer well: a NUL character in the path, the query or a
-    JSON body (DRF's ``ProhibitNullCharactersValidator`` message; PostgreSQL text cannot hold
-    one, so it failed the lookup, or poisoned every view once stored in an event), and JSON
-    nested too deep for the parser (a ``RecursionError``, not a ``ValueError``)."""
-    query = request.args.items(multi=True)
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in query):
-        raise detail(400, NULL_CHARACTERS)
-    size = request.content_length
-    if size is None or size > MAX_SCREENED_BODY or request.mimetype == "multipart/form-data":
-        return  # multipart uploads, and bodies too large to read here (json_body checks those)
+    """The request's JSON body (``{}`` when empty), parsed by the screen's one parser: a body
+    the screen did not read (too large, or of unknown length) is checked here the same way."""
     raw = request.get_data(cache=True)
-    worth_a_look = b"\\u0000" in raw or raw.count(b"[") + raw.count(b"{") > NESTING_WORTH_A_LOOK
-    if worth_a_look and _has_null(_parsed(raw)):
-        raise detail(400, NULL_CHARACTERS)
-
-
-def _parsed(raw: bytes) -> Any:
+    if not raw:
+        return {}
+    if not request.is_json:
+        raise ApiError(400, {"detail": MALFORMED_JSON})
     try:
-        return json.loads(raw)
-    except RecursionError:
-        raise detail(400, MALFORMED_JSON) from None
+        return load_json(raw)
     except ValueError:
-        return None  # not JSON: the route answers that itself
-
-
-def _has_null(value: Any) -> bool:
-    """Any string (key or value) with a NUL, walked without recursion (the JSON may be deep)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
+        raise ApiError(400, {"detail": MALFORMED_JSON}) from None

@@ -12,6 +12,9 @@ NULL = "This field may not be null."
 _TRUE = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1", 1}
 _FALSE = {"f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0", 0}
 _DECIMAL = re.compile(r"\.0*\s*$")
+# The signed 64-bit range of every integer column (PostgreSQL bigint, SQLite INTEGER): an
+# integer field without bounds of its own stays inside it, so no accepted value overflows one.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def _kwargs(allow_none: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +53,8 @@ class Integer(fields.Field):
         self, minimum: int | None = None, maximum: int | None = None, allow_none: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**_kwargs(allow_none, kwargs))
-        self.minimum, self.maximum = minimum, maximum
+        self.minimum = BIGINT_MIN if minimum is None else minimum
+        self.maximum = BIGINT_MAX if maximum is None else maximum
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, str) and len(value) > 1000):

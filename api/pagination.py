@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Response, request
 
+from api.drf import BIGINT_MAX
 from api.errors import ApiError
 
 MAX_PER_PAGE = 100
+INVALID_CURSOR = "Invalid cursor parameter."
+_INTEGER = re.compile(r"-?[0-9]{1,19}")  # ASCII digits: str.isdigit() also takes "²", int() does not
+# What RFC 3986 allows in a path segment besides letters and digits ("/" separates them).
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,18 @@ class Page:
     offset: int
     limit: int
     page: int
+
+
+def parse_cursor(raw: str) -> tuple[int, int, int]:
+    """``value:offset:is_prev`` as Sentry's ``Cursor.from_string`` reads it, each part within
+    the signed 64-bit range that every column it meets can hold."""
+    parts = raw.split(":")
+    if len(parts) != 3 or not all(_INTEGER.fullmatch(p) for p in parts):
+        raise ApiError(400, {"detail": INVALID_CURSOR})
+    value, offset, is_prev = (int(p) for p in parts)
+    if max(abs(value), abs(offset), abs(is_prev)) > BIGINT_MAX:
+        raise ApiError(400, {"detail": INVALID_CURSOR})
+    return value, offset, is_prev
 
 
 def requested_page(default_per_page: int = 100) -> Page:
@@ -34,12 +52,15 @@ def requested_page(default_per_page: int = 100) -> Page:
     cursor = request.args.get("cursor") or ""
     if not cursor:
         return Page(0, per_page, 0)
-    parts = cursor.split(":")
-    if len(parts) != 3 or not all(p.lstrip("-").isdigit() for p in parts):
-        raise ApiError(400, {"detail": "Invalid cursor parameter."})
-    value, page = int(parts[0]), max(int(parts[1]), 0)
-    size = value or per_page
-    return Page(page * size, per_page, page)
+    value, page, _ = parse_cursor(cursor)
+    page = max(page, 0)
+    offset = page * (value or per_page)
+    # OffsetPaginator's BadPaginationError messages; the page reads rows up to offset + limit + 1.
+    if offset < 0:
+        raise ApiError(400, {"detail": "Pagination offset cannot be negative"})
+    if offset > BIGINT_MAX - per_page - 1:
+        raise ApiError(400, {"detail": "Pagination offset too large"})
+    return Page(offset, per_page, page)
 
 
 def paginate(fetch: Callable[[int, int], list[Any]], respond: Callable[[list[Any]], Response]) -> Response:
@@ -47,17 +68,23 @@ def paginate(fetch: Callable[[int, int], list[Any]], respond: Callable[[list[Any
     page = requested_page()
     rows = fetch(page.offset, page.limit + 1)
     response = respond(rows[: page.limit])
-    response.headers["Link"] = _link(page, has_next=len(rows) > page.limit)
+    previous = f"{page.limit}:{page.page - 1}:1"
+    following = f"{page.limit}:{page.page + 1}:0"
+    response.headers["Link"] = link_header(
+        (previous, "previous", page.page > 0), (following, "next", len(rows) > page.limit)
+    )
     return response
 
 
-def _link(page: Page, has_next: bool) -> str:
-    params = {k: v for k, v in request.args.items() if k != "cursor"}
+def link_header(*links: tuple[str, str, bool]) -> str:
+    """``Link`` entries ``(cursor, rel, results)`` to this URL with another cursor. The URL is
+    percent-encoded as Sentry's ``build_cursor_link`` does (a header is latin-1 at most: a
+    release version with an en dash in the path was a 500 behind gunicorn)."""
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    base = request.host_url.rstrip("/") + quote(request.script_root + request.path, safe=_PATH_SAFE)
 
     def link(cursor: str, rel: str, results: bool) -> str:
-        url = f"{request.base_url}?{urlencode({**params, 'cursor': cursor})}"
+        url = f"{base}?{urlencode([*params, ('cursor', cursor)])}"
         return f'<{url}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{cursor}"'
 
-    previous = f"{page.limit}:{page.page - 1}:1"
-    following = f"{page.limit}:{page.page + 1}:0"
-    return f"{link(previous, 'previous', page.page > 0)}, {link(following, 'next', has_next)}"
+    return ", ".join(link(*entry) for entry in links)

@@ -52,7 +52,12 @@ class AuditQuerySchema(Schema):
     actor = fields.Integer(
         load_default=None,
         strict=False,
-        validate=validate.Range(max=MAX_ACTOR_ID, error="Ensure this value is less than or equal to {max}."),
+        validate=[  # as Sentry's serializer bounds it (max_value), and below as the column does
+            validate.Range(max=MAX_ACTOR_ID, error="Ensure this value is less than or equal to {max}."),
+            validate.Range(
+                min=-MAX_ACTOR_ID - 1, error="Ensure this value is greater than or equal to {min}."
+            ),
+        ],
         error_messages={"invalid": "A valid integer is required."},
     )
     cursor = fields.String(load_default=None)

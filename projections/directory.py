@@ -112,11 +112,19 @@ ORG_COLUMNS = "id, slug, name, date_created"
 PROJECT_COLUMNS = "id, organization_id, slug, name, platform, status, date_created"
 
 
+def numeric_id(text: str) -> int | None:
+    """An id as a path names it: ASCII digits ("²".isdigit() too, and int() refuses it) within
+    the signed 64-bit range of the id columns; anything else names no row."""
+    if len(text) <= 19 and text.isascii() and text.isdigit() and int(text) < 2**63:
+        return int(text)
+    return None
+
+
 def find_organization(view: View, slug_or_id: str) -> OrganizationRow | None:
     """By slug, or by numeric id (Sentry accepts both in paths)."""
     rows = view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} WHERE slug = %s", (slug_or_id.lower(),))
-    if not rows and slug_or_id.isdigit():
-        rows = view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} WHERE id = %s", (int(slug_or_id),))
+    if not rows and (number := numeric_id(slug_or_id)) is not None:
+        rows = view.execute(f"SELECT {ORG_COLUMNS} FROM {{organizations}} WHERE id = %s", (number,))
     return OrganizationRow(*rows[0]) if rows else None
 
 
@@ -125,10 +133,10 @@ def find_project(view: View, organization_id: int, slug_or_id: str) -> ProjectRo
         f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s AND slug = %s",
         (organization_id, slug_or_id.lower()),
     )
-    if not rows and slug_or_id.isdigit():
+    if not rows and (number := numeric_id(slug_or_id)) is not None:
         rows = view.execute(
             f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE organization_id = %s AND id = %s",
-            (organization_id, int(slug_or_id)),
+            (organization_id, number),
         )
     return ProjectRow(*rows[0]) if rows else None
 

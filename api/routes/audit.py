@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import Blueprint, Response, request
 
 from api import context
 from api.consistency import consistent, with_position
 from api.errors import ApiError
+from api.pagination import INVALID_CURSOR, link_header, parse_cursor
 from api.schemas import AuditQuerySchema, load_fields
 from projections import audit_log
 
@@ -53,19 +52,13 @@ def _cursor(raw: str | None) -> tuple[int | None, bool]:
     ``is_prev`` is 1."""
     if not raw:
         return None, False
-    parts = raw.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise ApiError(400, {"detail": "Invalid cursor parameter."})
-    return int(parts[0]), parts[2] == "1"
+    cursor = parse_cursor(raw)
+    if min(cursor) < 0:
+        raise ApiError(400, {"detail": INVALID_CURSOR})
+    return cursor[0], cursor[2] == 1
 
 
 def _link(page: list[dict[str, object]], has_newer: bool, has_older: bool) -> str:
-    params = request.args.to_dict()
     previous = f"{page[0]['id']}:0:1" if page else "0:0:1"
     following = f"{page[-1]['id']}:0:0" if page else "0:0:0"
-
-    def link(cursor: str, rel: str, results: bool) -> str:
-        url = f"{request.base_url}?{urlencode({**params, 'cursor': cursor})}"
-        return f'<{url}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{cursor}"'
-
-    return f"{link(previous, 'previous', has_newer)}, {link(following, 'next', has_older)}"
+    return link_header((previous, "previous", has_newer), (following, "next", has_older))

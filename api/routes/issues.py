@@ -16,7 +16,7 @@ from api.schemas import load_fields
 from commands.groupreference import qualified_short_id
 from commands.groups import CreateGroup
 from projections import groups as queries
-from projections.directory import OrganizationRow, list_projects
+from projections.directory import OrganizationRow, list_projects, numeric_id
 
 bp = Blueprint("issues", __name__)
 ISSUE_READ = ("event:read", "event:write", "event:admin", "project:read", "project:write", "project:admin")
@@ -65,10 +65,10 @@ def create_issue(org_slug: str, project_slug: str) -> Response:
 
 def _group(org: OrganizationRow, issue_id: str) -> dict[str, Any]:
     consistent(VIEWS)
-    group = None
-    if issue_id.isdigit():
+    group, number = None, numeric_id(issue_id)
+    if number is not None:
         with context.services().engine.read("groups") as view:
-            group = queries.find_group(view, org.id, int(issue_id))
+            group = queries.find_group(view, org.id, number)
     if group is None:
         raise detail(404, context.NOT_FOUND)
     return group

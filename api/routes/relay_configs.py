@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from api.context import services
+from api.drf import BIGINT_MAX
 from api.errors import detail
 from api.relay_auth import AuthenticatedRelay, authenticate_relay
 from infra.relay_cache import RelayConfigCache
@@ -59,9 +60,12 @@ def _id_list(raw: Any) -> list[int]:
     if not isinstance(raw, list) or len(raw) > MAX_KEYS:
         raise detail(400, f"projects must be a list of at most {MAX_KEYS} project ids")
     try:
-        return [int(p) for p in raw]
-    except (TypeError, ValueError):
+        ids = [int(p) for p in raw]
+    except (TypeError, ValueError, OverflowError):
         raise detail(400, "projects must be a list of project ids") from None
+    if any(abs(i) > BIGINT_MAX for i in ids):  # no id column holds it: the lookup would fail
+        raise detail(400, "projects must be a list of project ids")
+    return ids
 
 
 def _revisions(data: dict[str, Any], public_keys: list[str]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -13,6 +12,7 @@ from sentry_relay.exceptions import RelayError, UnpackErrorSignatureExpired
 from api.context import request_id, services
 from api.errors import ApiError, detail
 from api.relay_auth import authenticate_relay, is_internal, registered_relay
+from api.screen import load_json
 from commands.relays import DIFFERENT_KEY, RegisterRelay
 from events import Meta
 
@@ -24,7 +24,7 @@ CHALLENGE_MAX_AGE = 60
 
 def _registration_body(required: tuple[str, ...]) -> dict[str, Any]:
     try:
-        data = json.loads(request.get_data() or b"null")
+        data = load_json(request.get_data() or b"null")  # the screen's parser: also past its size
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -1,0 +1,134 @@
+"""The input screen: before any route runs, a 400 for what no route could store or answer well.
+
+Every later step (marshmallow, the deciders, event encoding, the projections, the relay
+document, the JSON of a response) may assume what passes here: a URL that is valid UTF-8,
+headers without surrogates, and a body that, when it is JSON, is valid Unicode without NUL
+characters, holds only finite numbers and is nested at most ``MAX_JSON_DEPTH`` levels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from flask import request
+
+from api.errors import ApiError, detail
+
+NULL_CHARACTERS = "Null characters are not allowed."  # DRF's ProhibitNullCharactersValidator
+MALFORMED_JSON = "Malformed JSON request body"
+INVALID_URL = "The request URL is not valid UTF-8."
+MAX_SCREENED_BODY = 16 * 1024 * 1024  # larger bodies are checked by the route that parses them
+# Far below the ~1000 levels Python's parser and encoders reach, so that every recursive step
+# after this one (marshmallow, event encoding, projections, responses) has room to spare; real
+# clients send a few levels.
+MAX_JSON_DEPTH = 100
+
+# What can only be in a body this screen must look into: a surrogate or NUL escape, the UTF-8
+# bytes of a surrogate (the parser decodes bytes with ``surrogatepass``).
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Refused(Exception):
+    """Raised from inside the parser: JSON the parser reads and we do not accept."""
+
+
+def surrogates(text: str) -> str:
+    """DRF's ``ProhibitSurrogateCharactersValidator`` message, or ``""`` for valid text."""
+    if text.isascii():
+        return ""
+    found = _SURROGATE.search(text)
+    return f"Surrogate characters are not allowed: U+{ord(found.group()):X}." if found else ""
+
+
+def refuse_unreadable_input() -> None:
+    """``before_request`` of every route."""
+    _screen_url()
+    for name, value in request.headers.items():
+        problem = surrogates(name) or surrogates(value)
+        if problem:
+            raise detail(400, problem)
+    size = request.content_length
+    if size is None or size > MAX_SCREENED_BODY or request.mimetype == "multipart/form-data":
+        return  # uploads, and bodies too large to read here: ``context.json_body`` checks those
+    try:
+        load_json(request.get_data(cache=True))
+    except ValueError:
+        return  # not JSON: the route answers that itself
+
+
+def _screen_url() -> None:
+    """The path and query as sent (WSGI hands them over as latin-1): invalid UTF-8, surrogates
+    included, would reach the route as U+FFFD or as undecoded ``%XX``."""
+    path = request.environ.get("PATH_INFO", "")
+    query = request.environ.get("QUERY_STRING", "")
+    try:
+        raw_path = path.encode("latin-1")
+        raw_query = unquote_to_bytes(query.encode("latin-1"))
+        text = raw_path.decode("utf-8") + raw_query.decode("utf-8")
+    except UnicodeError:
+        raise detail(400, INVALID_URL) from None
+    if "\x00" in text or "\x00" in request.path:
+        raise detail(400, NULL_CHARACTERS)
+    problem = surrogates(request.path) or next(
+        (p for k, v in request.args.items(multi=True) if (p := surrogates(k) or surrogates(v))), ""
+    )
+    if problem:
+        raise detail(400, problem)
+
+
+def load_json(raw: bytes) -> Any:
+    """The one parser of request bodies. ``ValueError`` when ``raw`` is no JSON at all;
+    ``ApiError`` (400) for JSON we refuse: NaN, Infinity or a number too large for a float,
+    nesting deeper than ``MAX_JSON_DEPTH``, a NUL character or a lone surrogate."""
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+    except (_Refused, RecursionError):
+        raise detail(400, MALFORMED_JSON) from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH or _SUSPECT.search(raw) or not _utf8(raw):
+        _check(data)
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(name)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):  # 1e400
+        raise _Refused(text)
+    return number
+
+
+def _utf8(raw: bytes) -> bool:
+    return json.detect_encoding(raw) == "utf-8"
+
+
+def _check(data: Any) -> None:
+    """Walk the parsed value without recursion (it may be deep)."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ApiError(400, {"detail": MALFORMED_JSON})
+            if isinstance(item, dict):
+                pending.extend((key, depth) for key in item)
+                pending.extend((value, depth + 1) for value in item.values())
+            else:
+                pending.extend((value, depth + 1) for value in item)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise detail(400, NULL_CHARACTERS)
+    problem = surrogates(text)
+    if problem:
+        raise detail(400, problem)
