@@ -15,6 +15,8 @@ from commands.groupreference import qualified_short_id
 from commands.groups import CreateGroup
 from commands.releases import AddRepository
 from commands.users import LinkIdentity, SetUserEmail
+from infra.git_provider import ProviderError, repository_dir
+from infra.git_roots import OutsideRoots, confine, roots_for
 from infra.releases import REPOSITORY_ID_KEY
 from projections import release_queries
 from projections.directory import find_project
@@ -35,15 +37,23 @@ def repos() -> None:
 @click.option("--credential", default=None, help="require fetching users to hold this credential")
 @click.argument("name")
 def repos_add(org_slug: str, path: Path, credential: str | None, name: str) -> None:
-    """Add repository NAME (e.g. acme/app) served from the git repository at --path."""
-    path = path.resolve()
-    config: dict[str, str] = {"path": str(path)}
-    if credential:
-        config["credential_sha256"] = credential_sha256(credential)
+    """Add repository NAME (e.g. acme/app) served from the git repository at --path, which must
+    be inside the organization's EVENTRY_GIT_ROOTS."""
     with services() as svc:
         org = _organization(svc, org_slug)
-        command = AddRepository(org.id, svc.snowflake(REPOSITORY_ID_KEY), name, "git", path.as_uri(), config)
-        outcome = svc.dispatch(command, cli_meta())
+        roots = roots_for(svc.settings, org.id)
+        try:
+            path, git_dir = confine(path.absolute(), roots), str(repository_dir(path.absolute(), roots))
+        except (OutsideRoots, ProviderError) as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+        config: dict[str, str] = {"path": str(path)}
+        if credential:
+            config["credential_sha256"] = credential_sha256(credential)
+        outcome = svc.dispatch_with_new_id(
+            lambda i: AddRepository(org.id, i, name, "git", path.as_uri(), config, git_dir),
+            REPOSITORY_ID_KEY,
+            cli_meta(),
+        )
         svc.engine.catch_up_all(["releases"])
     click.echo(json.dumps({"id": str(outcome.result["id"]), "name": name, "url": path.as_uri()}))
 

@@ -22,8 +22,10 @@ from events.releases import (
     ReleaseProjectsAdded,
     ReleaseUpdated,
     RepositoryAdded,
+    RepositoryLocationClaimed,
     release_stream,
     repositories_stream,
+    repository_location_stream,
 )
 
 MAX_VERSION_LENGTH = 200
@@ -344,27 +346,55 @@ def create_deploy(cmd: CreateDeploy, now: datetime, release: ReleaseState) -> De
 
 @dataclass(frozen=True)
 class AddRepository(Command):
+    """``location``: the git directory the repository reads (resolved by the caller), claimed
+    for this repository alone; None for repositories that read nothing local."""
+
     organization_id: int
     repository_id: int
     name: str
     provider: str
     url: str | None
     config: dict[str, Any]
+    location: str | None = None
 
 
-REPOSITORY_EXISTS = "A repository with that name already exists"
+@dataclass(frozen=True)
+class LocationState(State):
+    """Who holds a repository location: ``(organization id, repository id)``, or None."""
+
+    holder: tuple[int, int] | None = None
+
+    def evolve(self, event: Event) -> Self:
+        if isinstance(event, RepositoryLocationClaimed) and self.holder is None:
+            return type(self)((event.organization_id, event.repository_id))
+        return self
 
 
-@handles(
-    AddRepository, reads=lambda c: {"repos": (repositories_stream(c.organization_id), RepositoriesState)}
-)
-def add_repository(cmd: AddRepository, now: datetime, repos: RepositoriesState) -> Decision:
-    if cmd.name in repos.by_name:
+REPOSITORY_EXISTS = "A repository with that name already exists"  # Sentry's, for name or location
+
+
+def _repository_reads(cmd: AddRepository) -> dict[str, Any]:
+    reads: dict[str, Any] = {"repos": (repositories_stream(cmd.organization_id), RepositoriesState)}
+    if cmd.location is not None:
+        reads["location"] = (repository_location_stream(cmd.location), LocationState)
+    return reads
+
+
+@handles(AddRepository, reads=_repository_reads)
+def add_repository(
+    cmd: AddRepository, now: datetime, repos: RepositoriesState, location: LocationState | None = None
+) -> Decision:
+    if cmd.name in repos.by_name or (location is not None and location.holder is not None):
+        # The same words whoever holds the location: another organization learns nothing of it.
         raise FieldErrors({"errors": {"__all__": REPOSITORY_EXISTS}})
     event = RepositoryAdded(
         cmd.repository_id, cmd.organization_id, cmd.name, cmd.provider, cmd.url, cmd.config
     )
+    changes = [Change(repositories_stream(cmd.organization_id), event)]
+    if cmd.location is not None:
+        claim = RepositoryLocationClaimed(cmd.location, cmd.repository_id, cmd.organization_id)
+        changes.append(Change(repository_location_stream(cmd.location), claim))
     return Decision(
-        changes=(Change(repositories_stream(cmd.organization_id), event),),
+        changes=tuple(changes),
         result={**RepositoriesState().evolve(event).by_name[cmd.name], "date_added": now.isoformat()},
     )

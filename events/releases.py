@@ -28,6 +28,11 @@ def repositories_stream(organization_id: int) -> UUID:
     return uuid5(NAMESPACE, f"repositories:{organization_id}")
 
 
+def repository_location_stream(location: str) -> UUID:
+    """One stream per repository location (the git directory it reads), across organizations."""
+    return uuid5(NAMESPACE, f"repository-location:{location}")
+
+
 @dataclass(frozen=True)
 class ReleaseEvent(Event):
     release_id: int
@@ -143,3 +148,16 @@ class RepositoryAdded(Event):
     provider: str | None
     url: str | None
     config: dict[str, Any]
+
+
+@event
+@dataclass(frozen=True)
+class RepositoryLocationClaimed(Event):
+    """On the location's stream, in the same append as the ``RepositoryAdded`` it belongs to:
+    a location serves one repository, so registering it again (in any organization, under
+    any name, without the first one's credential) is refused."""
+
+    TOPIC = "releases.RepositoryLocationClaimed.v1"
+    location: str
+    repository_id: int
+    organization_id: int

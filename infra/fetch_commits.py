@@ -23,6 +23,7 @@ from events.users import user_stream
 from infra import git_provider
 from infra.config import Settings
 from infra.git_provider import InvalidIdentity, ProviderError
+from infra.git_roots import roots_for
 from infra.jobs import enqueue, jobs_stream
 from infra.mail import Mailer
 from infra.releases import ReleaseCommitError, commit_lock, commits_input
@@ -91,6 +92,7 @@ class CommitFetcher:
             else UserState()
         )
         commits: list[dict[str, Any]] = []
+        roots = roots_for(svc.settings, org_id)  # resolved per job, so fetching follows the roots of today
         for ref in job["refs"]:
             repo = repos.by_name.get(ref["repository"])
             compare = PROVIDERS.get(repo["provider"]) if repo else None
@@ -98,7 +100,10 @@ class CommitFetcher:
                 continue  # missing repository or no provider: skipped, as in Sentry
             start = ref.get("previousCommit") or self._previous_head(previous, repo["id"])
             try:
-                commits.extend(compare(repo, start, ref["commit"], job.get("user_id"), user.identities))
+                fetched = compare(
+                    repo, start, ref["commit"], job.get("user_id"), user.identities, roots=roots
+                )
+                commits.extend(fetched)
             except Exception as exc:
                 self._failed(job, release, repo, user, exc)
         if not commits:

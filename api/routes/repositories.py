@@ -5,7 +5,6 @@ one served by the local git provider."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from flask import Blueprint, Response, request
 
@@ -17,6 +16,8 @@ from api.release_schemas import RepositorySchema
 from api.routes.releases import caught_up, view_page
 from api.schemas import load_fields
 from commands.releases import AddRepository
+from infra.git_provider import ProviderError, repository_dir
+from infra.git_roots import OutsideRoots, confine, local_path, roots_for
 from infra.releases import REPOSITORY_ID_KEY
 from projections import release_queries as queries
 
@@ -41,18 +42,19 @@ def list_repositories(org_slug: str) -> Response:
     )
 
 
-def git_path(url: str) -> Path:
-    """A local path or ``file://`` URL of a git repository on this machine."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        path = Path(unquote(parsed.path))
-    elif not parsed.scheme:
-        path = Path(url)
-    else:
-        raise ApiError(400, {"url": ["Enter a local path or a file:// URL of a git repository."]})
-    if not path.is_absolute():
-        raise ApiError(400, {"url": ["The path of the repository must be absolute."]})
-    return path
+def git_location(organization_id: int, url: str) -> tuple[Path, Path]:
+    """The repository's resolved path and git directory, both inside the organization's roots.
+    A malformed URL is a field error; a location the server refuses or cannot read is the
+    validation error of Sentry's plugin repository providers (``validate_config``)."""
+    try:
+        path = local_path(url)
+    except ValueError as exc:
+        raise ApiError(400, {"url": [str(exc)]}) from None
+    roots = roots_for(context.services().settings, organization_id)
+    try:
+        return confine(path, roots), repository_dir(path, roots)
+    except (OutsideRoots, ProviderError) as exc:
+        raise ApiError(400, {"error_type": "validation", "errors": {"__all__": str(exc)}}) from None
 
 
 @bp.post("/organizations/<org_slug>/repos/")
@@ -60,7 +62,7 @@ def git_path(url: str) -> Path:
 def add_repository(org_slug: str) -> Response:
     org = context.organization(org_slug)
     body = load_fields(RepositorySchema(), context.json_body())
-    path = git_path(body["url"])
+    path, git_dir = git_location(org.id, body["url"])
     command = AddRepository(
         org.id,
         context.services().snowflake(REPOSITORY_ID_KEY),
@@ -68,5 +70,6 @@ def add_repository(org_slug: str) -> Response:
         body["provider"],
         path.as_uri(),
         {"path": str(path)},
+        str(git_dir),
     )
     return execute(command, lambda repo: render_repository({**repo, "status": "active"}), status=201)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,10 +21,12 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from commands.users import LinkIdentity, SetUserEmail, UserState
+from events.releases import release_commits_stream
 from events.users import user_stream
 from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
+from infra.jobs import GROUP, jobs_stream
 from tests.conftest import OPERATOR, Tenant, make_tenant
 from tests.integration.test_serve import free_port
 
@@ -62,6 +65,12 @@ def running(settings: Settings) -> Iterator[Services]:
 
 
 @pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Repositories live under ``tmp_path/git``, the one root these tests allow every organization."""
+    return dataclasses.replace(settings, git_roots=(str(tmp_path / "git"),))
+
+
+@pytest.fixture
 def mailing(settings: Settings, smtp: tuple[Mailbox, int]) -> Iterator[Services]:
     yield from running(dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp[1]}"))
 
@@ -97,7 +106,7 @@ class Repo:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    return Repo(tmp_path / "upstream")
+    return Repo(tmp_path / "git" / "upstream")
 
 
 def add_repo(client: FlaskClient, t: Tenant, path: Path, name: str = "acme/app") -> dict[str, Any]:
@@ -191,6 +200,76 @@ def test_two_releases_fetch_the_commits_between_them(job_client: FlaskClient, t:
     assert got and got["statusDetails"] == {"inRelease": "2.0"} and got["inbox"] is None
 
 
+def raw_commit(path: Path, message: bytes, files: dict[str, str], day: int) -> str:
+    """A commit made with exactly these bytes (``--cleanup=verbatim``: git keeps the message)."""
+    when = f"2024-02-{day:02d}T10:00:00Z".encode()
+    env = {**os.environb, b"GIT_AUTHOR_NAME": b"Dev One", b"GIT_AUTHOR_EMAIL": b"dev@example.com",
+           b"GIT_COMMITTER_NAME": b"Dev One", b"GIT_COMMITTER_EMAIL": b"dev@example.com",
+           b"GIT_AUTHOR_DATE": when, b"GIT_COMMITTER_DATE": when}  # fmt: skip
+    for name, text in files.items():
+        (path / name).write_text(text)
+    (path.parent / "message").write_bytes(message)
+    flags = [] if files else ["--allow-empty"]
+    subprocess.run(["git", "-C", str(path), "add", "-A"], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(path),
+            "commit",
+            "-q",
+            "--cleanup=verbatim",
+            *flags,
+            "-F",
+            str(path.parent / "message"),
+        ],
+        env=env,
+        check=True,
+    )
+    return git(path, "rev-parse", "HEAD")
+
+
+def with_raw_author(path: Path, author: bytes) -> str:
+    """HEAD rewritten: its author is odd@example.com, named by exactly these bytes (``git commit``
+    would convert them to UTF-8; a repository imported from elsewhere may hold any)."""
+    body = subprocess.run(
+        ["git", "-C", str(path), "cat-file", "commit", "HEAD"], capture_output=True, check=True
+    )
+    raw = re.sub(
+        rb"^author [^>]*>", b"author " + author + b" <odd@example.com>", body.stdout, count=1, flags=re.M
+    )
+    made = subprocess.run(
+        ["git", "-C", str(path), "hash-object", "-w", "-t", "commit", "--stdin"],
+        input=raw,
+        capture_output=True,
+    )
+    git(path, "update-ref", "HEAD", made.stdout.decode().strip())
+    return made.stdout.decode().strip()
+
+
+def test_any_message_author_and_path_git_accepts_comes_through(
+    job_client: FlaskClient, services: Services, t: Tenant, repo: Repo
+) -> None:
+    """Fields are split on NUL, the one byte git allows in none of them (finding 10: a message
+    holding U+001F was split apart and the fetch failed)."""
+    odd_paths = {"with space.txt": "1", "new\nline.txt": "2", "tab\there.txt": "3", "A": "4", "M": "5",
+                 "0123456789abcdef0123456789abcdef01234567": "6", "ünï.txt": "7"}  # fmt: skip
+    c1 = raw_commit(repo.path, b"Add odd paths", odd_paths, day=1)
+    message = "Fix\x1fthe\x1eparser\x01\x7f\x1b[0m\n\nbody\r\nsecond\tline  \n\n\n"
+    c2 = raw_commit(repo.path, message.encode(), {}, day=2)
+    raw_commit(repo.path, b"Latin-1 author", {"with space.txt": "changed"}, day=3)
+    c3 = with_raw_author(repo.path, b"Ren\xe9 \xff One")
+    add_repo(job_client, t, repo.path)
+    new_release(job_client, t, "1.0", [{"repository": "acme/app", "commit": c3}])
+    rows = commits_of(job_client, t, "1.0", 3)
+    assert [c["id"] for c in rows] == [c3, c2, c1]
+    assert [c["message"] for c in rows] == ["Latin-1 author", message.rstrip("\n"), "Add odd paths"]
+    assert rows[0]["author"] == {"name": "Ren\ufffd \ufffd One", "email": "odd@example.com"}
+    recorded = [r.event for r in services.store.read_stream(release_commits_stream(t.org_id, "1.0"))]
+    files = {c["id"]: sorted(tuple(p) for p in c["patch_set"]) for c in recorded[-1].commits}  # type: ignore[attr-defined]
+    assert files == {c1: sorted((p, "A") for p in odd_paths), c2: [], c3: [("with space.txt", "M")]}
+
+
 def test_a_range_ref_fetches_exactly_the_range(job_client: FlaskClient, t: Tenant, repo: Repo) -> None:
     c1, c2, c3, _ = (repo.commit(f"c{i}") for i in range(4))
     add_repo(job_client, t, repo.path)
@@ -246,6 +325,42 @@ def test_provider_failures_are_mailed_over_smtp(
     text = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert f"for your release (1.0) for repository (acme/app) in the ({t.org_slug}) organization" in text
     assert f"Unable to find commit {'f' * 40} in the repository" in text
+
+
+def jobs_settled(svc: Services) -> bool:
+    """Every job queued so far has been run and acknowledged."""
+    stream = jobs_stream(svc.settings)
+    if not svc.redis.exists(stream):
+        return False
+    last = svc.redis.xinfo_stream(stream)["last-generated-id"]
+    for group in svc.redis.xinfo_groups(stream):
+        if group["name"] in (GROUP, GROUP.encode()):
+            return bool(group["pending"] == 0 and group["last-delivered-id"] == last)
+    return False
+
+
+def settle(svc: Services, rounds: int = 3) -> None:
+    """Let the views and the job runner go round a few more times after everything they were
+    given: a repeated effect (a job queued twice) has run by then."""
+    for _ in range(rounds):
+        assert svc.engine.wait(svc.store.head(), ["releases"], timeout=20)
+        assert eventually(lambda: jobs_settled(svc)), "the job runner never caught up"
+        svc.engine.catch_up_all(["releases"])
+
+
+def test_a_fetch_failure_is_mailed_exactly_once(
+    mailing: Services, smtp: tuple[Mailbox, int], repo: Repo
+) -> None:
+    t = make_tenant(mailing, scopes=SCOPES)
+    mailing.dispatch(SetUserEmail(t.token_id, t.org_id, "dev@example.com"), OPERATOR)
+    client = create_app(mailing).test_client()
+    repo.commit("one")
+    add_repo(client, t, repo.path)
+    new_release(client, t, "1.0", [{"repository": "acme/app", "commit": "d" * 40}])
+    mailbox = smtp[0]
+    assert eventually(lambda: mailbox.messages), "no mail arrived"
+    settle(mailing)
+    assert [m["Subject"] for m in mailbox.messages] == ["Unable to Fetch Commits"]
 
 
 def test_an_invalid_identity_is_mailed_and_deleted(

@@ -249,13 +249,12 @@ def walk_releases(walk: Walk, tmp_path: Path) -> None:
     walk("GET", ORG + "/releases/{version}/deploys/", path={"version": "app@1.0.0"})
     walk("DELETE", ORG + "/releases/{version}/", 204, path={"version": "app@1.0.0"})
     walk("GET", ORG + "/repos/")
-    walk(
-        "POST",
-        ORG + "/repos/",
-        201,
-        json={"provider": "git", "name": "acme/local", "url": (tmp_path / "repo").as_uri()},
-    )
+    local = tmp_path / "var" / "git" / str(walk.t.org_id) / "repo"  # the default root of the org
+    local.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(local)], check=True)
+    walk("POST", ORG + "/repos/", 201, json={"provider": "git", "name": "acme/local", "url": local.as_uri()})
     walk("POST", ORG + "/repos/", 400, json={"provider": "svn"})
+    walk("POST", ORG + "/repos/", 400, json={"provider": "git", "name": "x/y", "url": tmp_path.as_uri()})
     issue = walk("POST", P + "/issues/", 201, json={"title": "Boom", "culprit": "app.py"})
     for suffix in ("", "activities/", "history/"):
         walk("GET", ORG + "/issues/{issue_id}/" + suffix, path={"issue_id": issue["id"]})

@@ -56,7 +56,8 @@ def commit_ids(s: Server, version: str, count: int) -> list[str]:
 
 def test_sentry_cli_release_lifecycle(server: Server, tmp_path: Path) -> None:
     s = server
-    upstream = Repo(tmp_path / "upstream")
+    org_id = json.loads(_eventry(s.env, tmp_path, "orgs", "list", "--json"))[0]["id"]
+    upstream = Repo(tmp_path / "var" / "git" / str(org_id) / "upstream")  # the organization's default root
     shas = [upstream.commit(f"commit {i}") for i in range(5)]
     checkout = tmp_path / "checkout"
     git(tmp_path, "clone", "-q", str(upstream.path), str(checkout))
