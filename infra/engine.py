@@ -397,11 +397,18 @@ class Engine:
             applied += 1
         return applied
 
-    def _refresh_parked(self) -> None:
-        with self.db.transaction(write=False) as tx:
-            counts = parking.counts(tx)
+    def _refresh_parked(self) -> dict[str, tuple[int, int]]:
+        """Parked events per live view, into the gauge (none before `eventry migrate` made the table)."""
+        try:
+            with self.db.transaction(write=False) as tx:
+                counts = parking.counts(tx)
+        except (psycopg.errors.UndefinedTable, sqlite3.OperationalError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "no such table" not in str(exc):
+                raise
+            counts = {}
         for name in self.projections:
             telemetry.PROJECTION_PARKED.labels(name).set(counts.get(name, (0, 0))[0])
+        return counts
 
     def readiness(self) -> list[str]:
         """Why the views cannot be trusted right now; empty when they can. Cheap: two queries."""
@@ -554,7 +561,7 @@ class Engine:
         head = self.store.head()
         with self.db.transaction(write=False) as tx:
             rows = tx.execute("SELECT name, generation, position, active FROM projection_state ORDER BY name")
-            counts = parking.counts(tx)
+        self._refresh_parked()
         result = []
         for name in self.projections:
             mine = [r for r in rows if r[0] == name]
@@ -565,7 +572,6 @@ class Engine:
             status = Status(name, active[1], active[2], head, rebuilding)
             telemetry.PROJECTION_POSITION.labels(name).set(status.position)
             telemetry.PROJECTION_LAG.labels(name).set(status.lag)
-            telemetry.PROJECTION_PARKED.labels(name).set(counts.get(name, (0, 0))[0])
             result.append(status)
         telemetry.LOG_HEAD.set(head)
         return result
