@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.testing import FlaskClient
 from sentry_relay import SecretKey, generate_key_pair
+
+
+def sign_at(key: SecretKey, body: bytes, when: datetime) -> str:
+    """A signature as ``key.sign(body)`` makes it, but dated ``when`` (Relay's format:
+    ``base64url(ed25519 over header + NUL + body).base64url(header)``, header ``{"t": RFC 3339}``)."""
+    seed = str(key)
+    private = Ed25519PrivateKey.from_private_bytes(base64.urlsafe_b64decode(seed + "=" * (-len(seed) % 4)))
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    header = json.dumps({"t": stamp}, separators=(",", ":")).encode()
+    encode = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return f"{encode(private.sign(header + bytes(1) + body))}.{encode(header)}"
 
 
 class RelayClient:

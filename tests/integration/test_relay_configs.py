@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -12,7 +13,7 @@ from sentry_relay.processing import normalize_project_config
 from infra.bootstrap import Services
 from infra.relay_cache import key as cache_key
 from tests.conftest import Tenant, make_tenant, make_token
-from tests.relay_client import RelayClient
+from tests.relay_client import RelayClient, sign_at
 
 
 def add_key(client: FlaskClient, t: Tenant, active: bool = True) -> str:
@@ -169,4 +170,16 @@ def test_a_tampered_body_is_refused(internal: RelayClient) -> None:
     signature = internal.secret.sign(body)
     tampered = json.dumps({"publicKeys": ["b" * 32]}).encode()
     r = internal.post_raw("/api/0/relays/projectconfigs/?version=3", tampered, signature)
+    assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}
+
+
+def test_an_expired_or_replayed_fetch_is_refused(internal: RelayClient) -> None:
+    url = "/api/0/relays/projectconfigs/?version=3"
+    body = json.dumps({"publicKeys": ["a" * 32]}).encode()
+    now = datetime.now(UTC)
+    r = internal.post_raw(url, body, sign_at(internal.secret, body, now - timedelta(seconds=310)))
+    assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}
+    signature = sign_at(internal.secret, body, now - timedelta(seconds=200))
+    assert internal.post_raw(url, body, signature).status_code == 200
+    r = internal.post_raw(url, body, signature)
     assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
 from sentry_relay import generate_key_pair
 
+from api.relay_auth import replay_marker, signed_header
 from commands.relays import RelayState
 from events import streams
 from infra.bootstrap import Services
-from tests.relay_client import RelayClient
+from tests.relay_client import RelayClient, sign_at
 
 CHALLENGE = "/api/0/relays/register/challenge/"
 RESPONSE = "/api/0/relays/register/response/"
@@ -105,3 +107,49 @@ def test_signed_requests(client: FlaskClient) -> None:
         401,
         {"detail": "Invalid relay signature"},
     )
+
+
+LIVE = "/api/0/relays/live/"
+INVALID = (401, {"detail": "Invalid relay signature"})
+SENTRY_MAX_AGE = 300  # RelayAuthentication: unpack(..., max_age=60 * 5)
+
+
+def live(relay: RelayClient, signature: str) -> tuple[int, object]:
+    r = relay.client.get(
+        LIVE, headers={"X-Sentry-Relay-Id": relay.relay_id, "X-Sentry-Relay-Signature": signature}
+    )
+    return r.status_code, r.get_json()
+
+
+def test_an_expired_signature_is_refused(client: FlaskClient) -> None:
+    relay = RelayClient(client)
+    relay.register()
+    now = datetime.now(UTC)
+    assert live(relay, sign_at(relay.secret, b"", now - timedelta(seconds=SENTRY_MAX_AGE + 10))) == INVALID
+    assert live(relay, sign_at(relay.secret, b"", now - timedelta(seconds=SENTRY_MAX_AGE - 30)))[0] == 200
+
+
+def test_a_signature_dated_ahead_is_accepted_once_and_only_within_the_skew(client: FlaskClient) -> None:
+    relay = RelayClient(client)
+    relay.register()
+    now = datetime.now(UTC)
+    ahead = sign_at(relay.secret, b"", now + timedelta(seconds=12))
+    assert live(relay, ahead)[0] == 200
+    assert live(relay, ahead) == INVALID
+    for seconds in (20, 300, 86400):
+        assert live(relay, sign_at(relay.secret, b"", now + timedelta(seconds=seconds))) == INVALID
+
+
+def test_a_replay_marker_outlives_the_signature_it_marks(client: FlaskClient, services: Services) -> None:
+    """A signature dated +15 s stays valid for 315 s: its replay at +308 s must still be refused,
+    so the marker that refuses it must live at least as long as the signature."""
+    relay = RelayClient(client)
+    relay.register()
+    for offset in (-290, 0, 14):
+        signed_at = datetime.now(UTC) + timedelta(seconds=offset)
+        signature = sign_at(relay.secret, b"", signed_at)
+        assert live(relay, signature)[0] == 200
+        valid_for = (signed_at + timedelta(seconds=SENTRY_MAX_AGE) - datetime.now(UTC)).total_seconds()
+        header = signed_header(signature)
+        assert header is not None
+        assert services.redis.ttl(replay_marker(str(relay.public), header, b"")) >= valid_for
