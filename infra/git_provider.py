@@ -61,7 +61,11 @@ def repository_dir(path: Path, roots: Sequence[Path]) -> Path:
     are inside ``roots``: a path inside the roots can still lead git elsewhere (a ``.git`` file,
     a worktree, discovery upwards). ``OutsideRoots`` or ``ProviderError`` otherwise."""
     path = confine(path, roots)
-    if not path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a name too long, a directory we may not enter
+        is_dir = False
+    if not is_dir:
         raise ProviderError(f"{path.name or path} is not a directory")
     try:
         common = _git(path, "rev-parse", "--git-common-dir").decode("utf-8", "surrogateescape").strip()

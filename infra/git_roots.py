@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from infra.config import Settings
 
 ORG_PLACEHOLDER = "{org_id}"
+NOT_LOCAL = "Enter a local path or a file:// URL of a git repository."
 OUTSIDE = "This location is outside the directories this server allows for the organization's repositories."
 
 
@@ -52,15 +53,16 @@ def confine(path: Path | str, roots: Sequence[Path]) -> Path:
 
 def local_path(url: str) -> Path:
     """An absolute local path or ``file://`` URL as a path (``ValueError`` with the client's message)."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        if parsed.netloc not in ("", "localhost"):
-            raise ValueError("Enter a local path or a file:// URL of a git repository.")
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # e.g. an unclosed [ of an IPv6 host
+        raise ValueError(NOT_LOCAL) from None
+    if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
         path = Path(unquote(parsed.path))
     elif not parsed.scheme:
         path = Path(url)
     else:
-        raise ValueError("Enter a local path or a file:// URL of a git repository.")
+        raise ValueError(NOT_LOCAL)
     if not path.is_absolute():
         raise ValueError("The path of the repository must be absolute.")
     return path

@@ -22,6 +22,7 @@ from commands.releases import AddRepository
 from commands.users import SetUserEmail
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
+from infra.git_roots import roots_for
 from tests.cli import fails, run
 from tests.conftest import OPERATOR, Tenant, make_tenant
 from tests.integration.test_fetch_commits import (
@@ -92,6 +93,12 @@ def test_by_default_an_organization_reads_only_its_own_directory(
         ("file:///etc", OUTSIDE),
         ((evil_root / "plain").as_uri(), no_repo),  # inside its own root: it may learn that much
         (f"file://elsewhere{upstream.path}", {"url": [BAD_URL]}),
+        ("http://[::1/x", {"url": [BAD_URL]}),
+        (f"file://{evil_root}/a%00b", OUTSIDE),
+        (
+            f"{evil_root}/{'n' * 300}",
+            {"error_type": "validation", "errors": {"__all__": f"{'n' * 300} is not a directory"}},
+        ),
         ("relative/path", {"url": ["The path of the repository must be absolute."]}),
     ):
         refused(client, services, evil, url, body)
@@ -200,3 +207,13 @@ def test_a_repository_outside_the_roots_is_not_fetched(
     r = job_client.get(f"/api/0/organizations/{t.org_slug}/releases/1.0/commits/", headers=t.headers())
     assert r.get_json() == []
     assert str(tmp_path) not in text and os.sep + "elsewhere" not in text
+
+
+def test_roots_are_read_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"EVENTRY_GIT_ROOTS": f"{tmp_path}/a{os.pathsep} {os.pathsep}/srv/git/{{org_id}}/"}
+    )
+    assert settings.git_roots == (f"{tmp_path}/a", "/srv/git/{org_id}/")
+    assert roots_for(settings, 42) == [tmp_path / "a", Path("/srv/git/42")]
+    unset = Settings.from_env({"EVENTRY_DATA_DIR": str(tmp_path / "var")})
+    assert roots_for(unset, 42) == [tmp_path / "var" / "git" / "42"]
