@@ -169,7 +169,7 @@ RELEASE_DOCS: dict[str, Doc] = {
         paginated=True,
     ),
     "repositories.add_repository": Doc(
-        "Add a repository (a local git repository: an absolute path or a file:// URL)",
+        "Add a local git repository (an absolute path or file:// URL inside the organization's git roots)",
         {201: out.Repository},
         body=RepositorySchema,
         writes=True,
