@@ -233,3 +233,67 @@ def artifact_bundle_zip(org: str, release: str | None = None) -> bytes:
             z.writestr(name, data)
         z.writestr("manifest.json", json.dumps(manifest))
     return out.getvalue()
+
+
+@dataclasses.dataclass
+class RelayCtx:
+    """Sentry's relay test fixtures: ``default_project`` (``sentry:scrub_ip_address`` on, as
+    their autouse ``setup_relay`` sets it), ``default_projectkey`` and an internal ``relay``."""
+
+    owner: Tenant
+    key: dict[str, Any]
+    relay: Relay
+
+    @property
+    def public_key(self) -> str:
+        return str(self.key["public"])
+
+    def add_org_key(self, client: FlaskClient) -> None:
+        """Sentry's ``add_org_key``: the organization trusts the relay's key."""
+        relays = [{"publicKey": str(self.relay.public), "name": "main-relay"}]
+        r = client.put(
+            f"/api/0/organizations/{self.owner.org_slug}/",
+            json={"trustedRelays": relays},
+            headers=self.owner.headers(),
+        )
+        assert r.status_code == 200, r.get_json()
+
+    def external(self, client: FlaskClient, services: Services) -> None:
+        """Sentry's ``relay.is_internal = False``: another relay, registered but not internal,
+        takes this one's place (same keys are not re-registered as external)."""
+        self.relay = external_relay(client)
+
+
+@pytest.fixture(name="relay_ctx")
+def relay_ctx_fixture(client: FlaskClient, services: Services, owner: Tenant) -> RelayCtx:
+    r = client.put(
+        project_url(owner), json={"options": {"sentry:scrub_ip_address": True}}, headers=owner.headers()
+    )
+    assert r.status_code == 200, r.get_json()
+    return RelayCtx(owner, default_key(client, owner), internal_relay(client, services))
+
+
+def all_keys(config: dict[str, Any]) -> Iterator[str]:
+    """Sentry's ``_get_all_keys`` (breakdown names are data, not field names)."""
+    for key in config:
+        yield key
+        if key == "breakdownsV2":
+            continue
+        if isinstance(config[key], dict):
+            yield from all_keys(config[key])
+
+
+def assert_no_snakecase_key(config: dict[str, Any]) -> None:
+    assert not {x for x in all_keys(config) if "-" in x or "_" in x}
+
+
+def get_path(data: Any, *path: str) -> Any:
+    """Sentry's ``safe.get_path``: None where any step is missing."""
+    for step in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(step)
+    return data
+
+
+DATE_REGEX = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z$"
