@@ -66,7 +66,7 @@ def _log_requests(app: Flask) -> None:
     def _finish(response: Any) -> Any:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = request.endpoint or "unknown"
-        telemetry.REQUESTS.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
+        telemetry.observe_request(request.method, endpoint, response.status_code, elapsed)
         response.headers["X-Request-ID"] = request_id()
         telemetry.log(
             LOGGER,

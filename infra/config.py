@@ -29,6 +29,7 @@ class Settings:
     features: frozenset[str] = frozenset()  # Sentry's feature flags, e.g. organizations:codecov-integration
     smtp_url: str | None = None  # unset: mail goes to .eml files in $EVENTRY_DATA_DIR/outbox
     mail_from: str = "eventry@localhost"
+    metrics_token: str | None = None  # set: /metrics wants "Authorization: Bearer <it>"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +57,7 @@ class Settings:
             features=frozenset(f.strip() for f in env.get("EVENTRY_FEATURES", "").split(",") if f.strip()),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("EVENTRY_MAIL_FROM", "eventry@localhost"),
+            metrics_token=env.get("EVENTRY_METRICS_TOKEN") or None,
         )
 
     @property

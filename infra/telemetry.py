@@ -41,6 +41,14 @@ PROJECTION_HANDLER_FAILURES = Counter(
     ["projection"],
 )
 REQUESTS = Histogram("eventry_http_request_seconds", "HTTP request latency", ["method", "endpoint", "status"])
+# Label values come from fixed sets, never from what a client sends (each value is a new series,
+# kept until the process exits): a method the client made up counts as "other".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+
+
+def observe_request(method: str, endpoint: str, status: int, seconds: float) -> None:
+    """``endpoint`` is the route's name (a fixed set; callers name unmatched requests alike)."""
+    REQUESTS.labels(method if method in HTTP_METHODS else "other", endpoint, str(status)).observe(seconds)
 
 
 def record_appended(topics: Iterable[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from typing import Any
 
@@ -9,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from api import context
-from api.errors import OUTAGES
+from api.errors import OUTAGES, detail
 
 bp = Blueprint("ops", __name__)
 
@@ -47,12 +48,26 @@ def readyz() -> Any:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    _metrics_token_checked()
     context.services().engine.status()  # refreshes the lag gauges
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _metrics_token_checked() -> None:
+    """With ``EVENTRY_METRICS_TOKEN`` set, /metrics answers only ``Authorization: Bearer <it>``."""
+    wanted = context.services().settings.metrics_token
+    if not wanted:
+        return
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise detail(401, "Authentication credentials were not provided.", {"WWW-Authenticate": "Bearer"})
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), wanted.encode()):
+        raise detail(401, "Invalid token", {"WWW-Authenticate": "Bearer"})
 
 
 @bp.get("/api/0/")
