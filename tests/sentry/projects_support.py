@@ -258,11 +258,6 @@ class RelayCtx:
         )
         assert r.status_code == 200, r.get_json()
 
-    def external(self, client: FlaskClient, services: Services) -> None:
-        """Sentry's ``relay.is_internal = False``: another relay, registered but not internal,
-        takes this one's place (same keys are not re-registered as external)."""
-        self.relay = external_relay(client)
-
 
 @pytest.fixture(name="relay_ctx")
 def relay_ctx_fixture(client: FlaskClient, services: Services, owner: Tenant) -> RelayCtx:
