@@ -133,6 +133,7 @@ class Engine:
         # A parked stream's head is retried after retry_base seconds, doubling up to retry_cap.
         self.retry_base = retry_base
         self.retry_cap = retry_cap
+        self._reached: dict[str, int] = {}  # the highest position seen per view, this process
         self._schema: str | None = None
 
     def projection(self, name: str) -> Projection:
@@ -541,8 +542,14 @@ class Engine:
     def positions(self, names: list[str] | None = None) -> dict[str, int]:
         with self.db.transaction(write=False) as tx:
             rows = tx.execute("SELECT name, position FROM projection_state WHERE active = 1")
+        for name, pos in rows:  # positions only grow: what was seen once stays reached
+            self._reached[name] = max(self._reached.get(name, 0), pos)
         wanted = set(names or self.projections)
         return {name: pos for name, pos in rows if name in wanted}
+
+    def reached(self, position: int, names: list[str]) -> bool:
+        """Whether every named view was already seen at or past ``position`` (no query)."""
+        return all(self._reached.get(name, 0) >= position for name in names)
 
     def wait(self, position: int, names: list[str] | None = None, timeout: float = 5.0) -> bool:
         """Block until every named view has applied ``position``; False on timeout."""
