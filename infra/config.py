@@ -30,6 +30,9 @@ class Settings:
     smtp_url: str | None = None  # unset: mail goes to .eml files in $EVENTRY_DATA_DIR/outbox
     mail_from: str = "eventry@localhost"
     metrics_token: str | None = None  # set: /metrics wants "Authorization: Bearer <it>"
+    # Directories git repositories may be read from ("{org_id}" names the organization's own);
+    # empty: $EVENTRY_DATA_DIR/git/{org_id} (see infra/git_roots.py).
+    git_roots: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +61,9 @@ class Settings:
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("EVENTRY_MAIL_FROM", "eventry@localhost"),
             metrics_token=env.get("EVENTRY_METRICS_TOKEN") or None,
+            git_roots=tuple(
+                r.strip() for r in env.get("EVENTRY_GIT_ROOTS", "").split(os.pathsep) if r.strip()
+            ),
         )
 
     @property
