@@ -23,7 +23,7 @@ from events import Meta
 from infra import tokens
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
-from infra.redis import stop_embedded
+from tests import embedded_redis
 
 PG_ADMIN = os.environ.get("EVENTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("EVENTRY_TEST_REDIS", "redis://127.0.0.1:6379")
@@ -50,9 +50,10 @@ def postgres_database() -> Iterator[str]:
 def _stop_embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """An ``eventry`` process run without REDIS_URL starts a Redis daemon in its data directory
     (infra/redis.py); it outlives the process by design, so the suite stops every one it made."""
+    base = tmp_path_factory.getbasetemp()
+    embedded_redis.stop_orphans(base)
     yield
-    for pid_file in tmp_path_factory.getbasetemp().rglob("redis.pid"):
-        stop_embedded(pid_file.parent)
+    embedded_redis.stop_under(base)
 
 
 @pytest.fixture(scope="session")
