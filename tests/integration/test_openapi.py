@@ -90,7 +90,7 @@ def test_scopes_and_auth_schemes_come_from_the_routes(client: FlaskClient, docum
         view = app.view_functions[op["operationId"]]
         if path.startswith("/api/0/relays/"):
             assert op["security"] == [{"relayId": [], "relaySignature": []}], path
-        elif path in ("/api/0/", "/api/0/openapi.json", "/healthz", "/metrics"):
+        elif path in ("/api/0/", "/api/0/openapi.json", "/healthz", "/readyz", "/metrics"):
             assert "x-scopes" not in op, path
         else:
             assert op["x-scopes"] == list(view.required_scopes), path
@@ -187,6 +187,7 @@ def test_every_operation_answers_as_documented(walk: Walk, client: FlaskClient, 
 
 def walk_operations(walk: Walk) -> None:
     walk("GET", "/healthz")
+    walk("GET", "/readyz")
     walk("GET", "/metrics")
     walk("GET", "/api/0/openapi.json", headers={})
     walk("GET", "/api/0/", headers={})
