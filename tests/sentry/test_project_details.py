@@ -43,6 +43,7 @@ from tests.sentry.projects_support import (
     project_url,
     put_project,
     token_for,
+    with_features,
 )
 
 DEFAULT_SLUG_ERROR_MESSAGE = (
@@ -50,6 +51,11 @@ DEFAULT_SLUG_ERROR_MESSAGE = (
     "It cannot be entirely numeric."
 )
 DENIED = "You do not have permission to perform this action."
+FILTER_FEATURES = (
+    "projects:custom-inbound-filters",
+    "organizations:ourlogs-ingestion",
+    "organizations:tracemetrics-ingestion",
+)
 
 
 def ok(client: FlaskClient, t: Tenant, **body: Any) -> dict[str, Any]:
@@ -133,9 +139,17 @@ def test_project_details__ProjectDetailsTest__test_non_org_rename_403(
     assert response.status_code == 403
 
 
-def test_project_details__ProjectDetailsTest__test_filter_options(client: FlaskClient, owner: Tenant) -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason="GET project options lack filters:releases / error_messages / log_messages / trace_metric_names",
+)
+def test_project_details__ProjectDetailsTest__test_filter_options(
+    client: FlaskClient, services: Services, owner: Tenant
+) -> None:
     """Sentry: ProjectDetailsTest.test_filter_options (Sentry sets the options as lists with
-    ``update_option``; through the API they are set as the newline-joined strings)"""
+    ``update_option``; through the API they are set as the newline-joined strings, with the
+    features Sentry's API needs for them)"""
+    with_features(services, *FILTER_FEATURES)
     ok(
         client,
         owner,
@@ -336,10 +350,13 @@ OPTIONS: dict[str, Any] = {
         "(and the rest of the option types after it)"
     ),
 )
-def test_project_details__ProjectUpdateTest__test_options(client: FlaskClient, owner: Tenant) -> None:
+def test_project_details__ProjectUpdateTest__test_options(
+    client: FlaskClient, services: Services, owner: Tenant
+) -> None:
     """Sentry: ProjectUpdateTest.test_options (with the features it turns on:
     ``projects:custom-inbound-filters``, ``organizations:ourlogs-ingestion``,
     ``organizations:tracemetrics-ingestion``)"""
+    with_features(services, *FILTER_FEATURES)
     ok(client, owner, options=OPTIONS)
     stored = project_options(client, owner)
     assert stored.get("sentry:origins", []) == OPTIONS["sentry:origins"].split("\n")
