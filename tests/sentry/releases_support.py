@@ -17,8 +17,11 @@ What eventry does not model is approximated as closely as the API allows:
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -26,8 +29,11 @@ from urllib.parse import quote
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from infra.bootstrap import Services
-from tests.conftest import Tenant, make_tenant, make_token
+from api.app import create_app
+from commands.organizations import CreateOrganization
+from infra.bootstrap import Services, bootstrap, migrate
+from infra.config import Settings
+from tests.conftest import OPERATOR, Tenant, make_tenant, make_token
 
 # What Sentry's owner user may do (``self.login_as(self.user)`` on an organization it owns).
 OWNER = (
@@ -147,6 +153,37 @@ class Org:
 def make_org(client: FlaskClient, services: Services, project: str = "Bar") -> Org:
     """Sentry's ``self.organization`` owned by ``self.user``, with ``self.project``."""
     return Org(client, services, make_tenant(services, project=project, scopes=OWNER))
+
+
+def make_bare_org(client: FlaskClient, services: Services, slug: str | None = None) -> Org:
+    """Sentry's ``self.organization`` before any project exists: the organization and its
+    owner's token, made with the real commands as ``tests/conftest.py`` makes them."""
+    slug = slug or f"org-{secrets.token_hex(4)}"
+    org = services.dispatch_with_new_id(
+        lambda i: CreateOrganization(i, slug, slug), "organization", OPERATOR
+    ).result
+    token, token_id = make_token(services, org["id"], OWNER)
+    services.engine.catch_up_all()
+    return Org(client, services, Tenant(org["id"], org["slug"], 0, "", token, token_id))
+
+
+@contextmanager
+def running(settings: Settings, *features: str) -> Iterator[tuple[FlaskClient, Services]]:
+    """The app on ``settings`` with Sentry feature flags on (``with self.feature(...)``); the
+    same database, so an organization made under one flag set is there under another."""
+    configured = dataclasses.replace(settings, features=frozenset(features))
+    migrate(configured)
+    svc = bootstrap(configured, create_tables=False)
+    svc.start_worker()
+    try:
+        yield create_app(svc).test_client(), svc
+    finally:
+        svc.close()
+
+
+def rebind(org: Org, client: FlaskClient, services: Services) -> Org:
+    """The same organization and token, served by another app (other feature flags)."""
+    return Org(client, services, org.tenant)
 
 
 def versions(response: TestResponse) -> list[str]:
