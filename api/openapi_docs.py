@@ -16,9 +16,11 @@ from api.openapi import DETAIL, FIELDS, OPTIONAL_BEARER, PUBLIC, RELAY, UPLOAD, 
 from api.openapi_releases import RELEASE_DOCS, RELEASE_FIELDS
 from api.organization_schemas import OrganizationSchema, OwnerOrganizationSchema, TrustedRelay
 from api.project_schemas import (
+    OPTIONS_SCHEMA,
     KeyCreateSchema,
     KeyUpdateSchema,
     ProjectCreateSchema,
+    ProjectOptions,
     ProjectUpdateSchema,
     RateLimit,
 )
@@ -26,6 +28,7 @@ from api.routes.relay_configs import MAX_KEYS
 from api.routes.relays import RELAY_ID
 from api.routes.uploads import BUNDLE_SCHEMA, DIF_SCHEMA
 from api.schemas import AuditQuerySchema, MetricVisibilitySchema
+from events.option_registry import INT32_MAX
 
 DETAIL_OR_FIELDS = (DETAIL, FIELDS)
 
@@ -91,10 +94,11 @@ FIELD_SCHEMAS: dict[type, dict[str, Any]] = {
     RateLimit: {
         "type": ["object", "null"],
         "properties": {
-            "count": {"type": ["integer", "null"], "minimum": 0},
+            "count": {"type": ["integer", "null"], "minimum": 0, "maximum": INT32_MAX},
             "window": {"type": ["integer", "null"], "minimum": 0, "maximum": 86400},
         },
     },
+    ProjectOptions: OPTIONS_SCHEMA,
     **RELEASE_FIELDS,
 }
 

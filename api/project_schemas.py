@@ -75,6 +75,25 @@ class ProjectOptions(drf.Dict):
         return options
 
 
+def _nullable(schema: Any) -> dict[str, Any]:
+    """An option's schema, ``null`` allowed too (it removes the option)."""
+    out = dict(schema)
+    if isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    elif isinstance(out.get("type"), list):
+        out["type"] = [*out["type"], "null"]
+    return out
+
+
+# ``options`` as the OpenAPI document describes it: every key the registry knows, typed.
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {key: _nullable(spec.schema or {}) for key, spec in PROJECT_OPTIONS.items()},
+    "additionalProperties": True,
+    "description": "option key -> value; keys Sentry does not handle are ignored, null removes",
+}
+
+
 def feature_errors(options: dict[str, Any], features: frozenset[str]) -> str | None:
     """Sentry answers ``{"detail": ...}`` for a feature-gated filter key without the feature."""
     for key in options:

@@ -116,7 +116,7 @@ class Population:
         for k, public in enumerate(keys[:2]):
             self.do(UpdateProjectKey(project, public, label=f"renamed {k}", rate_limit=(100, 60)), token)
         for i in range(20):
-            options = (("sentry:sensitive_fields", [f"f{i}"]), (f"sentry:bench_{i % 4}", i))
+            options = (("sentry:sensitive_fields", [f"f{i}"]), ("sentry:resolve_age", i))
             self.do(UpdateProject(project, org, options=options), token)
         for i in range(10):
             mri = f"c:custom/m{i % 5}@none"

@@ -31,6 +31,12 @@ INVALID_STRING = "Not a valid string."
 SENSITIVE_FIELDS_TOO_LONG = "List of sensitive fields is too long."
 _DECIMAL = re.compile(r"\.0*\s*$")  # DRF's IntegerField drops a zero fraction ("24.0" is 24)
 
+# JSON schemas of what the options take, for the OpenAPI document (and the fuzzers it drives).
+_LINES = {"type": ["string", "array"], "items": {"type": "string"}, "description": "newline-separated text"}
+_ANY: dict[str, Any] = {"description": "any value: stored as bool(value)"}
+_TEXT = {"type": ["string", "number"]}
+_CRASH_REPORTS = {"type": ["integer", "boolean"], "minimum": -1, "maximum": STORE_CRASH_REPORTS_MAX}
+
 
 class OptionError(ValueError):
     """A value that cannot become the option's type; ``message`` is the field error."""
@@ -83,6 +89,11 @@ def integer(minimum: int | None = -INT32_MAX - 1, maximum: int | None = INT32_MA
         _bounded(number, minimum, maximum)
         return number
 
+    normalize.schema = {  # type: ignore[attr-defined]
+        "type": "integer",  # (its text too, as DRF takes it)
+        **({"minimum": minimum} if minimum is not None else {}),
+        **({"maximum": maximum} if maximum is not None else {}),
+    }
     return normalize
 
 
@@ -115,6 +126,10 @@ def string(max_length: int | None = None) -> Normalizer:
             raise OptionError(f"Ensure this field has no more than {max_length} characters.")
         return text
 
+    normalize.schema = {  # type: ignore[attr-defined]
+        "type": ["string", "number"],
+        **({"maxLength": max_length} if max_length is not None else {}),
+    }
     return normalize
 
 
@@ -152,6 +167,7 @@ def lines(case_insensitive: bool = True, max_chars: int | None = None) -> Normal
             raise OptionError(SENSITIVE_FIELDS_TOO_LONG)
         return result
 
+    normalize.schema = _LINES  # type: ignore[attr-defined]
     return normalize
 
 
@@ -199,18 +215,22 @@ def trusted_relays(value: Any) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class ProjectOption:
     """A key ``PUT /projects/{org}/{project}/`` takes in ``options``: the key its value is
-    stored under, its normalizer, and the feature Sentry requires for it."""
+    stored under, its normalizer, the feature Sentry requires for it, and the JSON schema of
+    what it accepts (for the OpenAPI document)."""
 
     key: str
     stored_as: str
     normalize: Normalizer
     feature: str | None = None
+    schema: Mapping[str, Any] | None = None
 
 
 def _option(
     key: str, normalize: Normalizer, stored_as: str | None = None, feature: str | None = None
 ) -> ProjectOption:
-    return ProjectOption(key, stored_as or key, normalize, feature)
+    schemas: dict[Any, Mapping[str, Any]] = {boolean: _ANY, flag: _ANY, crash_reports: _CRASH_REPORTS}
+    schema = schemas.get(normalize) or getattr(normalize, "schema", _TEXT)
+    return ProjectOption(key, stored_as or key, normalize, feature, schema)
 
 
 # The keys Sentry's project endpoint handles, in its order; it ignores every other key.

@@ -220,24 +220,27 @@ def test_options_set_delete_and_the_revision_bump(
 ) -> None:
     url = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/options/"
     first = update(
-        client, tenant, tenant.project_slug, {"options": {"sentry:origins": ["a.com"], "sentry:x": 1}}
+        client,
+        tenant,
+        tenant.project_slug,
+        {"options": {"sentry:origins": ["a.com"], "sentry:resolve_age": 1}},
     )
     assert first.status_code == 200
-    assert first.get_json()["options"] == {"sentry:origins": ["a.com"], "sentry:x": 1}
+    assert first.get_json()["options"] == {"sentry:origins": ["a.com"], "sentry:resolve_age": 1}
     assert first.get_json()["allowedDomains"] == ["a.com"]
     after_first = client.get(
         url, headers=tenant.headers(**{"X-Eventry-Min-Position": first.headers["X-Eventry-Position"]})
     )
     options = after_first.get_json()
-    assert options["sentry:origins"] == ["a.com"] and options["sentry:x"] == 1
+    assert options["sentry:origins"] == ["a.com"] and options["sentry:resolve_age"] == 1
     assert HEX32.match(options["sentry:relay-rev"]) and options["sentry:relay-rev"][12] == "4"  # uuid4 hex
     assert options["sentry:relay-rev-lastchange"].endswith("+00:00")
 
-    second = update(client, tenant, tenant.project_slug, {"options": {"sentry:x": None}})
+    second = update(client, tenant, tenant.project_slug, {"options": {"sentry:resolve_age": None}})
     later = client.get(
         url, headers=tenant.headers(**{"X-Eventry-Min-Position": second.headers["X-Eventry-Position"]})
     )
-    assert "sentry:x" not in later.get_json()
+    assert "sentry:resolve_age" not in later.get_json()
     assert later.get_json()["sentry:relay-rev"] != options["sentry:relay-rev"]
     assert later.get_json()["sentry:relay-rev-lastchange"] >= options["sentry:relay-rev-lastchange"]
 
