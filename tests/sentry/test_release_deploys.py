@@ -158,7 +158,8 @@ def test_release_deploys__ReleaseDeploysCreateTest__test_with_multiple_projects(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="eventry refuses numeric project ids for a deploy: 400 'Invalid projects (...) for release 1'",
+    reason="eventry refuses numeric project ids for a deploy: 400 "
+    "{'detail': 'Invalid projects (<id>) for release 1'}",
 )
 def test_release_deploys__ReleaseDeploysCreateTest__test_with_project_ids(org: Org) -> None:
     project, project_bar = org.create_project("foo"), org.create_project("bar")
@@ -182,8 +183,8 @@ def test_release_deploys__ReleaseDeploysCreateTest__test_with_project_ids(org: O
 
 @pytest.mark.xfail(
     strict=True,
-    reason="eventry answers {'projects': ['Invalid projects (bar) for release 1']} instead of "
-    "{'detail': {'code': 'parameter-validation-error', 'message': ...}}",
+    reason="eventry answers {'detail': 'Invalid projects (<slug>) for release 1'} (a string) instead "
+    "of {'detail': {'code': 'parameter-validation-error', 'message': ...}}",
 )
 def test_release_deploys__ReleaseDeploysCreateTest__test_with_invalid_project_slug(org: Org) -> None:
     project, bar_project = org.create_project("foo"), org.create_project("bar")
