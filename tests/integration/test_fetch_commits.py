@@ -366,7 +366,7 @@ def test_a_fetch_failure_is_mailed_exactly_once(
 def test_an_invalid_identity_is_mailed_and_deleted(
     mailing: Services, smtp: tuple[Mailbox, int], repo: Repo, tmp_path: Path
 ) -> None:
-    from api.cli_releases import credential_sha256
+    from api.cli.releases import credential_sha256
     from commands.releases import AddRepository
 
     t = make_tenant(mailing, scopes=SCOPES)

@@ -8,25 +8,26 @@ import uuid
 import click
 from sentry_relay.auth import PublicKey
 
-from api.cli import _emit, cli_meta, main, services
+from api.cli.common import JSON_OPTION, cli_meta, emit, services
 from commands.relays import RegisterRelay
 from projections import relay_configs
 from projections.relays import list_relays
 
 
-@main.group()
+@click.group()
 def relays() -> None:
     """Relays registered with this server."""
 
 
 @relays.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 def relays_list(as_json: bool) -> None:
+    """Every registered relay: its key, version, whether it is internal, when last seen."""
     with services() as svc:
         svc.engine.catch_up_all(["relays"])
         with svc.engine.read("relays") as view:
             rows = list_relays(view)
-    _emit(rows, as_json, ["relay_id", "public_key", "version", "internal", "last_seen"])
+    emit(rows, as_json, ["relay_id", "public_key", "version", "internal", "last_seen"])
 
 
 @relays.command("register-internal")
@@ -48,7 +49,7 @@ def relays_register_internal(relay_id: str, public_key: str, version: str) -> No
     click.echo(f"relay {relay_id} is internal")
 
 
-@main.group("relay-config")
+@click.group("relay-config")
 def relay_config() -> None:
     """The project configs Relay fetches."""
 

@@ -9,11 +9,10 @@ import click
 
 from api import openapi
 from api.app import create_app
-from api.cli import main
 from infra.bootstrap import Services
 
 
-@main.command("openapi")
+@click.command("openapi")
 @click.option("--routes-markdown", is_flag=True, help="docs/api.md's route index instead of the document")
 def openapi_command(routes_markdown: bool) -> None:
     """Print the OpenAPI 3.1 document served at /api/0/openapi.json."""

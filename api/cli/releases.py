@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from api.cli import _emit, _organization, cli_meta, main, services
+from api.cli.common import JSON_OPTION, ORG_OPTION, cli_meta, emit, organization, services
 from commands.groupreference import qualified_short_id
 from commands.groups import CreateGroup
 from commands.releases import AddRepository
@@ -26,13 +26,13 @@ def credential_sha256(credential: str) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
-@main.group()
+@click.group()
 def repos() -> None:
     """Repositories commits are fetched from (the local git provider)."""
 
 
 @repos.command("add")
-@click.option("--org", "org_slug", required=True)
+@ORG_OPTION
 @click.option("--path", "path", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--credential", default=None, help="require fetching users to hold this credential")
 @click.argument("name")
@@ -40,7 +40,7 @@ def repos_add(org_slug: str, path: Path, credential: str | None, name: str) -> N
     """Add repository NAME (e.g. acme/app) served from the git repository at --path, which must
     be inside the organization's EVENTRY_GIT_ROOTS."""
     with services() as svc:
-        org = _organization(svc, org_slug)
+        org = organization(svc, org_slug)
         roots = roots_for(svc.settings, org.id)
         try:
             path, git_dir = confine(path.absolute(), roots), str(repository_dir(path.absolute(), roots))
@@ -59,30 +59,31 @@ def repos_add(org_slug: str, path: Path, credential: str | None, name: str) -> N
 
 
 @repos.command("list")
-@click.option("--org", "org_slug", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@ORG_OPTION
+@JSON_OPTION
 def repos_list(org_slug: str, as_json: bool) -> None:
+    """The organization's repositories."""
     with services() as svc:
-        org = _organization(svc, org_slug)
+        org = organization(svc, org_slug)
         svc.engine.catch_up_all(["releases"])
         with svc.engine.read("releases") as view:
             rows = release_queries.repositories(view, org.id, None, None, 0, 10_000)
-    _emit(rows, as_json, ["id", "name", "provider", "url", "status"])
+    emit(rows, as_json, ["id", "name", "provider", "url", "status"])
 
 
-@main.group()
+@click.group()
 def issues() -> None:
     """Issues (groups): enough of them to be resolved by commits."""
 
 
 @issues.command("create")
-@click.option("--org", "org_slug", required=True)
+@ORG_OPTION
 @click.option("--project", "project_slug", required=True)
 @click.argument("title")
 def issues_create(org_slug: str, project_slug: str, title: str) -> None:
     """Create an issue; prints its id and short id (what "Fixes SHORT-ID" names)."""
     with services() as svc:
-        org = _organization(svc, org_slug)
+        org = organization(svc, org_slug)
         with svc.engine.read("directory") as view:
             project = find_project(view, org.id, project_slug)
         if project is None:
@@ -95,30 +96,30 @@ def issues_create(org_slug: str, project_slug: str, title: str) -> None:
     click.echo(json.dumps({"id": str(outcome.result["id"]), "shortId": short_id, "title": title}))
 
 
-@main.group()
+@click.group()
 def users() -> None:
     """The user behind an API token (a token acts as its user)."""
 
 
 @users.command("set-email")
-@click.option("--org", "org_slug", required=True)
+@ORG_OPTION
 @click.option("--token-id", required=True, type=int)
 @click.argument("email")
 def users_set_email(org_slug: str, token_id: int, email: str) -> None:
     """Where mail for this token's user goes (e.g. "Unable to Fetch Commits")."""
     with services() as svc:
-        org = _organization(svc, org_slug)
+        org = organization(svc, org_slug)
         svc.dispatch(SetUserEmail(token_id, org.id, email), cli_meta())
     click.echo(email)
 
 
-@main.group()
+@click.group()
 def identities() -> None:
     """Identities of users with repository providers."""
 
 
 @identities.command("link")
-@click.option("--org", "org_slug", required=True)
+@ORG_OPTION
 @click.option("--token-id", required=True, type=int)
 @click.option("--provider", default="git", show_default=True)
 @click.option("--external-id", default=None)
@@ -126,8 +127,9 @@ def identities() -> None:
 def identities_link(
     org_slug: str, token_id: int, provider: str, external_id: str | None, credential: str
 ) -> None:
+    """Link this token's user to a provider identity that holds --credential."""
     with services() as svc:
-        _organization(svc, org_slug)
+        organization(svc, org_slug)
         command = LinkIdentity(
             token_id, provider, external_id or secrets.token_hex(4), credential_sha256(credential)
         )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-
 import click
 
-from api.cli import main
+from api.cli.common import stop_on_signals
 from infra import telemetry
 from infra.billing import BillingConsumer, BillingStreams
 from infra.bootstrap import bootstrap
@@ -15,7 +13,7 @@ from infra.config import Settings
 DEFAULTS = BillingStreams()
 
 
-@main.group()
+@click.group()
 def consume() -> None:
     """Stream consumers."""
 
@@ -65,8 +63,7 @@ def billing_metrics(
     runner = BillingConsumer(
         svc.redis, svc.dispatch, streams, consumer, claim_idle_ms=claim_idle_ms, crash_at=crash_at
     )
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: runner.stop.set())
+    stop_on_signals(runner.stop)
     try:
         runner.run()
     finally:

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from api.cli import main
 from api.client import ApiError, EventryClient, TransportError
 
 URL_OPTION = click.option("--url", envvar="EVENTRY_URL", default="http://127.0.0.1:8000", show_default=True)
@@ -32,7 +31,7 @@ def _call(
     return response.data
 
 
-@main.command("api")
+@click.command("api")
 @click.argument("method", type=click.Choice(["GET", "POST", "PUT", "DELETE"], case_sensitive=False))
 @click.argument("path")
 @click.option("--data", default=None, help="JSON request body")
@@ -55,7 +54,7 @@ def api_command(
     )
 
 
-@main.group("metrics")
+@click.group("metrics")
 def metrics_group() -> None:
     """Block and unblock metrics and their tags on a running server."""
 
