@@ -31,6 +31,7 @@ MIN_BODY_BYTES_PER_SECOND = 128 * 1024  # a 35 MiB chunk upload may take 5 minut
 IN_MEMORY_BODY = 1024 * 1024  # larger bodies wait in a temporary file
 REPLAY_CHUNK = 64 * 1024
 BODY_TIMEOUT_DETAIL = "Request body not received in time"
+BODY_TOO_LARGE_DETAIL = "Request too large"
 
 
 def body_deadline(declared_length: int | None) -> float:
@@ -52,11 +53,11 @@ def buffered_bodies(app: ASGIApp) -> ASGIApp:
         try:
             try:
                 async with asyncio.timeout(body_deadline(declared)):
-                    complete = await _read_body(receive, body)
+                    refusal = await _read_body(receive, body)
             except TimeoutError:
-                return await _answer(send, 408, BODY_TIMEOUT_DETAIL)
-            if not complete:
-                return None  # the client went away, or sent more than any route reads
+                refusal = (408, BODY_TIMEOUT_DETAIL)
+            if refusal:  # answered even to a client that left: gunicorn would answer 500 otherwise
+                return await _answer(send, *refusal)
             size = body.tell()
             body.seek(0)
             framing = (b"content-length", b"transfer-encoding")
@@ -88,17 +89,17 @@ def _framing(scope: Scope) -> tuple[int | None, bool]:
     return declared, chunked
 
 
-async def _read_body(receive: Receive, body: IO[bytes]) -> bool:
-    """True once the whole body is in ``body``; False if the client left or sent too much."""
+async def _read_body(receive: Receive, body: IO[bytes]) -> tuple[int, str] | None:
+    """None once the whole body is in ``body``; else the status and detail to answer."""
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            return False
+        if message["type"] != "http.request":  # gone, or silent past gunicorn's --timeout
+            return 408, BODY_TIMEOUT_DETAIL
         body.write(message.get("body", b""))
         if body.tell() > MAX_BODY_SIZE:
-            return False
+            return 413, BODY_TOO_LARGE_DETAIL
         if not message.get("more_body", False):
-            return True
+            return None
 
 
 def _replay(body: IO[bytes], size: int, receive: Receive) -> Receive:
