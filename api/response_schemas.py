@@ -359,8 +359,10 @@ class ChunkUploadOptions(Body):
 
 
 class DifData(Body):
-    type = Str()
-    features = ListOf(_strings())
+    """Empty for a BCSymbolMap or UUID map (no object kind, no features)."""
+
+    type = Str(optional=True)
+    features = ListOf(_strings(), optional=True)
 
 
 class DebugFile(Body):

@@ -21,8 +21,8 @@ from commands.uploads import CreateArtifactBundle, CreateDebugFile
 from events import Meta
 from infra.blobstore import BlobStorage, LocalBlobStorage, read_blocks, storage_key
 from infra.bundles import InvalidBundle, read_manifest
-from infra.chunks import MAX_FILE_SIZE
-from infra.elf import NotElf, parse_elf
+from infra.chunks import max_file_size
+from infra.debug_files import BadDif, detect
 from infra.fetch_commits import CommitFetcher
 from infra.jobs import JobRunner, jobs_stream
 from infra.telemetry import log
@@ -115,12 +115,11 @@ class Assembler:
         task, scope = AssembleTask.DIF, job.project_id
         with self._reporting(task, scope, job.checksum):
             key, size = self.assemble_file(job.organization_id, job.name, job.checksum, job.chunks)
-            with self.storage.open(key) as f:
-                try:
-                    dif = parse_elf(f)
-                except NotElf as exc:
-                    raise AssembleError(str(exc)) from None
-            command = CreateDebugFile(job.project_id, job.checksum, job.name, size, key, dif)
+            try:
+                object_name, dif = detect(self.storage.local_path(key), job.name, job.debug_id)
+            except BadDif as exc:
+                raise AssembleError(str(exc)) from None
+            command = CreateDebugFile(job.project_id, job.checksum, object_name, size, key, dif)
             self._commit(command)
             set_status(self.svc.redis, task, scope, job.checksum, ChunkFileState.OK)
 
@@ -157,11 +156,11 @@ class Assembler:
             owned = owned_chunks(view, organization_id, chunks)
         if any(c not in owned for c in chunks):
             raise AssembleError("Not all chunks available for assembling")
-        size = sum(owned[c] for c in chunks)
-        if size > MAX_FILE_SIZE:
-            raise AssembleError(f"File {name} exceeds maximum size ({size} > {MAX_FILE_SIZE})")
+        size, limit = sum(owned[c] for c in chunks), max_file_size(self.svc.settings.features)
+        if size > limit:
+            raise AssembleError(f"File {name} exceeds maximum size ({size} > {limit})")
         try:
-            staged = self.storage.stage(self._chunk_bytes(chunks), MAX_FILE_SIZE)
+            staged = self.storage.stage(self._chunk_bytes(chunks), limit)
         except FileNotFoundError:
             raise AssembleError("Not all chunks available for assembling") from None
         if staged.checksum != checksum:

@@ -8,6 +8,7 @@ worth of work per part). Nothing is committed until every check passed: bad inpu
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ MAX_REQUEST_SIZE = 32 * 1024 * 1024
 MAX_CONCURRENCY = 8
 HASH_ALGORITHM = "sha1"
 MAX_FILE_SIZE = 2**31  # system.maximum-file-size
+LARGE_FILE_SIZE = 2**32  # sentry.models.files.utils.MAX_FILE_SIZE, with the feature below
+LARGE_FILES_FEATURE = "organizations:large-debug-files"
 CHUNK_UPLOAD_ACCEPT = (
     "debug_files", "release_files", "pdbs", "sources", "bcsymbolmaps", "il2cpp",
     "portablepdbs", "artifact_bundles", "artifact_bundles_v2", "proguard",
@@ -31,10 +34,28 @@ CHUNK_UPLOAD_ACCEPT = (
 MAX_BODY_SIZE = MAX_REQUEST_SIZE + MAX_REQUEST_SIZE // 16 + 1024 * 1024
 MAX_FORM_PARTS = 4 * MAX_CHUNKS_PER_REQUEST
 
+SENTRY_CLI_VERSION = re.compile(r"^sentry-cli/(\d+)\.(\d+)\.(\d+)")
+API_PREFIX = "/api/0"
+
 CHUNK_TOO_LARGE = "Chunk size too large"
 REQUEST_TOO_LARGE = "Request too large"
 TOO_MANY_CHUNKS = "Too many chunks"
 CHECKSUM_MISMATCH = "Checksum mismatch"
+
+
+def max_file_size(features: frozenset[str]) -> int:
+    """Sentry's ``get_max_file_size``: the largest file that may be assembled."""
+    return LARGE_FILE_SIZE if LARGE_FILES_FEATURE in features else MAX_FILE_SIZE
+
+
+def upload_url(url_prefix: str, path: str, user_agent: str) -> str:
+    """Where sentry-cli should send chunks: relative to its own server URL from sentry-cli
+    1.70.1 on (so a proxy or a wrong ``EVENTRY_URL_PREFIX`` cannot misdirect it), else
+    absolute under the configured URL prefix (Sentry's ``system.url-prefix``)."""
+    found = SENTRY_CLI_VERSION.search(user_agent)
+    if found and tuple(int(part) for part in found.groups()) >= (1, 70, 1):
+        return path.removeprefix(API_PREFIX).lstrip("/")
+    return url_prefix.rstrip("/") + path
 
 
 class ChunkError(Exception):

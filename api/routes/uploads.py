@@ -36,14 +36,16 @@ from infra.chunks import (
     MAX_BODY_SIZE,
     MAX_CHUNKS_PER_REQUEST,
     MAX_CONCURRENCY,
-    MAX_FILE_SIZE,
     MAX_FORM_PARTS,
     MAX_REQUEST_SIZE,
     REQUEST_TOO_LARGE,
     ChunkError,
     Part,
+    max_file_size,
     receive_chunks,
+    upload_url,
 )
+from infra.debug_files import DIF_MIMETYPES
 from infra.jobs import enqueue, jobs_stream
 from projections.directory import list_projects
 from projections.uploads import find_debug_file, find_missing_chunks
@@ -100,12 +102,14 @@ def error(message: str) -> ApiError:
 @bp.get("/organizations/<org_slug>/chunk-upload/")
 @context.requires(RELEASE_READ)
 def chunk_upload_options(org_slug: str) -> Response:
-    context.organization(org_slug)
+    org = context.organization(org_slug)
+    settings = context.services().settings
+    path = f"/api/0/organizations/{org.slug}/chunk-upload/"
     return jsonify(
-        url=request.base_url,
+        url=upload_url(settings.url_prefix, path, request.headers.get("User-Agent", "")),
         chunkSize=CHUNK_SIZE,
         chunksPerRequest=MAX_CHUNKS_PER_REQUEST,
-        maxFileSize=MAX_FILE_SIZE,
+        maxFileSize=max_file_size(settings.features),
         maxRequestSize=MAX_REQUEST_SIZE,
         concurrency=MAX_CONCURRENCY,
         hashAlgorithm=HASH_ALGORITHM,
@@ -201,11 +205,12 @@ def serialize_dif(dif: dict[str, Any], org_slug: str) -> dict[str, Any]:
         "cpuName": dif["cpu_name"],
         "objectName": dif["name"],
         "symbolType": dif["file_format"],
-        "headers": {"Content-Type": "application/octet-stream"},
+        "headers": {"Content-Type": DIF_MIMETYPES.get(dif["file_format"], "application/octet-stream")},
         "size": dif["size"],
         "sha1": dif["checksum"],
         "dateCreated": dif["date_created"].replace("+00:00", "Z"),
-        "data": {"type": dif["object_kind"], "features": dif["features"]},
+        # A BCSymbolMap or UUID map has no object kind: Sentry stores no data for it.
+        "data": {"type": dif["object_kind"], "features": dif["features"]} if dif["object_kind"] else {},
     }
 
 

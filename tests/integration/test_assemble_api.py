@@ -121,7 +121,8 @@ def test_dif_assemble_errors(client: FlaskClient, tenant: Tenant, jobs: None) ->
     answer = poll(
         lambda: difs(client, tenant, not_elf).get_json()[sha1(text)], lambda a: a["state"] == "error"
     )
-    assert answer["detail"].startswith("Unsupported debug information file")
+    # symbolic's error for bytes of no known format, under Sentry's prefix for its errors
+    assert answer["detail"] == "Invalid debug information file: unsupported object file format"
 
 
 def test_dif_assemble_needs_the_organizations_own_chunks(
@@ -231,3 +232,79 @@ def test_a_broken_bundle_is_an_error(client: FlaskClient, tenant: Tenant, jobs: 
     body = {"checksum": sha1(data), "chunks": [sha1(data)], "projects": [str(tenant.project_id)]}
     answer = poll(lambda: bundles(client, tenant, body).get_json(), lambda a: a["state"] == "error")
     assert answer["detail"].startswith("Invalid artifact bundle")
+
+
+CRASH_SYM = (
+    b"MODULE Linux x86_64 67E9247C814E392BA027DBDE6748FCBF0 crash\n"
+    b"FILE 0 /tmp/crash.c\n"
+    b"FUNC 1130 1f 0 main\n"
+    b"1130 1f 4 0\n"
+    b"PUBLIC 1130 0 main\n"
+    b"STACK CFI INIT 1130 1f .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
+)
+
+
+def assembled(client: FlaskClient, t: Tenant, data: bytes, **file: Any) -> Any:
+    """Upload ``data`` as one chunk, ask for its assembly and wait until it is settled."""
+    assert upload(client, t, [data]).status_code == 200
+    body = {sha1(data): {"chunks": [sha1(data)], **file}}
+    return poll(lambda: difs(client, t, body).get_json()[sha1(data)], lambda a: a["state"] in ("ok", "error"))
+
+
+def test_a_breakpad_file_is_read_with_symbolic(client: FlaskClient, tenant: Tenant, jobs: None) -> None:
+    """Sentry's object name drops ``.sym``; a debug id from the client may change only the age."""
+    done = assembled(
+        client,
+        tenant,
+        CRASH_SYM,
+        name="symbols/crash.sym",
+        debug_id="67E9247C-814E-392B-A027-DBDE6748FCBF-1a",
+    )
+    assert done["state"] == "ok", done
+    dif = done["dif"]
+    assert (dif["objectName"], dif["symbolType"], dif["cpuName"]) == ("crash", "breakpad", "x86_64")
+    assert (dif["uuid"], dif["debugId"]) == (
+        "67e9247c-814e-392b-a027-dbde6748fcbf",
+        "67e9247c-814e-392b-a027-dbde6748fcbf-1a",
+    )
+    assert dif["codeId"] is None and dif["headers"] == {"Content-Type": "text/x-breakpad"}
+    assert dif["data"] == {"type": "dbg", "features": ["debug", "symtab", "unwind"]}
+
+
+def test_a_client_debug_id_for_another_object_is_ignored(
+    client: FlaskClient, tenant: Tenant, jobs: None
+) -> None:
+    done = assembled(
+        client, tenant, CRASH_SYM, name="crash.sym", debug_id="00000000-814e-392b-a027-dbde6748fcbf"
+    )
+    assert done["dif"]["debugId"] == "67e9247c-814e-392b-a027-dbde6748fcbf"
+
+
+def test_a_debug_companion(client: FlaskClient, tenant: Tenant, jobs: None, elf_path: Path) -> None:
+    """``objcopy --only-keep-debug``: symbolic's kind ``dbg``, ELF's content type."""
+    companion = elf_path.with_suffix(".debug")
+    subprocess.run(["objcopy", "--only-keep-debug", str(elf_path), str(companion)], check=True)
+    dif = assembled(client, tenant, companion.read_bytes(), name="hello.debug")["dif"]
+    assert dif["data"] == {"type": "dbg", "features": ["debug", "symtab"]}
+    assert (
+        dif["headers"] == {"Content-Type": "application/x-elf-binary"} and dif["objectName"] == "hello.debug"
+    )
+
+
+def test_a_bcsymbolmap_needs_its_debug_id(client: FlaskClient, tenant: Tenant, jobs: None) -> None:
+    data = b"BCSymbolMap Version: 2.0\n_main\n_helper\n"
+    assert assembled(client, tenant, data, name="a.bcsymbolmap") == {
+        "state": "error",
+        "detail": "Missing debug_id for BCSymbolMap",
+        "missingChunks": [],
+    }
+    other = data + b"_other\n"
+    dif = assembled(client, tenant, other, name="a.bcsymbolmap", debug_id="C8374B6D6E9634D8AE38EFAA5FEC424F")[
+        "dif"
+    ]
+    assert (dif["debugId"], dif["symbolType"], dif["cpuName"]) == (
+        "c8374b6d-6e96-34d8-ae38-efaa5fec424f",
+        "bcsymbolmap",
+        "any",
+    )
+    assert dif["data"] == {} and dif["headers"] == {"Content-Type": "application/x-bcsymbolmap"}

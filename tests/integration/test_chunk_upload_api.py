@@ -31,11 +31,11 @@ def staging_files(services: Services) -> list[str]:
     return os.listdir(blob_root(services) / "tmp")
 
 
-def test_options_as_sentry_cli_needs_them(client: FlaskClient, tenant: Tenant) -> None:
+def test_options_as_sentry_cli_needs_them(client: FlaskClient, services: Services, tenant: Tenant) -> None:
     r = client.get(f"/api/0/organizations/{tenant.org_slug}/chunk-upload/", headers=tenant.headers())
     assert r.status_code == 200
     assert r.get_json() == {
-        "url": f"http://localhost/api/0/organizations/{tenant.org_slug}/chunk-upload/",
+        "url": f"{services.settings.url_prefix}/api/0/organizations/{tenant.org_slug}/chunk-upload/",
         "chunkSize": 8388608,
         "chunksPerRequest": 64,
         "maxFileSize": 2147483648,
@@ -48,6 +48,34 @@ def test_options_as_sentry_cli_needs_them(client: FlaskClient, tenant: Tenant) -
             "portablepdbs", "artifact_bundles", "artifact_bundles_v2", "proguard",
         ],
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("agent", "relative"),
+    [
+        ("sentry-cli/3.8.2", True),
+        ("sentry-cli/1.70.1 (Linux x86_64)", True),
+        ("sentry-cli/10.0.0", True),
+        ("sentry-cli/1.70.0", False),
+        ("sentry-cli/1.69.99", False),
+        ("curl/8.5.0 sentry-cli/3.8.2", False),  # Sentry reads the version only at the start
+        ("", False),
+    ],
+)
+def test_the_upload_url_for_each_client(
+    client: FlaskClient, services: Services, tenant: Tenant, agent: str, relative: bool
+) -> None:
+    """Relative for sentry-cli 1.70.1 and later, under EVENTRY_URL_PREFIX otherwise; the
+    organization's slug even when the request named it by id."""
+    path = f"/api/0/organizations/{tenant.org_slug}/chunk-upload/"
+    r = client.get(
+        f"/api/0/organizations/{tenant.org_id}/chunk-upload/", headers=tenant.headers(**{"User-Agent": agent})
+    )
+    assert r.status_code == 200
+    expected = (
+        f"organizations/{tenant.org_slug}/chunk-upload/" if relative else services.settings.url_prefix + path
+    )
+    assert r.get_json()["url"] == expected
 
 
 @pytest.mark.parametrize(

@@ -74,13 +74,6 @@ def post_files(client: FlaskClient, t: Tenant, files: list[tuple[str, bytes]] | 
     return client.post(url(t), data=data, headers=t.headers(), content_type="multipart/form-data")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "url is built from the request's host (http://localhost/...), not from "
-        "EVENTRY_URL_PREFIX (Sentry's system.url-prefix)"
-    ),
-)
 def test_chunk_upload__ChunkUploadTest__test_chunk_parameters(
     client: FlaskClient, services: Services, ctx: Tenant
 ) -> None:
@@ -98,10 +91,6 @@ def test_chunk_upload__ChunkUploadTest__test_chunk_parameters(
     assert data["accept"] == CHUNK_UPLOAD_ACCEPT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sentry-cli >= 1.70.1 gets an absolute url, not the relative organizations/{org}/chunk-upload/",
-)
 def test_chunk_upload__ChunkUploadTest__test_relative_url_support(
     client: FlaskClient, services: Services, ctx: Tenant
 ) -> None:
@@ -116,9 +105,6 @@ def test_chunk_upload__ChunkUploadTest__test_relative_url_support(
         assert response.get_json()["url"] == services.settings.url_prefix + url(ctx)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="organizations:large-debug-files does not raise maxFileSize to 2**32 (stays 2 GiB)"
-)
 def test_chunk_upload__ChunkUploadTest__test_large_uploads(
     client: FlaskClient, services: Services, ctx: Tenant
 ) -> None:

@@ -16,7 +16,6 @@ import time
 from hashlib import sha1
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from infra.bootstrap import Services
@@ -135,10 +134,6 @@ def test_dif_assemble__DifAssembleEndpoint__test_assemble(
     assert response.get_json()[total_checksum]["missingChunks"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Breakpad .sym file assembles to state error (only ELF is read); Sentry reads it with symbolic",
-)
 def test_dif_assemble__DifAssembleEndpoint__test_dif_response(
     client: FlaskClient, owner: Tenant, jobs: None
 ) -> None:
