@@ -8,13 +8,13 @@ import json
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from commands import DomainError
+from commands import Command, DomainError
 from events import Meta
 from infra import telemetry
 from infra.bootstrap import Services, bootstrap
@@ -45,6 +45,14 @@ def services() -> Iterator[Services]:
         raise click.ClickException(str(exc)) from None
     finally:
         svc.close()
+
+
+def create(svc: Services, make: Callable[[int], Command], id_key: str, view: str) -> Any:
+    """The result of creating an entity as the operator, with a fresh snowflake id drawn from
+    ID_KEY (again on a collision); VIEW has caught up, so the next command finds the entity."""
+    outcome = svc.dispatch_with_new_id(make, id_key, cli_meta())
+    svc.engine.catch_up_all([view])
+    return outcome.result
 
 
 def organization(svc: Services, slug: str) -> OrganizationRow:

@@ -7,7 +7,16 @@ import json
 
 import click
 
-from api.cli.common import JSON_OPTION, ORG_OPTION, cli_meta, emit, organization, project, services
+from api.cli.common import (
+    JSON_OPTION,
+    ORG_OPTION,
+    cli_meta,
+    create,
+    emit,
+    organization,
+    project,
+    services,
+)
 from api.project_render import key_body
 from commands.organizations import CreateOrganization, CreateProject
 from commands.project_settings import DeleteProject
@@ -27,13 +36,9 @@ def orgs() -> None:
 def orgs_create(slug: str, name: str) -> None:
     """Create organization SLUG (named SLUG unless --name)."""
     with services() as svc:
-        outcome = svc.dispatch_with_new_id(
-            lambda i: CreateOrganization(i, slug, name or slug),
-            "organization_snowflake_key",
-            cli_meta(),
-        )
-        svc.engine.catch_up_all(["directory"])
-    click.echo(json.dumps(outcome.result))
+        make = lambda i: CreateOrganization(i, slug, name or slug)
+        result = create(svc, make, "organization_snowflake_key", "directory")
+    click.echo(json.dumps(result))
 
 
 @orgs.command("list")
@@ -61,7 +66,8 @@ def projects_create(org_slug: str, platform: str | None, name: str) -> None:
     with services() as svc:
         org = organization(svc, org_slug)
         suffixes, fallback = draws.slug_candidates()
-        outcome = svc.dispatch_with_new_id(
+        result = create(
+            svc,
             lambda i: CreateProject(
                 org.id,
                 i,
@@ -72,10 +78,9 @@ def projects_create(org_slug: str, platform: str | None, name: str) -> None:
                 default_key=draws.new_key(svc.snowflake("project_key_snowflake_key")),
             ),
             "project_snowflake_key",
-            cli_meta(),
+            "directory",
         )
-        svc.engine.catch_up_all(["directory"])
-    click.echo(json.dumps(outcome.result))
+    click.echo(json.dumps(result))
 
 
 @projects.command("list")

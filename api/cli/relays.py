@@ -22,7 +22,7 @@ def relays() -> None:
 @relays.command("list")
 @JSON_OPTION
 def relays_list(as_json: bool) -> None:
-    """Every registered relay: its key, version, whether it is internal, when last seen."""
+    """Registered relays: key, version, whether internal, last seen."""
     with services() as svc:
         svc.engine.catch_up_all(["relays"])
         with svc.engine.read("relays") as view:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from api.cli.common import JSON_OPTION, ORG_OPTION, cli_meta, emit, organization, services
+from api.cli.common import JSON_OPTION, ORG_OPTION, cli_meta, create, emit, organization, services
 from commands.groupreference import qualified_short_id
 from commands.groups import CreateGroup
 from commands.releases import AddRepository
@@ -49,13 +49,13 @@ def repos_add(org_slug: str, path: Path, credential: str | None, name: str) -> N
         config: dict[str, str] = {"path": str(path)}
         if credential:
             config["credential_sha256"] = credential_sha256(credential)
-        outcome = svc.dispatch_with_new_id(
+        result = create(
+            svc,
             lambda i: AddRepository(org.id, i, name, "git", path.as_uri(), config, git_dir),
             REPOSITORY_ID_KEY,
-            cli_meta(),
+            "releases",
         )
-        svc.engine.catch_up_all(["releases"])
-    click.echo(json.dumps({"id": str(outcome.result["id"]), "name": name, "url": path.as_uri()}))
+    click.echo(json.dumps({"id": str(result["id"]), "name": name, "url": path.as_uri()}))
 
 
 @repos.command("list")
@@ -88,12 +88,11 @@ def issues_create(org_slug: str, project_slug: str, title: str) -> None:
             project = find_project(view, org.id, project_slug)
         if project is None:
             raise click.ClickException(f"project {project_slug!r} not found")
-        outcome = svc.dispatch_with_new_id(
-            lambda i: CreateGroup(org.id, project.id, i, title), "group_snowflake_key", cli_meta()
+        result = create(
+            svc, lambda i: CreateGroup(org.id, project.id, i, title), "group_snowflake_key", "groups"
         )
-        svc.engine.catch_up_all(["groups"])
-    short_id = qualified_short_id(project.slug, outcome.result["short_id"])
-    click.echo(json.dumps({"id": str(outcome.result["id"]), "shortId": short_id, "title": title}))
+    short_id = qualified_short_id(project.slug, result["short_id"])
+    click.echo(json.dumps({"id": str(result["id"]), "shortId": short_id, "title": title}))
 
 
 @click.group()
