@@ -159,6 +159,8 @@ def test_unblocking_what_is_not_blocked_is_still_recorded() -> None:
         (BlockMetric(PID, ""), "You must supply a valid metric mri"),
         (BlockMetricTags(PID, MRI_1, ()), "You must supply at least one tag to block"),
         (UnblockMetricTags(PID, MRI_1, ()), "You must supply at least one tag to block"),
+        # tags of mixed types would reach the option, where every view sorts them
+        (BlockMetricTags(PID, MRI_1, (1, "a")), "Every tag must be a string"),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_commands_are_rejected_with_sentrys_messages(command: object, message: str) -> None:

@@ -301,3 +301,39 @@ def test_taken_key_id_and_public_key() -> None:
             key_id_reservation=Reservation(),
             public_key_reservation=taken,
         )
+
+
+NOT_A_LIST = 'Expected a list of items but got type "int".'
+TOO_BIG = "Ensure this value is less than or equal to"
+
+
+@pytest.mark.parametrize(
+    ("options", "errors"),
+    [
+        ((("sentry:origins", 5),), {"sentry:origins": [NOT_A_LIST]}),
+        ((("sentry:safe_fields", 7),), {"sentry:safe_fields": [NOT_A_LIST]}),
+        ((("sentry:resolve_age", 2**70),), {"sentry:resolve_age": [f"{TOO_BIG} 2147483647."]}),
+    ],
+)  # fmt: skip
+def test_the_decider_refuses_an_option_value_that_is_not_its_type(
+    options: tuple[tuple[str, Any], ...], errors: dict[str, list[str]]
+) -> None:
+    """Whoever sends the command (HTTP, the CLI, a benchmark), no event holds such a value."""
+    with pytest.raises(FieldErrors) as raised:
+        when(UpdateProject(PID, OID, options=options), project=project(), organization=org())
+    assert raised.value.errors == {"options": errors}
+
+
+RESERVATIONS: dict[str, State] = {
+    "key_id_reservation": Reservation(),
+    "public_key_reservation": Reservation(),
+}
+
+
+@pytest.mark.parametrize("rate_limit", [(2**70, 60), (10, 86401), (-1, 60), (True, 60)])
+def test_the_decider_refuses_a_rate_limit_beyond_its_columns(rate_limit: tuple[Any, Any]) -> None:
+    with pytest.raises(FieldErrors):
+        when(CreateProjectKey(PID, KEY, "k", rate_limit), project=project(), **RESERVATIONS)
+    state = project(*then(when(CreateProjectKey(PID, KEY, "k"), project=project(), **RESERVATIONS)))
+    with pytest.raises(FieldErrors):
+        when(UpdateProjectKey(PID, KEY.public_key, rate_limit=rate_limit), project=state)
