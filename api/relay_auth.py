@@ -18,6 +18,7 @@ from sentry_relay.auth import PublicKey
 
 from api.context import services
 from api.errors import detail
+from api.screen import load_json
 from commands.relays import RelayState
 from events import streams
 
@@ -76,7 +77,7 @@ def authenticate_relay() -> tuple[AuthenticatedRelay, Any]:
     if not svc.redis.set(replay_marker(state.public_key, header, body), 1, nx=True, ex=REPLAY_MARKER_SECONDS):
         raise detail(401, "Invalid relay signature")
     try:
-        data = json.loads(body) if body else {}
+        data = load_json(body) if body else {}  # the screen's parser: also past its size
     except ValueError:
         raise detail(400, "No valid json body") from None
     relay = AuthenticatedRelay(relay_id, state.public_key, is_internal(state.public_key, state.internal))

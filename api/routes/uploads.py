@@ -7,7 +7,6 @@ Routes translate: the limits and storage are in ``infra.chunks``, assembly in ``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jsonschema
@@ -18,6 +17,7 @@ from api import context
 from api.commanding import remember_write
 from api.consistency import wait_for
 from api.errors import ApiError
+from api.screen import load_json
 from commands.uploads import RecordBlobs
 from infra.assemble import (
     AssembleTask,
@@ -149,7 +149,7 @@ def upload_chunks(org_slug: str) -> Response:
 
 def _json(schema: dict[str, Any], messages: dict[str, str] | None = None) -> Any:
     try:
-        data = json.loads(request.get_data())
+        data = load_json(request.get_data())  # the screen's parser: also past its size
         jsonschema.validate(data, schema)
     except jsonschema.ValidationError as exc:
         if messages is None:
