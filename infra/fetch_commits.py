@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from commands.release_commits import RepositoriesState
 from commands.releases import SetCommits
@@ -84,7 +84,7 @@ class CommitFetcher:
             release = release_queries.find_release(view, org_id, job["version"])
             if release is None or release["id"] != job["release_id"]:
                 return  # deleted (or re-created) since: nothing to fetch for
-            previous = release_queries.previous_release(view, release)
+            previous = self._previous_release_id(view, job, release)
         repos = RepositoriesState.fold(r.event for r in svc.store.read_stream(repositories_stream(org_id)))
         user = (
             UserState.fold(r.event for r in svc.store.read_stream(user_stream(job["user_id"])))
@@ -116,11 +116,22 @@ class CommitFetcher:
         except ReleaseCommitError:
             log(LOGGER, logging.INFO, "fetch_commits.duplicate", release_id=release["id"])
 
-    def _previous_head(self, previous: dict[str, Any] | None, repository_id: int) -> str | None:
-        if previous is None:
+    @staticmethod
+    def _previous_release_id(view: Any, job: Mapping[str, Any], release: dict[str, Any]) -> int | None:
+        """The release chosen when the refs were set (Sentry's ``prev_release_id``); a job
+        queued before that choice was recorded falls back to choosing now."""
+        if "previous_release_id" in job:
+            return cast(int | None, job["previous_release_id"])
+        previous = release_queries.previous_release(view, release)
+        return int(previous["id"]) if previous is not None else None
+
+    def _previous_head(self, previous_id: int | None, repository_id: int) -> str | None:
+        """The previous release's head commit in this repository, read now as Sentry's task
+        does (None once that release is deleted: its head commits go with it)."""
+        if previous_id is None:
             return None
         with self.svc.engine.read("releases") as view:
-            return release_queries.head_commit(view, previous["id"], repository_id)
+            return release_queries.head_commit(view, previous_id, repository_id)
 
     def _failed(
         self,

@@ -22,6 +22,7 @@ from events.releases import (
     RepositoryAdded,
 )
 from projections.base import Projection, View, on
+from projections.release_queries import find_release, previous_release
 
 # Emitted for a ``set_refs`` that fetches: the engine's effect enqueues the fetch job.
 FETCH_COMMITS = "fetch_commits"
@@ -119,6 +120,7 @@ class Releases(Projection):
                     "user_id": e.user_id,
                     "refs": list(e.refs),
                     "position": rec.position,
+                    "previous_release_id": _previous_release_id(view, e.organization_id, e.version),
                 }
             )
 
@@ -204,6 +206,15 @@ def _commit_rows(org: int, commits: list[dict[str, Any]], now: str) -> list[tupl
          1 if "message" in c else 0)
         for c in commits
     ]  # fmt: skip
+
+
+def _previous_release_id(view: View, organization_id: int, version: str) -> int | None:
+    """Sentry's ``set_refs`` picks the previous release when the refs are set, not when the
+    fetch runs: the view holds exactly the log up to this event, so the choice is the one a
+    request would have made then, however long the job waits (and it is the same on replay)."""
+    release = find_release(view, organization_id, version)
+    previous = previous_release(view, release) if release is not None else None
+    return int(previous["id"]) if previous is not None else None
 
 
 def _heads(view: View, release_id: int, heads: dict[str, str]) -> None:

@@ -200,6 +200,27 @@ def test_two_releases_fetch_the_commits_between_them(job_client: FlaskClient, t:
     assert got and got["statusDetails"] == {"inRelease": "2.0"} and got["inbox"] is None
 
 
+def test_a_backlog_of_fetch_jobs_gives_each_release_its_own_range(
+    client: FlaskClient, services: Services, t: Tenant, repo: Repo
+) -> None:
+    """Sentry's ``set_refs`` picks the previous release when the refs are set and hands its id
+    to the task: a job that runs late (here both run after both releases exist) must not take
+    a release made after its refs were set as the start of its range."""
+    c1, c2 = repo.commit("first"), repo.commit("second")
+    add_repo(client, t, repo.path)
+    new_release(client, t, "1.0", [{"repository": "acme/app", "commit": c2}])
+    c3, c4 = repo.commit("third"), repo.commit("fourth")
+    new_release(client, t, "2.0", [{"repository": "acme/app", "commit": c4}])
+    assert services.engine.wait(services.store.head(), ["releases"], timeout=20)  # both jobs queued
+    runner = job_runner(services)
+    thread = runner.start()
+    try:
+        assert [c["id"] for c in commits_of(client, t, "1.0", 2)] == [c2, c1]  # nothing before it
+        assert [c["id"] for c in commits_of(client, t, "2.0", 2)] == [c4, c3]  # from 1.0's head
+    finally:
+        runner.shutdown(thread)
+
+
 def raw_commit(path: Path, message: bytes, files: dict[str, str], day: int) -> str:
     """A commit made with exactly these bytes (``--cleanup=verbatim``: git keeps the message)."""
     when = f"2024-02-{day:02d}T10:00:00Z".encode()
