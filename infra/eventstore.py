@@ -32,6 +32,9 @@ Pending = tuple[UUID, int, Event]  # (stream, version, event)
 
 
 def build_recorder(env: dict[str, str]) -> ApplicationRecorder:
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        # Appends that do not serialize through each commit's fsync (infra/pg_recorder.py).
+        env = {"APPLICATION_RECORDER_TOPIC": "infra.pg_recorder:OrderedCommitRecorder", **env}
     factory = InfrastructureFactory.construct(Environment(APPLICATION_NAME, env))
     return factory.application_recorder()
 
