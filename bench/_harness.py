@@ -1,5 +1,7 @@
-"""Shared pieces of the benchmarks: a scratch PostgreSQL database, servers as subprocesses,
-and a closed-loop HTTP load generator (the same for the measured service and its baseline)."""
+"""Shared pieces of the benchmarks: a scratch PostgreSQL database, eventry deployed as in
+production (``eventry worker`` and ``eventry serve --workers N``), baselines served by the same
+gunicorn worker class, and a closed-loop HTTP load generator (the same for eventry and its
+baseline)."""
 
 from __future__ import annotations
 
@@ -7,17 +9,24 @@ import http.client
 import json
 import math
 import os
+import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
+
+from bench._cpu import backends, tree_cpu
+from bench._private_servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("EVENTRY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -26,6 +35,8 @@ REDIS_URL = os.environ.get("EVENTRY_BENCH_REDIS", "redis://127.0.0.1:6379/2")
 
 @contextmanager
 def scratch_database(name: str) -> Iterator[str]:
+    """A new database for this run (the name gets this process's id: benchmarks run side by side)."""
+    name = f"{name}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -52,7 +63,7 @@ def process(
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=sink, stderr=sink)
     try:
         if health_url:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60  # a loaded machine starts servers slowly
             while True:
                 try:
                     urllib.request.urlopen(health_url, timeout=1).close()
@@ -61,7 +72,8 @@ def process(
                     if getattr(exc, "code", None):  # any HTTP answer means it is up
                         break
                     if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError(f"{args} did not start") from exc
+                        said = log.read_text(errors="replace")[-2000:] if log else ""
+                        raise RuntimeError(f"{args} did not start; its output ends:\n{said}") from exc
                     time.sleep(0.2)
         yield proc
     finally:
@@ -73,14 +85,6 @@ def process(
 
 def eventry(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
-
-
-def gunicorn(workers: int, port: int, app: str) -> list[str]:
-    """The same server for the measured service and its baseline: sync workers, quiet logs."""
-    return [
-        sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "sync", "--log-level", "warning",
-        "-b", f"127.0.0.1:{port}", app,
-    ]  # fmt: skip
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -116,8 +120,11 @@ def figures(latencies: list[float], elapsed: float, errors: int) -> dict[str, fl
     }
 
 
-def load(port: int, make: Request, seconds: float, clients: int) -> dict[str, float]:
-    """``clients`` threads, each on a keep-alive connection, sending requests for ``seconds``."""
+def load(
+    port: int, make: Request, seconds: float, clients: int, cpu: Callable[[], float] | None = None
+) -> dict[str, float]:
+    """``clients`` threads, each on a keep-alive connection, sending requests for ``seconds``;
+    with ``cpu`` (a reading of CPU seconds), also the CPU milliseconds a request cost."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -144,20 +151,179 @@ def load(port: int, make: Request, seconds: float, clients: int) -> dict[str, fl
         with lock:
             latencies.extend(mine)
 
+    before = cpu() if cpu else 0.0
     elapsed = run_clients(clients, seconds, client)
-    return figures(latencies, elapsed, errors[0])
+    result = figures(latencies, elapsed, errors[0])
+    if cpu and latencies:
+        result["cpu_ms"] = (cpu() - before) * 1000 / len(latencies)
+    return result
 
 
-def report(title: str, measured_runs: list[dict[str, float]], baseline_runs: list[dict[str, float]]) -> None:
-    """Print the best run of each side and their throughput ratio."""
-    measured = max(measured_runs, key=lambda r: r["rps"])
-    baseline = max(baseline_runs, key=lambda r: r["rps"])
-    print(f"\n{title} (best of {len(measured_runs)} rounds)")
-    for name, figures in (("eventry", measured), ("baseline", baseline)):
-        print(
-            f"  {name:<9} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
-            f"p99 {figures['p99_ms']:6.2f} ms  errors {int(figures['errors'])}  "
-            f"({int(figures['requests'])} requests)"
+def call(
+    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    """One request on a new connection (``body`` as JSON, or bytes sent as they are): the status,
+    the headers (lower-case names) and the decoded JSON answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        data = body if isinstance(body, bytes) else None if body is None else json.dumps(body)
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        payload = json.loads(response.read() or b"null")
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, payload
+    finally:
+        conn.close()
+
+
+def create_projects(port: int, org: str, token: str, names: list[str]) -> list[str]:
+    """Projects made over HTTP (a command-line process each would take seconds); their slugs."""
+    slugs = []
+    for name in names:
+        status, _, body = call(port, "POST", f"/api/0/organizations/{org}/projects/", {"name": name},
+                               {"Authorization": f"Bearer {token}"})  # fmt: skip
+        if status != 201:
+            raise RuntimeError(f"project {name!r} not created: {status} {body}")
+        slugs.append(body["slug"])
+    return slugs
+
+
+def best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the highest throughput: the one least disturbed by the shared machine."""
+    return max(runs, key=lambda r: r["rps"])
+
+
+def describe(name: str, run: dict[str, float]) -> str:
+    cpu = f"  CPU {run['cpu_ms']:.2f} ms/request" if "cpu_ms" in run else ""
+    return (
+        f"{name:<9} {run['rps']:8.1f} req/s  p50 {run['p50_ms']:6.2f} ms  p99 {run['p99_ms']:6.2f} ms  "
+        f"errors {int(run['errors'])}  ({int(run['requests'])} requests){cpu}"
+    )
+
+
+def cpu_ratio(subject: list[dict[str, float]], baseline: list[dict[str, float]]) -> float | None:
+    """Baseline CPU per request over eventry's (least of each side's rounds): the throughput
+    ratio the two would reach on a machine of their own, CPU-bound."""
+    if not all("cpu_ms" in r for r in (*subject, *baseline)):
+        return None
+    return min(r["cpu_ms"] for r in baseline) / min(r["cpu_ms"] for r in subject)
+
+
+def cpu_line(subject: list[dict[str, float]], baseline: list[dict[str, float]]) -> str:
+    ratio = cpu_ratio(subject, baseline)
+    return "CPU ratio (baseline/eventry CPU per request): " + ("-" if ratio is None else f"{ratio:.3f}")
+
+
+def alternate(
+    rounds: int, subject: Callable[[], object], baseline: Callable[[], object], between: Callable[[], None]
+) -> None:
+    """``rounds`` of each side, alternating which goes first so that drift of the shared
+    machine falls on both; ``between`` runs after each side (let the worker catch up)."""
+    for n in range(rounds):
+        for side in (subject, baseline) if n % 2 == 0 else (baseline, subject):
+            side()
+            between()
+
+
+@dataclass
+class Production:
+    """A scratch deployment: database, directory, and the environment of its processes."""
+
+    database_url: str
+    env: dict[str, str]  # for the command line: quiet logs
+    serve_env: dict[str, str]  # for servers and the worker: production's log level
+    scratch: Path
+    pids: list[int] = field(default_factory=list)  # processes running for it now
+
+    def cpu(self) -> float:
+        """CPU seconds so far of its processes and its database's backends (see bench/_cpu.py)."""
+        return tree_cpu([*self.pids, *backends(self.database_url)])
+
+    def cli(self, *args: str) -> str:
+        return cli(self.env, *args)
+
+    def token(self, org: str, scopes: str) -> str:
+        return self.cli("tokens", "create", "--org", org, "--scopes", scopes).strip().splitlines()[-1]
+
+    @property
+    def log(self) -> Path:
+        return self.scratch / "servers.log"
+
+
+@contextmanager
+def production(name: str, **extra: str) -> Iterator[Production]:
+    """A scratch database on the shared PostgreSQL, the shared Redis, a scratch data directory,
+    Prometheus' multi-process directory, a shared secret: what ``eventry serve --workers N``
+    runs with in production. Migrated; nothing is running yet."""
+    with scratch_database(name) as url, tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
+        scratch = Path(tmp)
+        (scratch / "metrics").mkdir()
+        serve_env = bench_env(
+            DATABASE_URL=url,
+            REDIS_URL=REDIS_URL,
+            EVENTRY_DATA_DIR=str(scratch / "var"),
+            EVENTRY_SECRET_KEY=secrets.token_urlsafe(32),
+            PROMETHEUS_MULTIPROC_DIR=str(scratch / "metrics"),
+            **extra,
         )
-    print(f"  ratio eventry/baseline throughput: {measured['rps'] / baseline['rps']:.2f}")
-    print(json.dumps({"measured": measured, "baseline": baseline}))
+        serve_env.pop("EVENTRY_LOG_LEVEL")  # production logs a line a request at INFO
+        env = {**serve_env, "EVENTRY_LOG_LEVEL": "WARNING"}
+        cli(env, "migrate")
+        yield Production(url, env, serve_env, scratch)
+
+
+@contextmanager
+def running(
+    dep: Production, args: list[str], env: dict[str, str], health_url: str | None = None
+) -> Iterator[None]:
+    """``process`` counted in the deployment's CPU while it runs."""
+    with process(args, env, health_url, log=dep.log) as proc:
+        dep.pids.append(proc.pid)
+        try:
+            yield
+        finally:
+            dep.pids.remove(proc.pid)
+
+
+@contextmanager
+def worker(dep: Production) -> Iterator[None]:
+    with running(dep, eventry("worker"), dep.serve_env):
+        yield
+
+
+@contextmanager
+def serve(dep: Production, workers: int) -> Iterator[int]:
+    """``eventry serve --workers N`` on a free port; yields the port."""
+    port = free_port()
+    argv = eventry("serve", "--port", str(port), "--workers", str(workers))
+    with running(dep, argv, dep.serve_env, f"http://127.0.0.1:{port}/healthz"):
+        yield port
+
+
+@contextmanager
+def serve_baseline(dep: Production, app: str, workers: int, **extra: str) -> Iterator[int]:
+    """``app`` (an ASGI app, e.g. a Flask app behind ``api.asgi.threaded``) served exactly as
+    ``eventry serve`` serves eventry: the same gunicorn command, worker class and settings."""
+    from api.server import gunicorn_argv
+    from infra.config import Settings
+
+    port = free_port()
+    settings = Settings(database_url=dep.database_url, redis_url=REDIS_URL)
+    argv = gunicorn_argv("127.0.0.1", port, workers, settings)
+    assert argv[-1] == "api.wsgi:asgi_app", argv  # eventry's app, replaced by the baseline's
+    argv[-1] = app
+    env = {**dep.serve_env, **extra}
+    with running(dep, argv, env, f"http://127.0.0.1:{port}/"):
+        yield port
+
+
+def settle(dep: Production, timeout: float = 300) -> None:
+    """Wait until every view has reached the head of the log, so that one side's backlog is
+    not folded during the other side's run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = json.loads(dep.cli("projections", "status", "--json"))
+        if all(int(r["lag"]) == 0 for r in rows):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the views did not catch up within {timeout:.0f}s: {rows}")
+        time.sleep(0.5)

@@ -1,19 +1,26 @@
-"""The baseline for the relay config benchmark: one Redis MGET of the requested keys, as JSON."""
+"""The baseline for the relay config benchmark: the raw endpoint. One Redis MGET of the
+requested keys and the stored bytes concatenated into ``{"configs": {key: document}}``, nothing
+parsed or re-encoded; served as eventry is (``asgi_app``, the same gunicorn worker class)."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, Response, request
+
+from api.asgi import threaded
 
 app = Flask("baseline-mget")
 client = redis.Redis.from_url(os.environ["BASELINE_REDIS_URL"])
 
 
 @app.post("/mget")
-def mget() -> object:
+def mget() -> Response:
     keys = (request.get_json(silent=True) or {}).get("publicKeys") or []
     values = client.mget([f"relayconfig:{k}" for k in keys])
-    return jsonify(configs={k: json.loads(v) for k, v in zip(keys, values, strict=True) if v})
+    found = [b'"%s":%s' % (k.encode(), v) for k, v in zip(keys, values, strict=True) if v]
+    return Response(b'{"configs":{' + b",".join(found) + b"}}", mimetype="application/json")
+
+
+asgi_app = threaded(app)

@@ -1,8 +1,11 @@
 """BlockMetric commands per second through HTTP on PostgreSQL, side by side with a baseline
 Flask endpoint that inserts one row into PostgreSQL and returns JSON.
 
-Both run under gunicorn with the same workers, against the same PostgreSQL, loaded by the same
-closed-loop client in this process; the runs alternate, and the ratio is what to read.
+eventry runs as in production (``eventry serve --workers N`` and ``eventry worker``); the
+baseline is served by the same gunicorn command and worker class. Both servers and the worker
+stay up for the whole run, both sides are loaded by the same closed-loop client in this
+process, the rounds alternate, and the views catch up between rounds. Read the ratio of
+throughputs (best round of each side).
 
     python bench/block_metric_http.py [--seconds 10] [--clients 8] [--workers 2] [--rounds 2]
 """
@@ -20,40 +23,35 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import (
-    REDIS_URL,
-    bench_env,
-    cli,
-    eventry,
-    gunicorn,
+    alternate,
+    best,
+    cpu_line,
+    cpu_ratio,
+    create_projects,
+    describe,
     load,
-    process,
-    report,
-    scratch_database,
+    production,
+    serve,
+    serve_baseline,
+    settle,
+    worker,
 )
+from bench._result import Pair
+
+NAME = "block_metric_http"
+GOAL = (">=", 0.60)
+BASELINE_APP = "bench.baseline_app:asgi_app"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-
-    with scratch_database("eventry_bench_block") as url:
-        env = bench_env(DATABASE_URL=url, REDIS_URL=REDIS_URL)
-        with process(eventry("migrate"), env) as proc:
-            proc.wait(60)
-        with psycopg.connect(url, autocommit=True) as conn:
+def measure(seconds: float = 10, clients: int = 8, workers: int = 2, rounds: int = 2) -> Pair:
+    with production("eventry_bench_block") as dep:
+        with psycopg.connect(dep.database_url, autocommit=True) as conn:
             conn.execute("CREATE TABLE baseline_rows (id bigserial PRIMARY KEY, body text)")
         slug = f"bench-{secrets.token_hex(3)}"
-        run = lambda *a: cli(env, *a)
-        run("orgs", "create", slug)
-        projects = [
-            json.loads(run("projects", "create", "--org", slug, f"p{i}"))["slug"] for i in range(args.clients)
-        ]
-        token = run("tokens", "create", "--org", slug, "--scopes", "project:write").strip().splitlines()[-1]
+        dep.cli("orgs", "create", slug)
+        token = dep.token(slug, "project:write")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        projects: list[str] = []
 
         def block(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
             # one project per client: the numbers measure the write path, not lock contention
@@ -64,26 +62,50 @@ def main() -> None:
         def insert(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
             return "PUT", "/insert", json.dumps({"client": client, "n": n}).encode(), headers
 
-        baseline_env = {**env, "BASELINE_CONNINFO": url}
-        measured, baseline = [], []
-        with process(eventry("worker"), env):
-            for _ in range(args.rounds):
-                with process(
-                    gunicorn(args.workers, 8791, "api.wsgi:app"), env, "http://127.0.0.1:8791/healthz"
-                ):
-                    measured.append(load(8791, block, args.seconds, args.clients))
-                with process(
-                    gunicorn(args.workers, 8792, "bench.baseline_app:app"),
-                    baseline_env,
-                    "http://127.0.0.1:8792/insert",
-                ):
-                    baseline.append(load(8792, insert, args.seconds, args.clients))
-        report(
-            f"BlockMetric (blockTags) over HTTP on PostgreSQL, {args.workers} gunicorn workers, "
-            f"{args.clients} clients, {args.seconds:.0f}s each",
-            measured,
-            baseline,
-        )
+        measured: list[dict[str, float]] = []
+        baseline: list[dict[str, float]] = []
+        with (
+            worker(dep),
+            serve(dep, workers) as port,
+            serve_baseline(dep, BASELINE_APP, workers, BASELINE_CONNINFO=dep.database_url) as base,
+        ):
+            projects += create_projects(port, slug, token, [f"p{i}" for i in range(clients)])
+            load(port, block, 1, clients)  # both servers' workers warm (pools open, code paths run)
+            load(base, insert, 1, clients)
+            settle(dep)
+            alternate(
+                rounds,
+                lambda: measured.append(load(port, block, seconds, clients, dep.cpu)),
+                lambda: baseline.append(load(base, insert, seconds, clients, dep.cpu)),
+                lambda: settle(dep),
+            )
+    top, base_top = best(measured), best(baseline)
+    return Pair(
+        NAME,
+        top["rps"] / base_top["rps"],
+        top["rps"],
+        base_top["rps"],
+        "req/s",
+        GOAL,
+        details=[
+            f"PUT metrics/visibility/ (blockTags) vs PUT /insert (one INSERT), {workers} gunicorn workers, "
+            f"{clients} clients, {seconds:g}s x {rounds} rounds, best round of each",
+            describe("eventry", top),
+            describe("baseline", base_top),
+            cpu_line(measured, baseline),
+        ],
+        extra={"errors": int(top["errors"] + base_top["errors"]), "cpu_ratio": cpu_ratio(measured, baseline)},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    print(measure(args.seconds, args.clients, args.workers, args.rounds).render())
 
 
 if __name__ == "__main__":

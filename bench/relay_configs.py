@@ -1,9 +1,12 @@
 """``POST /api/0/relays/projectconfigs/?version=3`` for 100 keys on a warm cache, side by side
-with a baseline Flask endpoint that does one Redis MGET of the same 100 keys.
+with the raw endpoint: one Redis MGET of the same 100 keys and the stored bytes concatenated
+(``bench/baseline_mget.py``), nothing parsed.
 
-Both run under gunicorn with the same workers, against the same Redis, loaded by the same
-client in this process. Relay requests are signed before the clock starts (each signature is
-accepted once), so the client's signing cost is not in the figures.
+eventry runs as in production (``eventry serve --workers N`` and ``eventry worker``); the raw
+endpoint is served by the same gunicorn command and worker class; all stay up for the whole
+run and the rounds alternate. Both answers are checked to hold the 100 configs. Relay requests
+are signed before the clock starts (each signature is accepted once), so the client's signing
+cost is not in the figures.
 
     python bench/relay_configs.py [--seconds 10] [--clients 4] [--workers 2] [--rounds 2]
 """
@@ -15,57 +18,126 @@ import json
 import secrets
 import sys
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sentry_relay.auth import generate_key_pair
+from sentry_relay.auth import SecretKey, generate_key_pair
 
 from bench._harness import (
     REDIS_URL,
-    bench_env,
-    cli,
-    eventry,
-    gunicorn,
+    alternate,
+    best,
+    call,
+    cpu_line,
+    cpu_ratio,
+    create_projects,
+    describe,
     load,
-    process,
-    report,
-    scratch_database,
+    production,
+    serve,
+    serve_baseline,
+    settle,
+    worker,
 )
-from events import Meta, streams
-from events.project_keys import KEY_ACTIVE, ProjectKeyCreated
-from infra.bootstrap import bootstrap
-from infra.config import Settings
+from bench._result import Pair
 
+NAME = "relay_configs"
+GOAL = (">=", 0.90)
 KEYS = 100
+PATH = "/api/0/relays/projectconfigs/?version=3"
+BASELINE_APP = "bench.baseline_mget:asgi_app"
+Request = tuple[str, str, bytes, dict[str, str]]
 
 
-def add_keys(settings: Settings, org_slug: str) -> list[str]:
-    """100 keys on one project, appended as events (the read path is what is measured)."""
-    svc = bootstrap(settings, create_tables=False)
-    try:
-        svc.engine.catch_up_all(["directory"])
-        with svc.engine.read("directory") as view:
-            from projections.directory import find_organization, list_projects
+def add_keys(port: int, org: str, token: str, count: int) -> list[str]:
+    """A project with ``count`` keys, made over HTTP; their public keys."""
+    (project,) = create_projects(port, org, token, ["relayed"])
+    auth = {"Authorization": f"Bearer {token}"}
+    path = f"/api/0/projects/{org}/{project}/keys/"
+    for i in range(count - 1):  # the project came with its default key
+        status, _, body = call(port, "POST", path, {"name": f"key {i}"}, auth)
+        if status != 201:
+            raise RuntimeError(f"key not created: {status} {body}")
+    status, _, keys = call(port, "GET", path, None, auth)
+    assert status == 200 and len(keys) == count, (status, keys)
+    return [k["public"] for k in keys]
 
-            org = find_organization(view, org_slug)
-            assert org is not None
-            project = list_projects(view, org.id)[0]
-        stream = streams.project(project.id)
-        version = svc.store.stream_version(stream)
-        keys, pending = [], []
-        for i in range(KEYS):
-            public_key = uuid.uuid4().hex
-            keys.append(public_key)
-            event = ProjectKeyCreated(
-                project.id, org.id, 10_000 + i, public_key, uuid.uuid4().hex, "bench", KEY_ACTIVE, None, None
+
+def signed(secret: SecretKey, relay_id: str, body: bytes, expected: int) -> Callable[[int, int], Request]:
+    """Requests signed ahead (``expected`` of them), then signed as they go."""
+    signatures = iter([secret.sign(body) for _ in range(expected)])
+
+    def relay_request(client: int, n: int) -> Request:
+        signature = next(signatures, None) or secret.sign(body)
+        headers = {
+            "X-Sentry-Relay-Id": relay_id,
+            "X-Sentry-Relay-Signature": signature,
+            "Content-Type": "application/json",
+        }
+        return "POST", PATH, body, headers
+
+    return relay_request
+
+
+def measure(seconds: float = 10, clients: int = 4, workers: int = 2, rounds: int = 2) -> Pair:
+    secret, public = generate_key_pair()
+    relay_id = str(uuid.uuid4())
+    with production("eventry_bench_relay", EVENTRY_INTERNAL_RELAYS=str(public)) as dep:
+        slug = f"bench-{secrets.token_hex(3)}"
+        dep.cli("orgs", "create", slug)
+        dep.cli("relays", "register-internal", relay_id, str(public))
+        token = dep.token(slug, "project:read,project:write")
+        measured: list[dict[str, float]] = []
+        baseline: list[dict[str, float]] = []
+        with (
+            worker(dep),
+            serve(dep, workers) as port,
+            serve_baseline(dep, BASELINE_APP, workers, BASELINE_REDIS_URL=REDIS_URL) as base,
+        ):
+            keys = add_keys(port, slug, token, KEYS)
+            settle(dep)
+            body = json.dumps({"publicKeys": keys, "fullConfig": True}).encode()
+            relay_request = signed(secret, relay_id, body, int((seconds * rounds + 2) * 1000))
+
+            def mget_request(client: int, n: int) -> Request:
+                return "POST", "/mget", body, {"Content-Type": "application/json"}
+
+            load(port, relay_request, 1, clients)  # warm the cache and both servers' workers
+            load(base, mget_request, 1, clients)
+            check_answers([(port, relay_request), (base, mget_request)], keys)
+            alternate(
+                rounds,
+                lambda: measured.append(load(port, relay_request, seconds, clients, dep.cpu)),
+                lambda: baseline.append(load(base, mget_request, seconds, clients, dep.cpu)),
+                lambda: None,  # reads append nothing for the worker to fold
             )
-            pending.append((stream, version + 1 + i, event))
-        svc.store.append(pending, Meta(actor_type="cli", actor_label="bench"), datetime.now(UTC))
-        return keys
-    finally:
-        svc.close()
+    top, base_top = best(measured), best(baseline)
+    return Pair(
+        NAME,
+        top["rps"] / base_top["rps"],
+        top["rps"],
+        base_top["rps"],
+        "req/s",
+        GOAL,
+        details=[
+            f"projectconfigs v3, {KEYS} keys, warm cache, vs MGET + concatenate the stored bytes; "
+            f"{workers} gunicorn workers, {clients} clients, {seconds:g}s x {rounds} rounds, best of each",
+            describe("eventry", top),
+            describe("baseline", base_top),
+            cpu_line(measured, baseline),
+        ],
+        extra={"errors": int(top["errors"] + base_top["errors"]), "cpu_ratio": cpu_ratio(measured, baseline)},
+    )
+
+
+def check_answers(sides: list[tuple[int, Callable[[int, int], Request]]], keys: list[str]) -> None:
+    """Both sides answer with every key's config: neither measures misses."""
+    for p, make in sides:
+        method, path, body, headers = make(0, 0)
+        status, _, answer = call(p, method, path, body, headers)
+        assert status == 200 and sorted(answer["configs"]) == sorted(keys), (p, status, str(answer)[:300])
 
 
 def main() -> None:
@@ -75,56 +147,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-
-    with scratch_database("eventry_bench_relay") as url:
-        secret, public = generate_key_pair()
-        relay_id = str(uuid.uuid4())
-        env = bench_env(DATABASE_URL=url, REDIS_URL=REDIS_URL, EVENTRY_INTERNAL_RELAYS=str(public))
-        run = lambda *a: cli(env, *a)
-        run("migrate")
-        slug = f"bench-{secrets.token_hex(3)}"
-        run("orgs", "create", slug)
-        run("projects", "create", "--org", slug, "relayed")
-        run("relays", "register-internal", relay_id, str(public))
-        keys = add_keys(Settings(database_url=url, redis_url=REDIS_URL), slug)
-        run("projections", "status")
-        body = json.dumps({"publicKeys": keys, "fullConfig": True}).encode()
-        expected = int(args.seconds * args.rounds * 3000)
-        signatures = [secret.sign(body) for _ in range(expected)]
-        used = iter(signatures)
-
-        def relay_request(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
-            headers = {
-                "X-Sentry-Relay-Id": relay_id,
-                "X-Sentry-Relay-Signature": next(used),
-                "Content-Type": "application/json",
-            }
-            return "POST", "/api/0/relays/projectconfigs/?version=3", body, headers
-
-        def mget_request(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
-            return "POST", "/mget", body, {"Content-Type": "application/json"}
-
-        measured, baseline = [], []
-        with process(eventry("worker"), env):
-            for _ in range(args.rounds):
-                with process(
-                    gunicorn(args.workers, 8793, "api.wsgi:app"), env, "http://127.0.0.1:8793/healthz"
-                ):
-                    load(8793, relay_request, 1, 1)  # warm the cache and the workers
-                    measured.append(load(8793, relay_request, args.seconds, args.clients))
-                with process(
-                    gunicorn(args.workers, 8794, "bench.baseline_mget:app"),
-                    {**env, "BASELINE_REDIS_URL": REDIS_URL},
-                    "http://127.0.0.1:8794/mget",
-                ):
-                    load(8794, mget_request, 1, 1)
-                    baseline.append(load(8794, mget_request, args.seconds, args.clients))
-        report(
-            f"projectconfigs v3, {KEYS} keys, warm cache, {args.workers} gunicorn workers, "
-            f"{args.clients} clients, {args.seconds:.0f}s each",
-            measured,
-            baseline,
-        )
+    print(measure(args.seconds, args.clients, args.workers, args.rounds).render())
 
 
 if __name__ == "__main__":

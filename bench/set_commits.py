@@ -1,20 +1,19 @@
 """SetCommits of 10,000 commits through HTTP on PostgreSQL, side by side with a baseline that
 writes the same 10,000 rows straight into PostgreSQL (one COPY, and one batched INSERT).
 
-eventry runs as in production (``eventry serve`` with DATABASE_URL and REDIS_URL, plus
-``eventry worker``). Two figures per round: the PUT's latency (validation, decision, one
-append of the events) and the time until the commit list is readable from the view (the
-projection's batched writes). The baselines do only the row writes, so the ratios show what
-the event-sourced path costs over bare inserts.
+eventry runs as in production (``eventry serve --workers N`` and ``eventry worker``, which stay
+up while the baseline runs too; the rounds alternate and the views catch up between them). Two
+figures per round: the PUT's latency (validation, decision, one append of the events) and the
+time until the commit list is readable from the view (the projection's batched writes). The
+baselines do only the row writes, so the ratios show what the event-sourced path costs over
+bare inserts.
 
-    python bench/set_commits.py [--commits 10000] [--rounds 3]
+    python bench/set_commits.py [--commits 10000] [--rounds 3] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import secrets
 import statistics
 import sys
@@ -26,9 +25,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import REDIS_URL, bench_env, cli, eventry, process, scratch_database
+from bench._harness import alternate, call, create_projects, production, serve, settle, worker
+from bench._result import Pair
 
-PORT = 8793
+NAME = "set_commits_visible_vs_insert"
+GOAL = ("<=", 3.0)
 BASELINE_DDL = (
     "CREATE TABLE baseline_commits (release_id BIGINT NOT NULL, ord INTEGER NOT NULL, "
     "repository TEXT NOT NULL, commit_key TEXT NOT NULL, message TEXT, author_email TEXT, date_added TEXT, "
@@ -51,34 +52,29 @@ def commit_list(n: int, round_: int) -> list[dict[str, Any]]:
     ]
 
 
-def request(method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
-    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-    response = conn.getresponse()
-    payload = json.loads(response.read() or b"null")
-    conn.close()
-    return response.status, dict(response.getheaders()), payload
-
-
 def measure_eventry(
-    slug: str, headers: dict[str, str], commits: list[dict[str, Any]], round_: int
+    port: int, slug: str, project: str, headers: dict[str, str], commits: list[dict[str, Any]], round_: int
 ) -> dict[str, float]:
     version = f"bench-{round_}"
-    status, _, body = request(
-        "POST", f"/api/0/organizations/{slug}/releases/", {"version": version, "projects": ["app"]}, headers
+    status, _, body = call(
+        port,
+        "POST",
+        f"/api/0/organizations/{slug}/releases/",
+        {"version": version, "projects": [project]},
+        headers,
     )
     assert status == 201, body
     started = time.perf_counter()
-    status, reply, body = request(
-        "PUT", f"/api/0/organizations/{slug}/releases/{version}/", {"commits": commits}, headers
+    status, reply, body = call(
+        port, "PUT", f"/api/0/organizations/{slug}/releases/{version}/", {"commits": commits}, headers
     )
     answered = time.perf_counter() - started
     assert status == 200 and body["commitCount"] == len(commits), (status, body)
-    position = reply.get("X-Eventry-Position") or reply.get("x-eventry-position")
+    position = reply["x-eventry-position"]
     wait = {**headers, "X-Eventry-Min-Position": str(position)}
     while True:
-        status, _, rows = request(
-            "GET", f"/api/0/organizations/{slug}/releases/{version}/commits/?per_page=1", None, wait
+        status, _, rows = call(
+            port, "GET", f"/api/0/organizations/{slug}/releases/{version}/commits/?per_page=1", None, wait
         )
         if status == 200 and rows:
             break
@@ -115,49 +111,62 @@ def measure_baseline(url: str, commits: list[dict[str, Any]], round_: int) -> di
     return {"copy_s": copied, "insert_s": inserted}
 
 
+def measure(commits: int = 10_000, rounds: int = 3, workers: int = 2) -> Pair:
+    with production("eventry_bench_set_commits") as dep:
+        with psycopg.connect(dep.database_url, autocommit=True) as conn:
+            conn.execute(BASELINE_DDL)
+        slug = f"bench-{secrets.token_hex(3)}"
+        dep.cli("orgs", "create", slug)
+        token = dep.token(slug, "project:read,project:write,project:releases")
+        headers = {"Authorization": f"Bearer {token}"}
+        measured: list[dict[str, float]] = []
+        baseline: list[dict[str, float]] = []
+        with worker(dep), serve(dep, workers) as port:
+            (project,) = create_projects(port, slug, token, ["app"])
+            settle(dep)
+            lists = [commit_list(commits, n) for n in range(rounds)]
+
+            def eventry_round() -> None:
+                n = len(measured)
+                measured.append(measure_eventry(port, slug, project, headers, lists[n], n))
+
+            def baseline_round() -> None:
+                n = len(baseline)
+                baseline.append(measure_baseline(dep.database_url, lists[n], n))
+
+            alternate(rounds, eventry_round, baseline_round, lambda: settle(dep))
+    best = {k: min(r[k] for r in measured) for k in measured[0]}
+    base = {k: min(r[k] for r in baseline) for k in baseline[0]}
+    details = [
+        f"PUT releases/{{version}}/ with {commits} commits until GET .../commits/ shows them, vs the "
+        f"same rows in one COPY and in one batched INSERT; {workers} gunicorn workers, best of {rounds} "
+        "(median in brackets)"
+    ]
+    for name, value in (*best.items(), *base.items()):
+        runs = [r[name] for r in (measured if name in best else baseline)]
+        details.append(f"{name:<10} {value * 1000:9.1f} ms  [{statistics.median(runs) * 1000:.1f} ms]")
+    details.append(f"ratio request/COPY {best['request_s'] / base['copy_s']:.1f}x, "
+                   f"visible/COPY {best['visible_s'] / base['copy_s']:.1f}x")  # fmt: skip
+    return Pair(
+        NAME,
+        best["visible_s"] / base["insert_s"],
+        best["visible_s"],
+        base["insert_s"],
+        "s",
+        GOAL,
+        ratio_means="eventry time until readable / batched INSERT time (lower is better)",
+        details=details,
+        extra={"request_s": best["request_s"], "copy_s": base["copy_s"]},
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--commits", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-
-    with scratch_database("eventry_bench_set_commits") as url:
-        env = bench_env(DATABASE_URL=url, REDIS_URL=REDIS_URL)
-        cli(env, "migrate")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(BASELINE_DDL)
-        slug = f"bench-{secrets.token_hex(3)}"
-        cli(env, "orgs", "create", slug)
-        cli(env, "projects", "create", "--org", slug, "app")
-        token = (
-            cli(env, "tokens", "create", "--org", slug, "--scopes", "project:releases")
-            .strip()
-            .splitlines()[-1]
-        )
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        measured, baseline = [], []
-        with (
-            process(eventry("worker"), env),
-            process(eventry("serve", "--port", str(PORT)), env, f"http://127.0.0.1:{PORT}/healthz"),
-        ):
-            for round_ in range(args.rounds):  # alternate, so both see the same machine state
-                commits = commit_list(args.commits, round_)
-                measured.append(measure_eventry(slug, headers, commits, round_))
-                baseline.append(measure_baseline(url, commits, round_))
-
-    best = {k: min(r[k] for r in measured) for k in measured[0]}
-    base = {k: min(r[k] for r in baseline) for k in baseline[0]}
-    print(
-        f"\nSetCommits of {args.commits} commits on PostgreSQL "
-        f"(best of {args.rounds} rounds; median in brackets)"
-    )
-    for name, value in (*best.items(), *base.items()):
-        runs = [r[name] for r in (measured if name in best else baseline)]
-        print(f"  {name:<10} {value * 1000:9.1f} ms  [{statistics.median(runs) * 1000:.1f} ms]")
-    print(f"  ratio request/COPY:           {best['request_s'] / base['copy_s']:.1f}x")
-    print(f"  ratio visible/COPY:           {best['visible_s'] / base['copy_s']:.1f}x")
-    print(f"  ratio visible/batched INSERT: {best['visible_s'] / base['insert_s']:.1f}x")
-    print(json.dumps({"measured": measured, "baseline": baseline}))
+    print(measure(args.commits, args.rounds, args.workers).render())
 
 
 if __name__ == "__main__":
