@@ -1,25 +1,32 @@
-"""The OpenAPI 3.1 document, generated from the app's own routes and the marshmallow schemas.
+"""The OpenAPI 3.1 document, generated with flask-smorest from what each route declares.
 
-Every rule in ``app.url_map`` is looked up by endpoint in the registry (``api/openapi_docs.py``):
-a route without an entry fails the build, so none can be left out. What the view function
-declares is read from it (``@requires`` scopes); what is shared by every route (auth, errors,
-read-your-writes, idempotency) is derived here; the rest (request and response schemas, query
-parameters, statuses particular to the route) comes from the route's ``Doc``.
+A route declares its contract where it is defined, on a ``flask_smorest.Blueprint``:
+``@bp.response(status, Schema)`` for each success body (documentation only: the views return
+a ``Response``, which flask-smorest passes through unchanged) and, under it, ``@operation(...)``
+for the summary, the request body, the query parameters and the shared contracts the route
+takes part in. What every route shares is derived here, by the ``SharedContract`` apispec
+plugin: the security requirements from the scopes ``@requires`` declares, the path parameters,
+``X-Eventry-Min-Position`` and ``Idempotency-Key``, and the error responses with their shapes.
+A route without a declaration fails the build, so none can be left out.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
-from apispec import APISpec
+import flask_smorest
+from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
-from marshmallow import Schema
+from marshmallow import Schema, fields
+from werkzeug.routing import Rule, UnicodeConverter
 
-from api import drf, response_schemas
+from api import drf
+from api.response_fields import Body, Str
 
 TITLE = "eventry"
 VERSION = "0"
@@ -107,22 +114,33 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Doc:
-    """One route's documentation.
+DETAIL_OR_FIELDS = (DETAIL, FIELDS)
+PATH_PARAMETER = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
-    ``ok``: success status -> body (a marshmallow Schema class, a JSON schema dict, or ``None``
-    for no body). ``body``: the request body (a Schema class, or a JSON schema dict).
-    ``query``: a Schema class (its fields are the query parameters) or parameter dicts.
+
+class Detail(Body):
+    """``{"detail": "<Sentry's message>"}``."""
+
+    detail = Str()
+
+
+class UploadError(Body):
+    """The chunk upload and assemble routes' 400: ``{"error": "<Sentry's message>"}``."""
+
+    error = Str()
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a route shares with the others, from which ``SharedContract`` derives its parts.
+
     ``reads``: honours ``X-Eventry-Min-Position``; ``writes``: a command (``Idempotency-Key``,
-    409, 422). ``errors``: statuses particular to the route; ``bad_request``: the 400 shapes.
+    409, 422); ``errors``: statuses particular to the route; ``bad_request``: the 400 shapes;
+    ``auth``: ``BEARER`` (scopes from ``@requires``), ``RELAY``, ``OPTIONAL_BEARER`` or ``PUBLIC``;
+    ``paginated``: a ``Link`` header on success.
     """
 
     summary: str
-    ok: dict[int, Any]
-    body: Any = None
-    media: str = JSON
-    query: Any = ()
     reads: bool = False
     writes: bool = False
     errors: tuple[int, ...] = ()
@@ -130,12 +148,48 @@ class Doc:
     auth: str = BEARER
     paginated: bool = False
     description: str = ""
-    ok_media: str = JSON
-    tags: tuple[str, ...] = field(default=())
+
+
+RouteT = TypeVar("RouteT", bound=Callable[..., Any])
+
+
+def operation(
+    summary: str,
+    *,
+    body: Any = None,
+    media: str = JSON,
+    query: Any = (),
+    reads: bool = False,
+    writes: bool = False,
+    errors: tuple[int, ...] = (),
+    bad_request: tuple[str, ...] = (DETAIL,),
+    auth: str = BEARER,
+    paginated: bool = False,
+    description: str = "",
+) -> Callable[[RouteT], RouteT]:
+    """Declare a route's operation, under its ``@bp.response``: ``body`` is the request body
+    (the Schema class the route loads with, or a JSON schema dict; documentation only, so the
+    route keeps Sentry's messages and order of checks), ``query`` a Schema class (its fields are
+    the query parameters) or parameter dicts. The rest is a ``Contract``."""
+    manual: dict[str, Any] = {"summary": summary}
+    if body is not None:
+        manual["requestBody"] = {"required": True, "content": {media: {"schema": body}}}
+    if isinstance(query, type) and issubclass(query, Schema):
+        manual["parameters"] = [{"in": "query", "schema": query}]
+    elif query:
+        manual["parameters"] = list(query)
+    contract = Contract(summary, reads, writes, errors, bad_request, auth, paginated, description)
+
+    def declare(view: RouteT) -> RouteT:
+        documented: Any = flask_smorest.Blueprint.doc(**manual)(view)
+        documented.contract = contract
+        return documented
+
+    return declare
 
 
 class Undocumented(LookupError):
-    """A route the registry has no entry for."""
+    """A route without a declaration."""
 
 
 def operations(app: Flask) -> list[tuple[str, str, str]]:
@@ -151,46 +205,92 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
 
-def undocumented(app: Flask) -> list[str]:
-    from api.openapi_docs import DOCS
+def _declared(app: Flask, endpoint: str) -> bool:
+    blueprint = app.blueprints.get(endpoint.rpartition(".")[0])
+    view = app.view_functions[endpoint]
+    return (
+        isinstance(blueprint, flask_smorest.Blueprint)
+        and isinstance(getattr(view, "contract", None), Contract)
+        and "response" in getattr(view, "_apidoc", {})
+    )
 
+
+def undocumented(app: Flask) -> list[str]:
     return [
         f"{method.upper()} {path} ({endpoint})"
         for path, method, endpoint in operations(app)
-        if endpoint not in DOCS
+        if not _declared(app, endpoint)
     ]
 
 
-def build(app: Flask) -> dict[str, Any]:
-    """The document; raises ``Undocumented`` naming every route without an entry."""
-    from api.openapi_docs import DOCS, FIELD_SCHEMAS
+class Document(flask_smorest.Api):
+    """flask-smorest's ``Api``, built on demand for the document only."""
 
+    DEFAULT_ERROR_RESPONSE_NAME = None  # the error responses are derived by SharedContract
+
+    def _register_error_handlers(self) -> None:
+        """None: ``api/errors.py`` answers every error with Sentry's shapes."""
+
+
+def build(app: Flask) -> dict[str, Any]:
+    """The document; raises ``Undocumented`` naming every route without a declaration."""
     missing = undocumented(app)
     if missing:
-        raise Undocumented("routes without an OpenAPI entry in api/openapi_docs.py: " + ", ".join(missing))
-    plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
-    spec = APISpec(
-        title=TITLE,
-        version=VERSION,
-        openapi_version=OPENAPI_VERSION,
-        plugins=[plugin],
-        info={
-            "description": "eventry's HTTP API: Sentry's routes, fields, status codes and messages, "
-            "served from an event-sourced log. See docs/api.md."
+        raise Undocumented(
+            "routes without an OpenAPI declaration (a flask_smorest Blueprint, @bp.response and "
+            "@operation): " + ", ".join(missing)
+        )
+    marshmallow = MarshmallowPlugin(schema_name_resolver=cast(Any, schema_name))  # None: inline
+    api = Document(
+        app,
+        spec_kwargs={
+            "title": TITLE,
+            "version": VERSION,
+            "openapi_version": OPENAPI_VERSION,
+            "marshmallow_plugin": marshmallow,
+            "extra_plugins": [SharedContract(app, marshmallow)],
+            "info": {
+                "description": "eventry's HTTP API: Sentry's routes, fields, status codes and messages, "
+                "served from an event-sourced log. See docs/api.md."
+            },
         },
     )
-    _register_fields(plugin, FIELD_SCHEMAS)
-    _register_components(spec)
-    by_path: dict[str, dict[str, Any]] = {}
-    for path, method, endpoint in operations(app):
-        scopes = getattr(app.view_functions[endpoint], "required_scopes", None)
-        operation = _operation(path, endpoint, DOCS[endpoint], scopes)
-        by_path.setdefault(path, {})[method] = _resolve(operation, plugin)
-    for path, ops in by_path.items():
-        spec.path(path=path, operations=ops)
-    document = spec.to_dict()
+    api.register_converter(UnicodeConverter, lambda _: dict(PATH_PARAMETER))
+    _register_fields(marshmallow)
+    _register_components(api.spec)
+    for name, blueprint in app.blueprints.items():
+        if isinstance(blueprint, flask_smorest.Blueprint):
+            blueprint.register_views_in_doc(api, app, api.spec, name=name, parameters=None)
+    document: dict[str, Any] = api.spec.to_dict()
+    document["paths"] = dict(sorted(document["paths"].items()))
     _query_values_are_strings(document)
     return document
+
+
+class SharedContract(BasePlugin):
+    """An apispec plugin: completes each operation flask-smorest documents with what the
+    route shares with the others (read from its ``Contract`` and its ``@requires`` scopes)."""
+
+    def __init__(self, app: Flask, marshmallow: MarshmallowPlugin) -> None:
+        self.app, self.marshmallow = app, marshmallow
+
+    def path_helper(
+        self,
+        path: str | None = None,
+        operations: dict[str, Any] | None = None,
+        parameters: list[Any] | None = None,
+        rule: Rule | None = None,
+        **kwargs: Any,
+    ) -> None:
+        assert path is not None and operations is not None and parameters is not None and rule
+        view = self.app.view_functions[rule.endpoint]
+        contract, scopes = getattr(view, "contract", None), getattr(view, "required_scopes", None)
+        assert isinstance(contract, Contract)
+        in_path = [p for p in parameters if p["in"] == "path"]  # flask-smorest's, from the rule
+        parameters[:] = [p for p in parameters if p["in"] != "path"]
+        for method, declared in operations.items():
+            op = _operation(path, rule.endpoint, contract, scopes, in_path, declared)
+            operations[method] = _resolve(op, self.marshmallow)
 
 
 def _query_values_are_strings(document: dict[str, Any]) -> None:
@@ -207,21 +307,25 @@ def _query_values_are_strings(document: dict[str, Any]) -> None:
                     del schema["default"]
 
 
-def schema_name(schema: Any) -> str:
-    """Response schemas by their name; request schemas (``FooSchema``) as ``FooRequest``, so a
-    request and a response of one resource never collide."""
+def schema_name(schema: Any) -> str | None:
+    """Response bodies (``api.response_fields.Body``) by their name; request schemas
+    (``FooSchema``) as ``FooRequest``, so a request and a response of one resource never collide.
+    Schemas not ours (flask-smorest's error and pagination bodies, which no route answers) get no
+    component."""
     cls = resolve_schema_cls(schema)
     assert isinstance(cls, type)
-    if getattr(response_schemas, cls.__name__, None) is cls:
+    if issubclass(cls, Body):
         return str(cls.__name__)
+    if not cls.__module__.startswith("api."):
+        return None
     return str(cls.__name__).removesuffix("Schema").removesuffix("Request") + "Request"
 
 
 def _resolve(value: Any, plugin: MarshmallowPlugin) -> Any:
-    """A copy with every marshmallow Schema class replaced by its ``$ref`` (apispec itself looks
-    only in some places, and changes the dicts it is given in place). Query parameter
-    schemas stay classes: apispec expands them into one parameter per field."""
-    if isinstance(value, type) and issubclass(value, Schema):
+    """A copy with every marshmallow Schema replaced by its ``$ref`` (apispec itself looks
+    only in some places, e.g. not in ``additionalProperties``). Query parameter schemas stay
+    classes: apispec expands them into one parameter per field."""
+    if isinstance(value, Schema) or (isinstance(value, type) and issubclass(value, Schema)):
         assert plugin.converter is not None
         return plugin.converter.resolve_nested_schema(value)
     if isinstance(value, dict):
@@ -236,14 +340,27 @@ def _resolve(value: Any, plugin: MarshmallowPlugin) -> Any:
 def _register_components(spec: APISpec) -> None:
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, scheme)
-    spec.components.schema(DETAIL, schema=response_schemas.Detail)
-    spec.components.schema(UPLOAD, schema=response_schemas.UploadError)
+    spec.components.schema(DETAIL, schema=Detail)
+    spec.components.schema(UPLOAD, schema=UploadError)
     spec.components.schema("FieldError", FIELD_ERROR_SCHEMA)
     spec.components.schema(FIELDS, FIELD_ERRORS_SCHEMA)
 
 
-def _register_fields(plugin: MarshmallowPlugin, field_schemas: dict[type, dict[str, Any]]) -> None:
-    """The DRF-like fields of ``api/drf.py`` and the routes' custom fields, as JSON schema."""
+def _self_described_fields() -> list[type]:
+    """Field classes that say how the document describes them: an ``OPENAPI`` JSON schema
+    beside their loading rules (``TrustedRelayField``, ``Commits``, ...)."""
+    found: list[type] = []
+    todo: list[type] = [fields.Field]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if getattr(cls, "OPENAPI", None) is not None:
+            found.append(cls)
+    return found
+
+
+def _register_fields(plugin: MarshmallowPlugin) -> None:
+    """The DRF-like fields of ``api/drf.py`` and the self-described fields, as JSON schema."""
     converter = plugin.converter
     assert converter is not None
     mapped: tuple[tuple[type, str | None], ...] = (
@@ -256,7 +373,7 @@ def _register_fields(plugin: MarshmallowPlugin, field_schemas: dict[type, dict[s
     )
     for field_type, type_ in mapped:
         converter.map_to_openapi_type(field_type, type_, None)
-    for field_type in field_schemas:
+    for field_type in _self_described_fields():
         converter.map_to_openapi_type(field_type, None, None)
 
     def drf_attributes(self: Any, fld: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -272,42 +389,51 @@ def _register_fields(plugin: MarshmallowPlugin, field_schemas: dict[type, dict[s
                 out["minLength"] = 1
         if isinstance(fld, drf.Choice):
             out["enum"] = [*fld.choices, *([None] if fld.allow_none else [])]
-        for field_type, schema in field_schemas.items():
-            if isinstance(fld, field_type):
-                out.update(schema)
-                types = [schema["type"]] if isinstance(schema.get("type"), str) else schema.get("type")
-                if getattr(fld, "allow_none", False) and types and "null" not in types:
-                    out["type"] = [*types, "null"]
+        schema = getattr(fld, "OPENAPI", None)
+        if schema is not None:
+            out.update(schema)
+            types = [schema["type"]] if isinstance(schema.get("type"), str) else schema.get("type")
+            if getattr(fld, "allow_none", False) and types and "null" not in types:
+                out["type"] = [*types, "null"]
         return out
 
     converter.add_attribute_function(drf_attributes)
 
 
-def _operation(path: str, endpoint: str, doc: Doc, scopes: tuple[str, ...] | None) -> dict[str, Any]:
+def _operation(
+    path: str,
+    endpoint: str,
+    contract: Contract,
+    scopes: tuple[str, ...] | None,
+    in_path: list[dict[str, Any]],
+    declared: dict[str, Any],
+) -> dict[str, Any]:
+    """The operation flask-smorest documented (summary, tags, query, body, success
+    responses), completed with the shared parts."""
     op: dict[str, Any] = {
         "operationId": endpoint,
-        "summary": doc.summary,
-        "tags": list(doc.tags) or [endpoint.split(".")[0]],
-        "parameters": _parameters(path, doc),
-        "responses": _responses(path, doc, scopes),
+        "summary": contract.summary,
+        "tags": declared["tags"],
+        "parameters": [*in_path, *declared.get("parameters", []), *_shared_parameters(contract)],
+        "responses": _responses(path, contract, scopes, declared["responses"]),
     }
-    description = [doc.description] if doc.description else []
-    if doc.auth == BEARER:
+    description = [contract.description] if contract.description else []
+    if contract.auth == BEARER:
         if not scopes:
             raise Undocumented(f"{endpoint} declares no scopes: decorate it with @requires(...)")
         op["security"] = [{"bearerAuth": [scope]} for scope in scopes]
         op["x-scopes"] = list(scopes)
         description.append("Scopes (any one): " + ", ".join(f"`{s}`" for s in scopes) + ".")
-    elif doc.auth == RELAY:
+    elif contract.auth == RELAY:
         op["security"] = RELAY_SECURITY
-    elif doc.auth == OPTIONAL_BEARER:
+    elif contract.auth == OPTIONAL_BEARER:
         op["security"] = [{}, {"bearerAuth": []}]
     else:
         op["security"] = []
-    if description:
+    if description:  # the view's docstring is for readers of the code, not of the document
         op["description"] = "\n\n".join(description)
-    if doc.body is not None:
-        op["requestBody"] = {"required": True, "content": {doc.media: {"schema": doc.body}}}
+    if "requestBody" in declared:
+        op["requestBody"] = declared["requestBody"]
     return op
 
 
@@ -315,36 +441,24 @@ def path_parameters(path: str) -> list[str]:
     return re.findall(r"{([^{}]+)}", path)
 
 
-def _parameters(path: str, doc: Doc) -> list[Any]:
-    params: list[Any] = [
-        {
-            "in": "path",
-            "name": name,
-            "required": True,
-            "schema": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
-        }
-        for name in path_parameters(path)
-    ]
-    if isinstance(doc.query, type) and issubclass(doc.query, Schema):
-        params.append({"in": "query", "schema": doc.query})
-    else:
-        params.extend(doc.query)
-    if doc.reads:
+def _shared_parameters(contract: Contract) -> list[dict[str, Any]]:
+    params = []
+    if contract.reads:
         params += [MIN_POSITION_HEADER, MIN_POSITION_QUERY]
-    if doc.writes:
+    if contract.writes:
         params.append(IDEMPOTENCY_HEADER)
     return params
 
 
-def _error_statuses(path: str, doc: Doc, scopes: tuple[str, ...] | None) -> set[int]:
-    statuses = {400, 503, *doc.errors}  # 400: a NUL character anywhere (context.refuse_null_characters)
-    if doc.auth in (BEARER, OPTIONAL_BEARER):
+def _error_statuses(path: str, contract: Contract, scopes: tuple[str, ...] | None) -> set[int]:
+    statuses = {400, 503, *contract.errors}  # 400: a NUL character anywhere (screen.py)
+    if contract.auth in (BEARER, OPTIONAL_BEARER):
         statuses.add(401)
-    if doc.auth == BEARER and "org_slug" in path_parameters(path):
+    if contract.auth == BEARER and "org_slug" in path_parameters(path):
         statuses.add(404)
     if scopes:
         statuses.add(403)
-    if doc.writes:
+    if contract.writes:
         statuses |= {400, 409, 422}
     return statuses
 
@@ -358,24 +472,25 @@ def _bad_request_schema(shapes: tuple[str, ...]) -> dict[str, Any]:
     return refs[0] if len(refs) == 1 else {"anyOf": refs}
 
 
-def _responses(path: str, doc: Doc, scopes: tuple[str, ...] | None) -> dict[str, Any]:
+def _responses(
+    path: str, contract: Contract, scopes: tuple[str, ...] | None, declared: dict[Any, Any]
+) -> dict[str, Any]:
+    """The declared (success) responses with their headers, then the error responses."""
     responses: dict[str, Any] = {}
-    for status, body in doc.ok.items():
-        response: dict[str, Any] = {"description": "Success."}
-        if body is not None:
-            response["content"] = _content(body, doc.ok_media)
+    for status, declared_response in declared.items():
+        response = dict(declared_response)
         headers: dict[str, Any] = {}
-        if doc.reads or doc.writes:
+        if contract.reads or contract.writes:
             headers["X-Eventry-Position"] = POSITION
-        if doc.paginated:
+        if contract.paginated:
             headers["Link"] = LINK
         if headers:
             response["headers"] = headers
         responses[str(status)] = response
-    for status in sorted(_error_statuses(path, doc, scopes)):
+    for status in sorted(_error_statuses(path, contract, scopes)):
         if str(status) in responses:
             continue
-        shapes = (*doc.bad_request, *((DETAIL,) if DETAIL not in doc.bad_request else ()))
+        shapes = (*contract.bad_request, *((DETAIL,) if DETAIL not in contract.bad_request else ()))
         schema = _bad_request_schema(shapes) if status == 400 else {"$ref": f"#/components/schemas/{DETAIL}"}
         error: dict[str, Any] = {"description": ERROR_DESCRIPTIONS[status], "content": _content(schema)}
         if status == 503:

@@ -2,12 +2,13 @@
 
 Field rules live here; rules that need the request's context (features, staff, the token's
 scopes, other organizations' slugs) are checked by the route; rules that need the
-organization's state by the decider.
+organization's state by the decider. Then the body the organization routes answer
+(``organization_render``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
 from sentry_relay.auth import PublicKey
@@ -15,7 +16,9 @@ from sentry_relay.exceptions import RelayError
 from sentry_relay.processing import validate_pii_config, validate_pii_selector
 
 from api import drf
-from commands.org_options import ROLES, STORE_CRASH_REPORTS_MAX
+from api.project_schemas import ProjectSummary
+from api.response_fields import Body, Bool, Int, ListOf, Null, Num, Obj, Str, Time, strings
+from commands.org_options import ORG_OPTIONS, ROLES, STORE_CRASH_REPORTS_MAX, convert_crashreport_count
 from events.option_registry import INT32_MAX
 
 MAX_SENSITIVE_FIELD_CHARS = 4000  # Relay compiles the list into one regex
@@ -26,8 +29,18 @@ RUN_STOPPING_POINTS = ("root_cause", "solution", "code_changes", "open_pr")
 CONSOLE_PLATFORMS = ("playstation", "xbox", "nintendo-switch")
 
 
-class TrustedRelay(fields.Field):
+class TrustedRelayField(fields.Field):
     """``TrustedRelaySerializer.to_internal_value``, message for message."""
+
+    OPENAPI: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["name", "publicKey"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "publicKey": {"type": "string", "description": "a relay public key"},
+            "description": {"type": ["string", "null"]},
+        },
+    }
 
     def __init__(self) -> None:
         super().__init__(error_messages={"null": drf.NULL})
@@ -97,7 +110,7 @@ class OrganizationSchema(Schema):
     gitlabPRBot = drf.Boolean()
     issueAlertsThreadFlag = drf.Boolean()
     metricAlertsThreadFlag = drf.Boolean()
-    trustedRelays = drf.List(TrustedRelay())
+    trustedRelays = drf.List(TrustedRelayField())
     allowJoinRequests = drf.Boolean()
     relayPiiConfig = drf.String(allow_blank=True, allow_none=True)
     apdexThreshold = drf.Integer(minimum=1, maximum=INT32_MAX)
@@ -171,3 +184,93 @@ class OwnerOrganizationSchema(OrganizationSchema):
 
     defaultRole = drf.Choice(ROLES)
     cancelDeletion = drf.Boolean()
+
+
+# ---- response (``organization_render``) ---------------------------------------------------
+
+
+class Status(Body):
+    id = Str()
+    name = Str()
+
+
+class Avatar(Body):
+    avatarType = Str()
+    avatarUuid = Null()
+    avatarUrl = Null()
+
+
+class Links(Body):
+    organizationUrl = Str()
+    regionUrl = Str()
+
+
+class Role(Body):
+    id = Str(enum=list(ROLES))
+    name = Str()
+
+
+class TrustedRelay(Body):
+    """``_relay_internal_to_external``: optional keys only when set."""
+
+    name = Str()
+    publicKey = Str()
+    description = Str(optional=True)
+    created = Time(optional=True)
+    lastModified = Time(optional=True)
+
+
+# Sentry shows these only with the custom dynamic sampling feature.
+_FEATURE_GATED = {"targetSampleRate", "samplingMode"}
+_CONVERTED = {"sensitiveFields": ListOf(strings()), "safeFields": ListOf(strings())}
+
+
+def _org_option_field(name: str, convert: Any, default: Any) -> fields.Field:
+    """An ORG_OPTIONS row's field: its type, nullable when its default is ``None``."""
+    if name in _CONVERTED:
+        return _CONVERTED[name]
+    optional, null = name in _FEATURE_GATED, default is None
+    if convert is convert_crashreport_count:
+        return Int()
+    by_type = {bool: Bool, int: Int, float: Num, str: Str}
+    if convert is list:
+        return ListOf(strings(), optional=optional, null=null)
+    return by_type[convert](optional=optional, null=null)
+
+
+OrganizationDetails = Body.from_dict(
+    {
+        "id": Str(),
+        "slug": Str(),
+        "status": Obj(Status),
+        "name": Str(),
+        "dateCreated": Time(),
+        "isEarlyAdopter": Bool(),
+        "require2FA": Bool(),
+        "requireEmailVerification": Bool(),
+        "avatar": Obj(Avatar),
+        "allowMemberInvite": Bool(),
+        "allowMemberProjectCreation": Bool(),
+        "allowSuperuserAccess": Bool(),
+        "links": Obj(Links),
+        "hasAuthProvider": Bool(),
+        "features": ListOf(strings()),
+        "isDefault": Bool(),
+        "defaultRole": Str(enum=list(ROLES)),
+        "availableRoles": ListOf(Role),
+        "openMembership": Bool(),
+        "allowSharedIssues": Bool(),
+        "enhancedPrivacy": Bool(),
+        "codecovAccess": Bool(),
+        **{o.field: _org_option_field(o.field, o.convert, o.default) for o in ORG_OPTIONS},
+        "trustedRelays": ListOf(TrustedRelay),
+        "pendingAccessRequests": Int(),
+        "access": ListOf(strings()),
+        "teams": ListOf(fields.Raw()),
+        "projects": ListOf(ProjectSummary),
+    },
+    name="OrganizationDetails",
+)
+OrganizationDetails.__doc__ = (
+    "``organization_render.organization_details`` (with the organization's projects)."
+)

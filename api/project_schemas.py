@@ -1,14 +1,16 @@
 """Project and project key requests: Sentry's ``ProjectPostSerializer``,
-``ProjectAdminSerializer`` (name, slug, platform, options) and ``ProjectKeySerializer`` fields."""
+``ProjectAdminSerializer`` (name, slug, platform, options) and ``ProjectKeySerializer`` fields;
+then the bodies the project and key routes answer (``project_render``)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
 
 from api import drf
+from api.response_fields import Any_, Body, Bool, Int, ListOf, Map, Null, Obj, Str, Time, strings
 from commands.organizations import PROJECT_SLUG_INVALID
 from commands.platforms import CONSOLES, is_valid_platform
 from commands.slugs import MIXED_SLUG_PATTERN, PROJECT_SLUG_MAX_LENGTH, RESERVED_PROJECT_SLUGS
@@ -57,6 +59,8 @@ class ProjectOptions(drf.Dict):
     ignored, as Sentry ignores them (``null`` still reaches the decider, which removes an
     option an earlier version stored under such a key)."""
 
+    OPENAPI: ClassVar[dict[str, Any]]  # OPTIONS_SCHEMA, set below
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict[str, Any]:
         options: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
@@ -92,6 +96,7 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
     "description": "option key -> value; keys Sentry does not handle are ignored, null removes",
 }
+ProjectOptions.OPENAPI = OPTIONS_SCHEMA
 
 
 def feature_errors(options: dict[str, Any], features: frozenset[str]) -> str | None:
@@ -118,9 +123,17 @@ class ProjectUpdateSchema(Schema):
             raise ValidationError("Invalid platform")
 
 
-class RateLimit(fields.Field):
+class RateLimitField(fields.Field):
     """The nested ``RateLimitSerializer`` (``EmptyIntegerField``s: ``""`` is ``None``);
     loads to ``(count, window)``."""
+
+    OPENAPI: ClassVar[dict[str, Any]] = {
+        "type": ["object", "null"],
+        "properties": {
+            "count": {"type": ["integer", "null"], "minimum": 0, "maximum": INT32_MAX},
+            "window": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_RATE_LIMIT_WINDOW},
+        },
+    }
 
     COUNT = drf.Integer(minimum=0, maximum=INT32_MAX, allow_none=True)  # a BoundedPositiveIntegerField
     WINDOW = drf.Integer(minimum=0, maximum=MAX_RATE_LIMIT_WINDOW, allow_none=True)
@@ -162,7 +175,7 @@ class KeyCreateSchema(Schema):
     name = drf.String(max_length=64, allow_blank=True, allow_none=True)
     public = drf.String(allow_none=True, validate=_key)
     secret = drf.String(allow_none=True, validate=_key)
-    rateLimit = RateLimit()
+    rateLimit = RateLimitField()
     isActive = drf.Boolean()
     browserSdkVersion = drf.Choice(("latest", "7.x"))
 
@@ -173,5 +186,109 @@ class KeyUpdateSchema(Schema):
 
     name = drf.String(max_length=64, allow_blank=True)
     isActive = drf.Boolean()
-    rateLimit = RateLimit()
+    rateLimit = RateLimitField()
     browserSdkVersion = drf.Choice(("latest", "7.x"))
+
+
+# ---- responses (``project_render``) -------------------------------------------------------
+
+
+class ProjectSummary(Body):
+    """``project_render.project_summary``."""
+
+    id = Str()
+    slug = Str()
+    name = Str()
+    platform = Str(null=True)
+    dateCreated = Time()
+    isBookmarked = Bool()
+    isMember = Bool()
+    hasAccess = Bool()
+    features = ListOf(strings())
+    firstEvent = Null()
+    firstTransactionEvent = Bool()
+    access = ListOf(strings())
+
+
+class OrganizationRef(Body):
+    id = Str()
+    slug = Str()
+    name = Str()
+
+
+def _option(name: str) -> fields.Field:
+    return Any_(description=f"the project option `{name}` as stored (a default when never set)")
+
+
+class ProjectDetails(ProjectSummary):
+    """``project_render.project_details``: the summary, the organization, and the settings
+    derived from the project's options."""
+
+    status = Str(enum=["active"])
+    isPublic = Bool()
+    isInternal = Bool()
+    organization = Obj(OrganizationRef)
+    team = Null()
+    teams = ListOf(fields.Raw())
+    allowedDomains = _option("sentry:origins")
+    resolveAge = Int()
+    dataScrubber = Bool()
+    dataScrubberDefaults = Bool()
+    safeFields = _option("sentry:safe_fields")
+    sensitiveFields = _option("sentry:sensitive_fields")
+    scrubIPAddresses = Bool()
+    scrapeJavaScript = Bool()
+    storeCrashReports = _option("sentry:store_crash_reports")
+    relayPiiConfig = _option("sentry:relay_pii_config")
+    subjectPrefix = _option("mail:subject_prefix")
+    subjectTemplate = _option("mail:subject_template")
+    defaultEnvironment = _option("sentry:default_environment")
+    verifySSL = Bool()
+    digestsMinDelay = _option("digests:mail:minimum_delay")
+    digestsMaxDelay = _option("digests:mail:maximum_delay")
+    options = Map()
+
+
+class RateLimit(Body):
+    window = Int()
+    count = Int()
+
+
+class Dsn(Body):
+    secret = Str()
+    public = Str()
+    csp = Str()
+    security = Str()
+    minidump = Str()
+    nel = Str()
+    unreal = Str()
+    crons = Str()
+    cdn = Str()
+
+
+class BrowserSdk(Body):
+    choices = ListOf(fields.List(fields.String()))
+
+
+class SdkLoaderOptions(Body):
+    hasReplay = Bool()
+    hasPerformance = Bool()
+    hasDebug = Bool()
+
+
+class ProjectKey(Body):
+    """``project_render.key_body`` (Sentry's ``ProjectKeySerializer``)."""
+
+    id = Str()
+    name = Str()
+    label = Str()
+    public = Str()
+    secret = Str()
+    projectId = Int()
+    isActive = Bool()
+    rateLimit = Obj(RateLimit, null=True)
+    dsn = Obj(Dsn)
+    browserSdkVersion = Str()
+    browserSdk = Obj(BrowserSdk)
+    dateCreated = Time()
+    dynamicSdkLoaderOptions = Obj(SdkLoaderOptions)

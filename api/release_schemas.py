@@ -1,15 +1,19 @@
 """Request validation of the release endpoints: Sentry's ``ReleaseSerializer`` family
 (sentry-behaviour 4.3) with DRF's messages. Commit lists are checked by hand: ten thousand
-commits through marshmallow's nested schemas would dominate the request."""
+commits through marshmallow's nested schemas would dominate the request.
+
+Then the bodies the release, repository and deploy routes answer (``release_render``), and
+their query parameters, for the OpenAPI document."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from api import drf
+from api.response_fields import Body, Bool, Int, ListOf, Null, Obj, Str, Time, strings
 from commands.releases import MAX_VERSION_LENGTH, STATUSES, is_valid_version
 
 DATETIME_INVALID = (
@@ -20,6 +24,30 @@ REQUIRED = "This field is required."
 NULL = "This field may not be null."
 PATCH_TYPES = ("A", "D", "M")
 URL_SCHEMES = {"http", "https", "ftp", "ftps"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+COMMIT = {  # one commit of a ``commits`` list, as ``_commit`` accepts it
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "repository": {**NULLABLE_STRING, "maxLength": 64},
+        "message": NULLABLE_STRING,
+        "author_name": {**NULLABLE_STRING, "maxLength": 128},
+        "author_email": {**NULLABLE_STRING, "maxLength": 75},
+        "timestamp": {**NULLABLE_STRING, "format": "date-time"},
+        "patch_set": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "required": ["path", "type"],
+                "properties": {
+                    "path": {"type": "string", "minLength": 1, "maxLength": 510},
+                    "type": {"type": "string", "enum": ["A", "D", "M"]},
+                },
+            },
+        },
+    },
+}
 
 
 def parse_datetime(value: Any) -> str:
@@ -40,6 +68,8 @@ def parse_datetime(value: Any) -> str:
 
 
 class DateTime(fields.Field):
+    OPENAPI: ClassVar[dict[str, Any]] = {"type": "string", "format": "date-time"}
+
     def __init__(self, allow_none: bool = True, **kwargs: Any) -> None:
         super().__init__(allow_none=allow_none, error_messages={"null": NULL}, **kwargs)
 
@@ -48,6 +78,8 @@ class DateTime(fields.Field):
 
 
 class Url(drf.String):
+    OPENAPI: ClassVar[dict[str, Any]] = {"format": "uri"}
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if text:
@@ -60,6 +92,8 @@ class Url(drf.String):
 
 class Status(fields.Field):
     """``ReleaseStatus.from_string``."""
+
+    OPENAPI: ClassVar[dict[str, Any]] = {"type": "string", "enum": sorted(STATUSES)}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if value not in STATUSES:
@@ -164,6 +198,8 @@ def _commit(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 class Commits(fields.Field):
     """``ListField(child=CommitSerializer())``: errors keyed by index, as DRF reports them."""
 
+    OPENAPI: ClassVar[dict[str, Any]] = {"type": "array", "items": COMMIT}
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_none=False, error_messages={"null": NULL}, **kwargs)
 
@@ -232,6 +268,10 @@ class ReleaseSchema(Schema):
 class OwnerField(fields.Field):
     """``UserField``: eventry has no user accounts, so no owner can be a member."""
 
+    OPENAPI: ClassVar[dict[str, Any]] = {
+        "description": "no owner can be set here (no user accounts): any value is refused"
+    }
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> None:
         raise ValidationError("User does not have access to this organization")
 
@@ -278,3 +318,159 @@ class RepositorySchema(Schema):
     )
     name = drf.String(required=True, max_length=200)
     url = drf.String(required=True, max_length=500)
+
+
+# ---- responses (``release_render``) and query parameters ----------------------------------
+
+
+class Provider(Body):
+    id = Str()
+    name = Str()
+
+
+class Repository(Body):
+    """``release_render.render_repository`` (``RepositorySerializer``)."""
+
+    id = Str()
+    name = Str()
+    url = Str(null=True)
+    provider = Obj(Provider)
+    status = Str()
+    dateCreated = Time(null=True)
+    integrationId = Null()
+    externalSlug = Null()
+    externalId = Null()
+
+
+class Author(Body):
+    name = Str(null=True)
+    email = Str()
+
+
+class Commit(Body):
+    """``release_render.render_commit``: the repository is whole in a commit list, ``null`` in a
+    release's ``lastCommit``."""
+
+    id = Str()
+    message = Str(null=True)
+    dateCreated = Time(null=True)
+    pullRequest = Null()
+    suspectCommitType = Str()
+    author = Obj(Author, null=True)
+    repository = Obj(Repository, null=True)
+
+
+class Deploy(Body):
+    """``release_render.render_deploy``."""
+
+    id = Str()
+    environment = Str()
+    dateStarted = Time(null=True)
+    dateFinished = Time(null=True)
+    name = Str(null=True)
+    url = Str(null=True)
+
+
+class ParsedVersion(Body):
+    """Relay's ``parse_release``: the parsed parts only when the version is semver-like."""
+
+    raw = Str()
+    major = Int(optional=True)
+    minor = Int(optional=True)
+    patch = Int(optional=True)
+    revision = Int(optional=True)
+    pre = Str(optional=True, null=True)
+    buildCode = Str(optional=True, null=True)
+    components = Int(optional=True)
+
+
+class VersionInfo(Body):
+    package = Str(null=True)
+    version = Obj(ParsedVersion)
+    description = Str(null=True)
+    buildHash = Str(null=True)
+
+
+class ReleaseProject(Body):
+    id = Int()
+    slug = Str()
+    name = Str()
+    newGroups = Int()
+    platform = Str(null=True)
+    platforms = ListOf(strings())
+    hasHealthData = Bool()
+
+
+class Empty(Body):
+    """``{}``."""
+
+
+class Release(Body):
+    """``release_render.render_release``."""
+
+    id = Int()
+    version = Str()
+    status = Str()
+    shortVersion = Str()
+    versionInfo = Obj(VersionInfo, null=True)
+    ref = Str(null=True)
+    url = Str(null=True)
+    dateReleased = Time(null=True)
+    dateCreated = Time()
+    data = Obj(Empty)
+    newGroups = Int()
+    owner = Null()
+    commitCount = Int()
+    lastCommit = Obj(Commit, null=True)
+    deployCount = Int()
+    lastDeploy = Obj(Deploy, null=True)
+    authors = ListOf(Author)
+    projects = ListOf(ReleaseProject)
+    firstEvent = Null()
+    lastEvent = Null()
+    currentProjectMeta = Obj(Empty)
+    userAgent = Str(null=True)
+
+
+PAGE = [
+    {
+        "in": "query",
+        "name": "per_page",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
+    {"in": "query", "name": "cursor", "required": False, "schema": {"type": "string"}},
+]
+QUERY = [{"in": "query", "name": "query", "required": False, "schema": {"type": "string"}}]
+RELEASE_LIST_QUERY = [
+    *PAGE,
+    *QUERY,
+    {
+        "in": "query",
+        "name": "status",
+        "required": False,
+        "schema": {"type": "string", "enum": ["open", "archived", ""]},
+    },
+    {"in": "query", "name": "sort", "required": False, "schema": {"type": "string", "enum": ["date"]}},
+    {
+        "in": "query",
+        "name": "project",
+        "required": False,
+        "schema": {"type": "array", "items": {"type": "integer"}},
+        "style": "form",
+        "explode": True,
+    },
+]
+REPO_LIST_QUERY = [
+    *PAGE,
+    *QUERY,
+    {
+        "in": "query",
+        "name": "status",
+        "required": False,
+        "schema": {
+            "type": "string",
+            "enum": ["active", "disabled", "hidden", "pending_deletion", "deletion_in_progress", ""],
+        },
+    },
+]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Response, request
+from flask_smorest import Blueprint
 
 from api import context
 from api.consistency import consistent, with_position
 from api.errors import ApiError
+from api.openapi import DETAIL_OR_FIELDS, operation
 from api.pagination import INVALID_CURSOR, link_header, parse_cursor
+from api.response_fields import Body, Int, ListOf, Map, Null, Obj, Str, Time, strings
 from api.schemas import AuditQuerySchema, load_fields
 from projections import audit_log
 
@@ -16,7 +19,40 @@ SCHEMA = AuditQuerySchema()
 VIEWS = ["audit_log"]
 
 
+class AuditActor(Body):
+    """``{"id", "name", "type"}`` for a token or relay; only ``name`` for the command line."""
+
+    id = Str(optional=True)
+    name = Str(null=True)
+    type = Str(optional=True)
+
+
+class AuditEntry(Body):
+    id = Str()
+    actor = Obj(AuditActor)
+    event = Str()
+    ipAddress = Str(null=True)
+    note = Str()
+    targetObject = Int(null=True)
+    targetUser = Null()
+    data = Map()
+    dateCreated = Time()
+
+
+class AuditLog(Body):
+    rows = ListOf(AuditEntry)
+    options = ListOf(strings())
+
+
 @bp.get("/organizations/<org_slug>/audit-logs/")
+@bp.response(200, AuditLog)
+@operation(
+    "The organization's audit log, newest first",
+    query=AuditQuerySchema,
+    reads=True,
+    paginated=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @context.requires(context.ORG_WRITE)
 def audit_logs(org_slug: str) -> Response:
     consistent(VIEWS)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Response
+from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema
 
 from api import context, drf
 from api.commanding import execute_new
 from api.consistency import consistent, with_position
 from api.errors import detail
+from api.openapi import DETAIL_OR_FIELDS, operation
+from api.response_fields import Body, Int, ListOf, Map, Null, Obj, Str
 from api.schemas import load_fields
 from commands.groupreference import qualified_short_id
 from commands.groups import CreateGroup
@@ -34,7 +37,69 @@ class IssueSchema(Schema):
     firstRelease = drf.String(max_length=250, allow_none=True, allow_blank=True, trim=False)
 
 
+class IssueProject(Body):
+    id = Str()
+    slug = Str()
+    name = Str()
+
+
+class IssueCreated(Body):
+    id = Str()
+    shortId = Str()
+    title = Str()
+    status = Str(enum=["unresolved"])
+    project = Obj(IssueProject)
+
+
+class StatusDetails(Body):
+    inRelease = Str(optional=True)
+
+
+class Inbox(Body):
+    reason = Int()
+    reason_details = Null()
+    date_added = Str()
+
+
+class Issue(Body):
+    id = Str()
+    shortId = Str()
+    title = Str()
+    culprit = Str(null=True)
+    status = Str()
+    statusDetails = Obj(StatusDetails)
+    inbox = Obj(Inbox, null=True)
+    firstSeen = Str()
+    project = Obj(IssueProject)
+
+
+class Activity(Body):
+    id = Str()
+    type = Str()
+    data = Map()
+    dateCreated = Str()
+
+
+class IssueActivity(Body):
+    activity = ListOf(Activity)
+
+
+class HistoryRow(Body):
+    id = Str()
+    status = Str()
+    statusId = Int()
+    release = Str(null=True)
+    dateAdded = Str()
+
+
 @bp.post("/projects/<org_slug>/<project_slug>/issues/")
+@bp.response(201, IssueCreated)
+@operation(
+    "Create an issue (an eventry addition: in Sentry events create them)",
+    body=IssueSchema,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @context.requires(ISSUE_WRITE)
 def create_issue(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
@@ -75,6 +140,8 @@ def _group(org: OrganizationRow, issue_id: str) -> dict[str, Any]:
 
 
 @bp.get("/organizations/<org_slug>/issues/<issue_id>/")
+@bp.response(200, Issue)
+@operation("An issue's status", reads=True)
 @context.requires(ISSUE_READ)
 def get_issue(org_slug: str, issue_id: str) -> Response:
     org = context.organization(org_slug)
@@ -97,6 +164,8 @@ def get_issue(org_slug: str, issue_id: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/issues/<issue_id>/activities/")
+@bp.response(200, IssueActivity)
+@operation("An issue's activity", reads=True)
 @context.requires(ISSUE_READ)
 def issue_activity(org_slug: str, issue_id: str) -> Response:
     org = context.organization(org_slug)
@@ -107,6 +176,8 @@ def issue_activity(org_slug: str, issue_id: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/issues/<issue_id>/history/")
+@bp.response(200, HistoryRow(many=True))
+@operation("An issue's status history (an eventry addition)", reads=True)
 @context.requires(ISSUE_READ)
 def issue_history(org_slug: str, issue_id: str) -> Response:
     """Group history rows (an eventry addition: Sentry keeps them but has no such route)."""

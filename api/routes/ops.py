@@ -6,16 +6,45 @@ import hmac
 import os
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import fields
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from api import context
 from api.errors import OUTAGES, detail
+from api.openapi import OPTIONAL_BEARER, PUBLIC, operation
+from api.response_fields import Body, ListOf, Map, Null, Obj, Str, strings
 
 bp = Blueprint("ops", __name__)
 
 
+class Health(Body):
+    status = Str(enum=["ok", "unavailable"])
+    checks = Map(fields.String())
+
+
+class ApiAuth(Body):
+    scopes = ListOf(strings())
+
+
+class ApiRoot(Body):
+    version = Str(enum=["0"])
+    auth = Obj(ApiAuth, null=True)
+    user = Null()
+
+
+READINESS = {
+    "type": "object",
+    "properties": {"ready": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}}},
+    "required": ["ready", "reasons"],
+}
+
+
 @bp.get("/healthz")
+@bp.response(200, Health)
+@bp.alt_response(503, schema=Health, success=True)
+@operation("Health of the event store, the views and Redis", auth=PUBLIC)
 def healthz() -> Any:
     svc = context.services()
     checks: dict[str, str] = {}
@@ -34,6 +63,11 @@ def healthz() -> Any:
 
 
 @bp.get("/readyz")
+@bp.response(200, READINESS)
+@bp.alt_response(503, schema=READINESS, success=True)
+@operation(
+    "Whether the views can be trusted: 503 with the reasons (parked events, missing views)", auth=PUBLIC
+)
 def readyz() -> Any:
     """Whether this deployment's views can be trusted: 503 with the reasons when an event is
     parked or a view is missing (``/healthz`` only says the process answers)."""
@@ -47,6 +81,8 @@ def readyz() -> Any:
 
 
 @bp.get("/metrics")
+@bp.response(200, {"type": "string"}, content_type="text/plain")
+@operation("Prometheus metrics", auth=PUBLIC)
 def metrics() -> Response:
     _metrics_token_checked()
     context.services().engine.status()  # refreshes the lag gauges
@@ -71,6 +107,8 @@ def _metrics_token_checked() -> None:
 
 
 @bp.get("/api/0/")
+@bp.response(200, ApiRoot)
+@operation("The API root sentry-cli's `info` reads: the token's scopes", auth=OPTIONAL_BEARER)
 def api_root() -> Any:
     if not request.headers.get("Authorization"):
         return jsonify(version="0", auth=None, user=None)

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Response
+from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute, execute_new
 from api.consistency import consistent, with_position
 from api.context import ORG_READ, ORG_WRITE, PROJECT_CREATE, requires
 from api.errors import ApiError, detail
+from api.openapi import DETAIL_OR_FIELDS, operation
 from api.organization_render import CUSTOM_DYNAMIC_SAMPLING, organization_details
-from api.organization_schemas import CODING_AGENT_ALIASES, OrganizationSchema, OwnerOrganizationSchema
+from api.organization_schemas import (
+    CODING_AGENT_ALIASES,
+    OrganizationDetails,
+    OrganizationSchema,
+    OwnerOrganizationSchema,
+)
 from api.project_render import project_summary
-from api.project_schemas import ProjectCreateSchema, platform_error
+from api.project_schemas import ProjectCreateSchema, ProjectSummary, platform_error
+from api.response_fields import STORED_OPTIONS
 from api.schemas import load_fields, load_with_errors
 from commands.org_options import FLAG_FIELDS, OPTIONS_BY_FIELD
 from commands.organization_settings import OrganizationSettings, UpdateOrganization
@@ -77,6 +85,8 @@ def _stored_settings(org: OrganizationRow) -> OrganizationSettings:
 
 
 @bp.get("/organizations/<org_slug>/")
+@bp.response(200, OrganizationDetails)
+@operation("An organization's details", reads=True)
 @requires(ORG_READ)
 def get_organization(org_slug: str) -> Response:
     consistent(VIEWS)
@@ -129,6 +139,16 @@ def _command(org: OrganizationRow, body: dict[str, Any], owner: bool) -> UpdateO
 
 
 @bp.put("/organizations/<org_slug>/")
+@bp.response(200, OrganizationDetails)
+@operation(
+    "Update an organization's settings",
+    body=OwnerOrganizationSchema,
+    reads=True,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+    description="Tokens with `org:admin` may also set `defaultRole` and `cancelDeletion` "
+    f"(the other fields are those of `{OrganizationSchema.__name__}`).",
+)
 @requires(ORG_WRITE)
 def update_organization(org_slug: str) -> Response:
     consistent([])
@@ -147,6 +167,8 @@ def update_organization(org_slug: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/projects/")
+@bp.response(200, ProjectSummary(many=True))
+@operation("The organization's projects", reads=True)
 @requires(ORG_READ)
 def list_organization_projects(org_slug: str) -> Response:
     consistent([])
@@ -165,6 +187,14 @@ def _create_project_checks(org: OrganizationRow, body: dict[str, Any]) -> None:
 
 
 @bp.post("/organizations/<org_slug>/projects/")
+@bp.response(201, ProjectSummary)
+@operation(
+    "Create a project (with a default client key)",
+    body=ProjectCreateSchema,
+    reads=True,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @requires(PROJECT_CREATE)
 def create_project(org_slug: str) -> Response:
     """eventry's organization-level form of ``POST /teams/{org}/{team}/projects/`` (no teams here)."""
@@ -197,6 +227,8 @@ def create_project(org_slug: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/options/")
+@bp.response(200, STORED_OPTIONS)
+@operation("The organization's options as stored", reads=True)
 @requires(ORG_READ)
 def get_organization_options(org_slug: str) -> Response:
     """The organization's options as stored (eventry's counterpart of the project options read)."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Response, request
+from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute, execute_new
 from api.consistency import consistent, with_position
 from api.context import PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
 from api.errors import detail
+from api.openapi import DETAIL_OR_FIELDS, operation
 from api.project_render import key_body
-from api.project_schemas import KeyCreateSchema, KeyUpdateSchema
+from api.project_schemas import KeyCreateSchema, KeyUpdateSchema, ProjectKey
 from api.schemas import load_fields
 from commands.project_keys import CreateProjectKey, DeleteProjectKey, UpdateProjectKey
 from events.project_keys import KEY_ACTIVE, KEY_INACTIVE, ProjectKeyEvent
@@ -24,6 +26,14 @@ bp = Blueprint("project_keys", __name__)
 VIEWS = ["project_keys"]
 CREATE, UPDATE = KeyCreateSchema(), KeyUpdateSchema()
 STATUSES = {"active": KEY_ACTIVE, "inactive": KEY_INACTIVE}
+KEY_STATUS = [
+    {
+        "in": "query",
+        "name": "status",
+        "required": False,
+        "schema": {"type": "string", "enum": ["active", "inactive"]},
+    }
+]
 
 
 def _render(key: ProjectKeyEvent) -> dict[str, Any]:
@@ -43,6 +53,8 @@ def _render(key: ProjectKeyEvent) -> dict[str, Any]:
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/keys/")
+@bp.response(200, ProjectKey(many=True))
+@operation("The project's client keys (DSNs)", query=KEY_STATUS, reads=True)
 @requires(PROJECT_READ)
 def list_project_keys(org_slug: str, project_slug: str) -> Response:
     consistent(VIEWS)
@@ -58,6 +70,8 @@ def list_project_keys(org_slug: str, project_slug: str) -> Response:
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/keys/")
+@bp.response(201, ProjectKey)
+@operation("Create a client key", body=KeyCreateSchema, reads=True, writes=True, bad_request=DETAIL_OR_FIELDS)
 @requires(PROJECT_WRITE)
 def create_project_key(org_slug: str, project_slug: str) -> Response:
     consistent([])
@@ -76,6 +90,8 @@ def create_project_key(org_slug: str, project_slug: str) -> Response:
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
+@bp.response(200, ProjectKey)
+@operation("A client key by its public key", reads=True)
 @requires(PROJECT_READ)
 def get_project_key(org_slug: str, project_slug: str, key_id: str) -> Response:
     consistent(VIEWS)
@@ -88,6 +104,14 @@ def get_project_key(org_slug: str, project_slug: str, key_id: str) -> Response:
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
+@bp.response(200, ProjectKey)
+@operation(
+    "Rename, enable or disable a client key, or set its rate limit",
+    body=KeyUpdateSchema,
+    reads=True,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @requires(PROJECT_WRITE)
 def update_project_key(org_slug: str, project_slug: str, key_id: str) -> Response:
     consistent(VIEWS)
@@ -103,6 +127,8 @@ def update_project_key(org_slug: str, project_slug: str, key_id: str) -> Respons
 
 
 @bp.delete("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
+@bp.response(204)
+@operation("Delete a client key", reads=True, writes=True)
 @requires(PROJECT_ADMIN)
 def delete_project_key(org_slug: str, project_slug: str, key_id: str) -> Response:
     consistent(VIEWS)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Response, request
+from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute
 from api.consistency import consistent, parse_position, wait_for, with_position
 from api.context import PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
 from api.errors import ApiError
+from api.openapi import DETAIL_OR_FIELDS, operation
 from api.project_render import project_details, project_summary
-from api.project_schemas import ProjectUpdateSchema, feature_errors
+from api.project_schemas import ProjectDetails, ProjectUpdateSchema, feature_errors
+from api.response_fields import STORED_OPTIONS
 from api.schemas import load_with_errors
 from commands.project_settings import DeleteProject, UpdateProject
 from commands.projects import ProjectState
@@ -25,9 +28,20 @@ from projections.directory import OrganizationRow, ProjectRow, find_project
 bp = Blueprint("projects", __name__)
 UPDATE = ProjectUpdateSchema()
 VIEWS = ["project_options"]
+AT_POSITION = [
+    {
+        "in": "query",
+        "name": "at_position",
+        "required": False,
+        "description": "The options as they were right after this log position.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+]
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/options/")
+@bp.response(200, STORED_OPTIONS)
+@operation("The project's options, now or at a past log position", query=AT_POSITION, reads=True)
 @requires(PROJECT_READ)
 def get_options(org_slug: str, project_slug: str) -> Response:
     consistent(VIEWS)
@@ -44,6 +58,8 @@ def get_options(org_slug: str, project_slug: str) -> Response:
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/")
+@bp.response(200, ProjectDetails)
+@operation("A project's details", reads=True)
 @requires(PROJECT_READ)
 def get_project(org_slug: str, project_slug: str) -> Response:
     consistent(VIEWS)
@@ -66,6 +82,14 @@ def _slug_errors(org: OrganizationRow, project: ProjectRow, slug: str) -> list[s
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/")
+@bp.response(200, ProjectDetails)
+@operation(
+    "Update a project's name, slug, platform and options",
+    body=ProjectUpdateSchema,
+    reads=True,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @requires(PROJECT_WRITE)
 def update_project(org_slug: str, project_slug: str) -> Response:
     consistent([])
@@ -96,6 +120,10 @@ def update_project(org_slug: str, project_slug: str) -> Response:
 
 
 @bp.delete("/projects/<org_slug>/<project_slug>/")
+@bp.response(204)
+@operation(
+    "Delete a project (its slug is free again, its keys are no longer served)", reads=True, writes=True
+)
 @requires(PROJECT_ADMIN)
 def delete_project(org_slug: str, project_slug: str) -> Response:
     """204; the project is pending deletion, its slug is free, its keys are no longer served."""

@@ -6,12 +6,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from api.context import services
 from api.drf import BIGINT_MAX
 from api.errors import detail
+from api.openapi import RELAY, operation
 from api.relay_auth import AuthenticatedRelay, authenticate_relay
+from api.response_fields import Body, ListOf, Map, Str, strings
 from infra.relay_cache import RelayConfigCache
 from projections import relay_configs
 from projections.relay_document import GLOBAL_CONFIG
@@ -21,7 +25,51 @@ MAX_KEYS = 1000
 DISABLED: dict[str, Any] = {"disabled": True}
 
 
+class ProjectConfigsRequest(Schema):
+    """``projects`` (version 1) or ``publicKeys`` (2, 3); the route reads it by hand, as
+    Sentry's does: this describes it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    publicKeys = fields.List(fields.String(), validate=validate.Length(max=MAX_KEYS), allow_none=True)
+    projects = fields.List(fields.Integer(), validate=validate.Length(max=MAX_KEYS), allow_none=True)
+    revisions = fields.List(fields.String(allow_none=True), allow_none=True)
+    fullConfig = fields.Boolean()
+    noCache = fields.Boolean()
+    global_ = fields.Boolean(data_key="global")
+
+
+class ProjectConfigs(Body):
+    """``configs`` by public key (v2, v3) or project id (v1): the stored document, or
+    ``{"disabled": true}``; ``pending``, ``unchanged``, ``global`` only when they apply."""
+
+    configs = Map(Map())
+    pending = ListOf(strings(), optional=True)
+    unchanged = ListOf(strings(), optional=True)
+    global_ = Map(optional=True, data_key="global")
+    global_status = Str(optional=True, enum=["ready"])
+
+
+CONFIG_VERSION = [
+    {
+        "in": "query",
+        "name": "version",
+        "required": False,
+        "schema": {"type": "string", "enum": ["1", "2", "3"]},
+    }
+]
+
+
 @bp.post("/relays/projectconfigs/")
+@bp.response(200, ProjectConfigs)
+@operation(
+    "Project configs for Relay, by public key (versions 2, 3) or project id (version 1)",
+    body=ProjectConfigsRequest,
+    query=CONFIG_VERSION,
+    auth=RELAY,
+    errors=(400, 401, 403),
+)
 def project_configs() -> Any:
     relay, data = authenticate_relay()
     version = request.args.get("version", "1")

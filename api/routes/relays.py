@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, fields, validate
 from sentry_relay.auth import create_register_challenge, is_version_supported, validate_register_response
 from sentry_relay.exceptions import RelayError, UnpackErrorSignatureExpired
 
 from api.context import request_id, services
 from api.errors import ApiError, detail
+from api.openapi import DETAIL_OR_FIELDS, RELAY, operation
 from api.relay_auth import authenticate_relay, is_internal, registered_relay
+from api.response_fields import Body, Bool, Str
 from api.screen import load_json
 from commands.relays import DIFFERENT_KEY, RegisterRelay
 from events import Meta
@@ -20,6 +24,42 @@ bp = Blueprint("relays", __name__)
 
 RELAY_ID = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$")
 CHALLENGE_MAX_AGE = 60
+
+
+class RelayChallengeRequest(Schema):
+    """``POST /relays/register/challenge/``, signed with the registering relay's own key (the
+    route reads it by hand, as Sentry's does: this describes it)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    relay_id = fields.String(required=True, validate=validate.Regexp(RELAY_ID.pattern))
+    public_key = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    version = fields.String()
+
+
+class RelayResponseRequest(Schema):
+    """``POST /relays/register/response/``: the challenge's token, signed again."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    relay_id = fields.String(required=True, validate=validate.Regexp(RELAY_ID.pattern))
+    token = fields.String(required=True, validate=validate.Length(min=1))
+    version = fields.String()
+
+
+class RelayChallenge(Body):
+    relay_id = Str()
+    token = Str()
+
+
+class RelayRegistered(Body):
+    relay_id = Str()
+
+
+class RelayLive(Body):
+    is_healthy = Bool()
 
 
 def _registration_body(required: tuple[str, ...]) -> dict[str, Any]:
@@ -64,6 +104,14 @@ def _version_supported(version: Any) -> bool:
 
 
 @bp.post("/relays/register/challenge/")
+@bp.response(200, RelayChallenge)
+@operation(
+    "Relay registration, step 1: a challenge for the relay's key",
+    body=RelayChallengeRequest,
+    auth=RELAY,
+    errors=(400, 403),
+    bad_request=DETAIL_OR_FIELDS,
+)
 def register_challenge() -> Any:
     data = _registration_body(("relay_id", "public_key"))
     relay_id, signature = _signature()
@@ -87,6 +135,14 @@ def register_challenge() -> Any:
 
 
 @bp.post("/relays/register/response/")
+@bp.response(200, RelayRegistered)
+@operation(
+    "Relay registration, step 2: the signed challenge registers the relay",
+    body=RelayResponseRequest,
+    auth=RELAY,
+    errors=(400, 401, 409),
+    bad_request=DETAIL_OR_FIELDS,
+)
 def register_response() -> Any:
     _registration_body(("relay_id", "token"))
     relay_id, signature = _signature()
@@ -114,6 +170,8 @@ def register_response() -> Any:
 
 
 @bp.get("/relays/live/")
+@bp.response(200, RelayLive)
+@operation("Relay liveness check", auth=RELAY, errors=(400, 401))
 def live() -> Any:
     authenticate_relay()
     return jsonify(is_healthy=True)

@@ -7,15 +7,29 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute
 from api.consistency import consistent, with_position
 from api.errors import ApiError, detail
+from api.openapi import DETAIL_OR_FIELDS, operation
 from api.pagination import paginate
 from api.release_render import release_of_state, render_commit, render_deploy, render_release
-from api.release_schemas import DeploySchema, OrganizationReleaseSchema, ProjectReleaseSchema, ReleaseSchema
+from api.release_schemas import (
+    PAGE,
+    QUERY,
+    RELEASE_LIST_QUERY,
+    Commit,
+    Deploy,
+    DeploySchema,
+    Empty,
+    OrganizationReleaseSchema,
+    ProjectReleaseSchema,
+    Release,
+    ReleaseSchema,
+)
 from api.schemas import load_fields
 from commands.releases import CreateDeploy, CreateRelease, DeleteRelease, ReleaseChanges, UpdateRelease
 from infra.releases import commit_lock, commits_input, release_state
@@ -82,6 +96,14 @@ def _write(
 
 
 @bp.post("/organizations/<org_slug>/releases/")
+@bp.response(201, Release)
+@bp.alt_response(208, schema=Release, success=True)
+@operation(
+    "Create a release for some of the organization's projects (208 when it already exists)",
+    body=OrganizationReleaseSchema,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @context.requires(RELEASE_WRITE)
 def create_organization_release(org_slug: str) -> Response:
     org = context.organization(org_slug)
@@ -114,6 +136,14 @@ def _lookup(projects: dict[int, ProjectRow], wanted: Any) -> ProjectRow | None:
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/releases/")
+@bp.response(201, Release)
+@bp.alt_response(208, schema=Release, success=True)
+@operation(
+    "Create a release of this project (208 when it already exists)",
+    body=ProjectReleaseSchema,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @context.requires(RELEASE_WRITE)
 def create_project_release(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
@@ -130,6 +160,8 @@ def create_project_release(org_slug: str, project_slug: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/releases/")
+@bp.response(200, Release(many=True))
+@operation("The organization's releases, newest first", query=RELEASE_LIST_QUERY, reads=True, paginated=True)
 @context.requires(RELEASE_READ)
 def list_organization_releases(org_slug: str) -> Response:
     org = context.organization(org_slug)
@@ -146,6 +178,8 @@ def list_organization_releases(org_slug: str) -> Response:
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/releases/")
+@bp.response(200, Release(many=True))
+@operation("The project's releases, newest first", query=PAGE + QUERY, reads=True, paginated=True)
 @context.requires(RELEASE_READ)
 def list_project_releases(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
@@ -183,6 +217,8 @@ def _existing(org: OrganizationRow, version: str) -> dict[str, Any]:
 
 
 @bp.get("/organizations/<org_slug>/releases/<version>/")
+@bp.response(200, Release)
+@operation("A release")
 @context.requires(RELEASE_READ)
 def get_release(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
@@ -190,6 +226,13 @@ def get_release(org_slug: str, version: str) -> Response:
 
 
 @bp.put("/organizations/<org_slug>/releases/<version>/")
+@bp.response(200, Release)
+@operation(
+    "Update a release: finalize, refs, commits, archive or restore",
+    body=ReleaseSchema,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @context.requires(RELEASE_WRITE)
 def update_release(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
@@ -199,6 +242,8 @@ def update_release(org_slug: str, version: str) -> Response:
 
 
 @bp.delete("/organizations/<org_slug>/releases/<version>/")
+@bp.response(204)
+@operation("Delete a release", writes=True)
 @context.requires(RELEASE_WRITE)
 def delete_release(org_slug: str, version: str) -> Response:
     """204; a release some issue was first seen in stays (Sentry keeps ``first_release``)."""
@@ -212,6 +257,8 @@ def delete_release(org_slug: str, version: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/releases/<version>/commits/")
+@bp.response(200, Commit(many=True))
+@operation("The release's commits", query=PAGE, reads=True, paginated=True)
 @context.requires(RELEASE_READ)
 def release_commits(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
@@ -224,6 +271,8 @@ def release_commits(org_slug: str, version: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/releases/<version>/previous-with-commits/")
+@bp.response(200, {"anyOf": [Release, Empty]})
+@operation("The newest earlier release with commits (`{}` when there is none)", reads=True)
 @context.requires(RELEASE_READ)
 def previous_with_commits(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
@@ -235,6 +284,8 @@ def previous_with_commits(org_slug: str, version: str) -> Response:
 
 
 @bp.post("/organizations/<org_slug>/releases/<version>/deploys/")
+@bp.response(201, Deploy)
+@operation("Record a deploy of the release", body=DeploySchema, writes=True, bad_request=DETAIL_OR_FIELDS)
 @context.requires(RELEASE_WRITE)
 def create_deploy(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
@@ -263,6 +314,8 @@ def create_deploy(org_slug: str, version: str) -> Response:
 
 
 @bp.get("/organizations/<org_slug>/releases/<version>/deploys/")
+@bp.response(200, Deploy(many=True))
+@operation("The release's deploys", query=PAGE, reads=True, paginated=True)
 @context.requires(RELEASE_READ)
 def list_deploys(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Response, request
+from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute
 from api.errors import ApiError, detail
+from api.openapi import DETAIL_OR_FIELDS, operation
 from api.release_render import render_repository
-from api.release_schemas import RepositorySchema
+from api.release_schemas import REPO_LIST_QUERY, Repository, RepositorySchema
 from api.routes.releases import caught_up, view_page
 from api.schemas import load_fields
 from commands.releases import AddRepository
@@ -28,6 +30,8 @@ STATUSES = ("active", "disabled", "hidden", "pending_deletion", "deletion_in_pro
 
 
 @bp.get("/organizations/<org_slug>/repos/")
+@bp.response(200, Repository(many=True))
+@operation("The organization's repositories", query=REPO_LIST_QUERY, reads=True, paginated=True)
 @context.requires(REPOS_READ)
 def list_repositories(org_slug: str) -> Response:
     org = context.organization(org_slug)
@@ -58,6 +62,13 @@ def git_location(organization_id: int, url: str) -> tuple[Path, Path]:
 
 
 @bp.post("/organizations/<org_slug>/repos/")
+@bp.response(201, Repository)
+@operation(
+    "Add a local git repository (an absolute path or file:// URL inside the organization's git roots)",
+    body=RepositorySchema,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
 @context.requires(REPOS_WRITE)
 def add_repository(org_slug: str) -> Response:
     org = context.organization(org_slug)

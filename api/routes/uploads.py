@@ -10,14 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
-from flask import Blueprint, Response, jsonify, request
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import context
 from api.commanding import remember_write
 from api.consistency import wait_for
 from api.errors import ApiError
+from api.openapi import DETAIL, UPLOAD, operation
 from api.screen import load_json
+from api.upload_schemas import (
+    ASSEMBLE_STATES_BY_CHECKSUM,
+    CHUNK_UPLOAD_FORM,
+    AssembleState,
+    ChunkUploadOptions,
+)
 from commands.uploads import RecordBlobs
 from infra.assemble import (
     AssembleTask,
@@ -100,6 +108,8 @@ def error(message: str) -> ApiError:
 
 
 @bp.get("/organizations/<org_slug>/chunk-upload/")
+@bp.response(200, ChunkUploadOptions)
+@operation("Chunk upload settings (what sentry-cli reads first)")
 @context.requires(RELEASE_READ)
 def chunk_upload_options(org_slug: str) -> Response:
     org = context.organization(org_slug)
@@ -119,6 +129,13 @@ def chunk_upload_options(org_slug: str) -> Response:
 
 
 @bp.post("/organizations/<org_slug>/chunk-upload/")
+@bp.response(200)
+@operation(
+    "Upload chunks (multipart `file` / `file_gzip` parts, named by their SHA-1)",
+    body=CHUNK_UPLOAD_FORM,
+    media="multipart/form-data",
+    bad_request=(UPLOAD, DETAIL),
+)
 @context.requires(RELEASE_WRITE)
 def upload_chunks(org_slug: str) -> Response:
     org = context.organization(org_slug)
@@ -162,6 +179,8 @@ def _json(schema: dict[str, Any], messages: dict[str, str] | None = None) -> Any
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/files/difs/assemble/")
+@bp.response(200, ASSEMBLE_STATES_BY_CHECKSUM)
+@operation("Assemble debug information files from uploaded chunks", body=DIF_SCHEMA, bad_request=(UPLOAD,))
 @context.requires(RELEASE_WRITE)
 def assemble_difs(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
@@ -215,6 +234,12 @@ def serialize_dif(dif: dict[str, Any], org_slug: str) -> dict[str, Any]:
 
 
 @bp.post("/organizations/<org_slug>/artifactbundle/assemble/")
+@bp.response(200, AssembleState)
+@operation(
+    "Assemble an artifact bundle (source maps) from uploaded chunks",
+    body=BUNDLE_SCHEMA,
+    bad_request=(UPLOAD,),
+)
 @context.requires(RELEASE_WRITE)
 def assemble_artifact_bundle(org_slug: str) -> Response:
     org = context.organization(org_slug)
