@@ -130,14 +130,14 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
                 raise
 
     def _append(self, conn: psycopg.Connection[Any], params: dict[str, Any]) -> list[int]:
-        with conn.pipeline() as pipeline, conn.cursor() as curs, conn.cursor() as inserted:
-            curs.execute("BEGIN")
-            curs.execute(self.set_lock_timeout)
-            curs.execute(self.reserve_statement, params, prepare=True)
-            inserted.execute(self.ordered_insert_statement, params, prepare=True)
-            curs.execute(self.notify_statement)
-            curs.execute("COMMIT")
-            pipeline.sync()
+        with conn.cursor() as curs, conn.cursor() as inserted:
+            with conn.pipeline():  # one Sync, sent on exit: the only wait for the server
+                curs.execute("BEGIN")
+                curs.execute(self.set_lock_timeout)
+                curs.execute(self.reserve_statement, params, prepare=True)
+                inserted.execute(self.ordered_insert_statement, params, prepare=True)
+                curs.execute(self.notify_statement)
+                curs.execute("COMMIT")
             return [row["notification_id"] for row in inserted.fetchall()]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
