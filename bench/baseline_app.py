@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from psycopg_pool import ConnectionPool
 
 from api.asgi import threaded
@@ -16,7 +16,7 @@ pool = ConnectionPool(os.environ["BASELINE_CONNINFO"], min_size=1, max_size=4, o
 
 
 @app.put("/insert")
-def insert() -> object:
+def insert() -> Response:
     body = request.get_json(silent=True) or {}
     with pool.connection() as conn:
         row = conn.execute(

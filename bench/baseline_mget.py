@@ -19,8 +19,12 @@ client = redis.Redis.from_url(os.environ["BASELINE_REDIS_URL"])
 def mget() -> Response:
     keys = (request.get_json(silent=True) or {}).get("publicKeys") or []
     values = client.mget([f"relayconfig:{k}" for k in keys])
-    found = [b'"%s":%s' % (k.encode(), v) for k, v in zip(keys, values, strict=True) if v]
+    found = [b'"' + k.encode() + b'":' + _bytes(v) for k, v in zip(keys, values, strict=True) if v]
     return Response(b'{"configs":{' + b",".join(found) + b"}}", mimetype="application/json")
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 asgi_app = threaded(app)

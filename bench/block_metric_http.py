@@ -12,7 +12,6 @@ throughputs (best round of each side).
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import sys
@@ -22,21 +21,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import (
-    alternate,
-    best,
-    cpu_line,
-    cpu_ratio,
-    create_projects,
-    describe,
-    load,
-    production,
-    serve,
-    serve_baseline,
-    settle,
-    worker,
-)
+from bench._harness import create_projects, production, serve, serve_baseline, settle, worker
 from bench._result import Pair
+from bench._throughput import http_arguments, http_pair
 
 NAME = "block_metric_http"
 GOAL = (">=", 0.60)
@@ -62,49 +49,23 @@ def measure(seconds: float = 10, clients: int = 8, workers: int = 2, rounds: int
         def insert(client: int, n: int) -> tuple[str, str, bytes, dict[str, str]]:
             return "PUT", "/insert", json.dumps({"client": client, "n": n}).encode(), headers
 
-        measured: list[dict[str, float]] = []
-        baseline: list[dict[str, float]] = []
         with (
             worker(dep),
             serve(dep, workers) as port,
             serve_baseline(dep, BASELINE_APP, workers, BASELINE_CONNINFO=dep.database_url) as base,
         ):
             projects += create_projects(port, slug, token, [f"p{i}" for i in range(clients)])
-            load(port, block, 1, clients)  # both servers' workers warm (pools open, code paths run)
-            load(base, insert, 1, clients)
-            settle(dep)
-            alternate(
-                rounds,
-                lambda: measured.append(load(port, block, seconds, clients, dep.cpu)),
-                lambda: baseline.append(load(base, insert, seconds, clients, dep.cpu)),
+            return http_pair(
+                dep,
+                (NAME, GOAL, "PUT metrics/visibility/ (blockTags) vs PUT /insert (one INSERT)"),
+                ((port, block), (base, insert)),
+                (seconds, clients, workers, rounds),
                 lambda: settle(dep),
             )
-    top, base_top = best(measured), best(baseline)
-    return Pair(
-        NAME,
-        top["rps"] / base_top["rps"],
-        top["rps"],
-        base_top["rps"],
-        "req/s",
-        GOAL,
-        details=[
-            f"PUT metrics/visibility/ (blockTags) vs PUT /insert (one INSERT), {workers} gunicorn workers, "
-            f"{clients} clients, {seconds:g}s x {rounds} rounds, best round of each",
-            describe("eventry", top),
-            describe("baseline", base_top),
-            cpu_line(measured, baseline),
-        ],
-        extra={"errors": int(top["errors"] + base_top["errors"]), "cpu_ratio": cpu_ratio(measured, baseline)},
-    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    args = http_arguments(clients=8)
     print(measure(args.seconds, args.clients, args.workers, args.rounds).render())
 
 

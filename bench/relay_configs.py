@@ -13,12 +13,10 @@ cost is not in the figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,14 +25,9 @@ from sentry_relay.auth import SecretKey, generate_key_pair
 
 from bench._harness import (
     REDIS_URL,
-    alternate,
-    best,
+    Request,
     call,
-    cpu_line,
-    cpu_ratio,
     create_projects,
-    describe,
-    load,
     production,
     serve,
     serve_baseline,
@@ -42,13 +35,14 @@ from bench._harness import (
     worker,
 )
 from bench._result import Pair
+from bench._throughput import Side, http_arguments, http_pair
 
 NAME = "relay_configs"
 GOAL = (">=", 0.90)
 KEYS = 100
 PATH = "/api/0/relays/projectconfigs/?version=3"
 BASELINE_APP = "bench.baseline_mget:asgi_app"
-Request = tuple[str, str, bytes, dict[str, str]]
+Sent = tuple[str, str, bytes, dict[str, str]]
 
 
 def add_keys(port: int, org: str, token: str, count: int) -> list[str]:
@@ -65,11 +59,11 @@ def add_keys(port: int, org: str, token: str, count: int) -> list[str]:
     return [k["public"] for k in keys]
 
 
-def signed(secret: SecretKey, relay_id: str, body: bytes, expected: int) -> Callable[[int, int], Request]:
+def signed(secret: SecretKey, relay_id: str, body: bytes, expected: int) -> Request:
     """Requests signed ahead (``expected`` of them), then signed as they go."""
     signatures = iter([secret.sign(body) for _ in range(expected)])
 
-    def relay_request(client: int, n: int) -> Request:
+    def relay_request(client: int, n: int) -> Sent:
         signature = next(signatures, None) or secret.sign(body)
         headers = {
             "X-Sentry-Relay-Id": relay_id,
@@ -89,8 +83,6 @@ def measure(seconds: float = 10, clients: int = 4, workers: int = 2, rounds: int
         dep.cli("orgs", "create", slug)
         dep.cli("relays", "register-internal", relay_id, str(public))
         token = dep.token(slug, "project:read,project:write")
-        measured: list[dict[str, float]] = []
-        baseline: list[dict[str, float]] = []
         with (
             worker(dep),
             serve(dep, workers) as port,
@@ -101,38 +93,25 @@ def measure(seconds: float = 10, clients: int = 4, workers: int = 2, rounds: int
             body = json.dumps({"publicKeys": keys, "fullConfig": True}).encode()
             relay_request = signed(secret, relay_id, body, int((seconds * rounds + 2) * 1000))
 
-            def mget_request(client: int, n: int) -> Request:
+            def mget_request(client: int, n: int) -> Sent:
                 return "POST", "/mget", body, {"Content-Type": "application/json"}
 
-            load(port, relay_request, 1, clients)  # warm the cache and both servers' workers
-            load(base, mget_request, 1, clients)
-            check_answers([(port, relay_request), (base, mget_request)], keys)
-            alternate(
-                rounds,
-                lambda: measured.append(load(port, relay_request, seconds, clients, dep.cpu)),
-                lambda: baseline.append(load(base, mget_request, seconds, clients, dep.cpu)),
+            sides = ((port, relay_request), (base, mget_request))
+            check_answers(sides, keys)  # and the cache is warm
+            return http_pair(
+                dep,
+                (
+                    NAME,
+                    GOAL,
+                    f"projectconfigs v3, {KEYS} keys, warm cache, vs MGET + concatenate the stored bytes",
+                ),
+                sides,
+                (seconds, clients, workers, rounds),
                 lambda: None,  # reads append nothing for the worker to fold
             )
-    top, base_top = best(measured), best(baseline)
-    return Pair(
-        NAME,
-        top["rps"] / base_top["rps"],
-        top["rps"],
-        base_top["rps"],
-        "req/s",
-        GOAL,
-        details=[
-            f"projectconfigs v3, {KEYS} keys, warm cache, vs MGET + concatenate the stored bytes; "
-            f"{workers} gunicorn workers, {clients} clients, {seconds:g}s x {rounds} rounds, best of each",
-            describe("eventry", top),
-            describe("baseline", base_top),
-            cpu_line(measured, baseline),
-        ],
-        extra={"errors": int(top["errors"] + base_top["errors"]), "cpu_ratio": cpu_ratio(measured, baseline)},
-    )
 
 
-def check_answers(sides: list[tuple[int, Callable[[int, int], Request]]], keys: list[str]) -> None:
+def check_answers(sides: tuple[Side, Side], keys: list[str]) -> None:
     """Both sides answer with every key's config: neither measures misses."""
     for p, make in sides:
         method, path, body, headers = make(0, 0)
@@ -141,12 +120,7 @@ def check_answers(sides: list[tuple[int, Callable[[int, int], Request]]], keys: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    args = http_arguments(clients=4)
     print(measure(args.seconds, args.clients, args.workers, args.rounds).render())
 
 
