@@ -304,7 +304,9 @@ class DeploySchema(Schema):
     url = Url(allow_none=True, allow_blank=True)
     dateStarted = DateTime()
     dateFinished = DateTime()
-    projects = drf.List(drf.String(), allow_none=True)
+    # ``ListField(child=ProjectField(id_allowed=True), allow_empty=False)``: slugs or ids, the
+    # route finds them (an unknown one: ``{"projects": ["Invalid project"]}``).
+    projects = drf.List(fields.Raw(), validate=validate.Length(min=1, error="This list may not be empty."))
 
 
 class RepositorySchema(Schema):

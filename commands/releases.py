@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Self
 
-from commands.base import Change, Command, Decision, FieldErrors, InvalidCommand, NotFound, State, handles
+from commands.base import Change, Command, Decision, FieldErrors, NotFound, State, handles
 from commands.groups import GroupState
 from commands.release_commits import CommitsInput, RepositoriesState, head_commit_refs, set_commits_changes
 from events import Event
@@ -322,6 +322,14 @@ class CreateDeploy(Command):
     date_started: str | None
     date_finished: str | None
     project_ids: tuple[int, ...] | None  # None: every project of the release
+    project_slugs: tuple[str, ...] = ()  # the slug of each of ``project_ids``, for the refusal
+
+
+def invalid_projects(message: str) -> FieldErrors:
+    """Sentry's ``ParameterValidationError``: a 400 with a coded ``detail``."""
+    return FieldErrors(
+        {"detail": {"code": "parameter-validation-error", "message": message, "extra": {"context": ""}}}
+    )
 
 
 @handles(
@@ -330,9 +338,11 @@ class CreateDeploy(Command):
 def create_deploy(cmd: CreateDeploy, now: datetime, release: ReleaseState) -> Decision:
     if not release.exists:
         raise NotFound(NOT_FOUND)
-    projects = release.project_ids if cmd.project_ids is None else cmd.project_ids
-    if any(p not in release.project_ids for p in projects):
-        raise InvalidCommand(f"Invalid projects for release {cmd.version}")
+    projects = release.project_ids if cmd.project_ids is None else tuple(dict.fromkeys(cmd.project_ids))
+    names = dict(zip(cmd.project_ids or (), cmd.project_slugs, strict=False))
+    invalid = [names.get(p, str(p)) for p in projects if p not in release.project_ids]
+    if invalid:
+        raise invalid_projects(f"Invalid projects ({', '.join(invalid)}) for release {cmd.version}")
     event = DeployCreated(
         release.release_id or 0, cmd.organization_id, cmd.version, cmd.deploy_id, cmd.environment,
         cmd.name, cmd.url, cmd.date_started, cmd.date_finished or now.isoformat(), tuple(projects),

@@ -134,11 +134,17 @@ def release_commits(
     ]  # fmt: skip
 
 
-def deploys(view: View, release_id: int, offset: int, limit: int) -> list[dict[str, Any]]:
+def deploys(
+    view: View, release_id: int, project_ids: tuple[int, ...], offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """Sentry's list: the last deploy of each (project, environment) of these projects."""
+    if not project_ids:
+        return []
     rows = view.execute(
-        "SELECT id, environment, date_started, date_finished, name, url FROM {deploys} WHERE release_id = %s "
-        "ORDER BY date_finished DESC, id DESC LIMIT %s OFFSET %s",
-        (release_id, limit, offset),
+        "SELECT id, environment, date_started, date_finished, name, url FROM {deploys} WHERE id IN "
+        "(SELECT last_deploy_id FROM {release_project_environments} WHERE release_id = %s AND project_id IN "
+        f"({', '.join(['%s'] * len(project_ids))})) ORDER BY date_finished DESC, id DESC LIMIT %s OFFSET %s",
+        (release_id, *project_ids, limit, offset),
     )
     keys = ("id", "environment", "dateStarted", "dateFinished", "name", "url")
     return [{**dict(zip(keys, row, strict=True)), "id": str(row[0])} for row in rows]

@@ -56,6 +56,11 @@ class Releases(Projection):
         "UNIQUE (organization_id, name)",
         "deploys": "id BIGINT PRIMARY KEY, release_id BIGINT NOT NULL, organization_id BIGINT NOT NULL, "
         "environment TEXT NOT NULL, name TEXT, url TEXT, date_started TEXT, date_finished TEXT NOT NULL",
+        # Sentry's ReleaseProjectEnvironment as deploys make it: the last deploy per project and
+        # environment (the deploy list and environment filters read it).
+        "release_project_environments": "release_id BIGINT NOT NULL, project_id BIGINT NOT NULL, "
+        "environment TEXT NOT NULL, last_deploy_id BIGINT NOT NULL, "
+        "PRIMARY KEY (release_id, project_id, environment)",
     }
     indexes = (
         "{releases} (organization_id, date_added)",
@@ -167,7 +172,8 @@ class Releases(Projection):
     def _deleted(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ReleaseDeleted)
-        for table in ("releases", "release_projects", "head_commits", "release_commits", "deploys"):
+        for table in ("releases", "release_projects", "head_commits", "release_commits", "deploys",
+                      "release_project_environments"):  # fmt: skip
             column = "id" if table == "releases" else "release_id"
             view.execute(f"DELETE FROM {{{table}}} WHERE {column} = %s", (e.release_id,))
 
@@ -181,6 +187,12 @@ class Releases(Projection):
             (e.deploy_id, e.release_id, e.organization_id, e.environment, e.name, e.url, e.date_started,
              e.date_finished),
         )  # fmt: skip
+        view.executemany(
+            "INSERT INTO {release_project_environments} (release_id, project_id, environment, "
+            "last_deploy_id) VALUES (%s, %s, %s, %s) ON CONFLICT (release_id, project_id, environment) "
+            "DO UPDATE SET last_deploy_id = excluded.last_deploy_id",
+            [(e.release_id, p, e.environment, e.deploy_id) for p in e.project_ids],
+        )
         deploy = {"id": str(e.deploy_id), "environment": e.environment, "dateStarted": e.date_started,
                   "dateFinished": e.date_finished, "name": e.name, "url": e.url}  # fmt: skip
         view.execute(

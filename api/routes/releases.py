@@ -124,13 +124,34 @@ def create_organization_release(org_slug: str) -> Response:
     return _write(org, body["version"], body, make, release_id)
 
 
+INVALID_PROJECT_PARAMETER = "Invalid project parameter. Values must be numbers."
+NO_PERMISSION = "You do not have permission to perform this action."
+
+
+def requested_projects(projects: dict[int, ProjectRow]) -> tuple[int, ...]:
+    """Sentry's ``get_projects`` for ``?project=``: numbers as Python's ``int`` reads them (a 400
+    otherwise), ``-1`` alone (or none) means every project (empty here), and one that is not an
+    active project of the organization is a 403."""
+    try:
+        wanted = {int(p) for p in request.args.getlist("project")}
+    except ValueError:
+        raise detail(400, INVALID_PROJECT_PARAMETER) from None
+    if wanted in (set(), {-1}):
+        return ()
+    if not wanted <= set(projects):
+        raise detail(403, NO_PERMISSION)
+    return tuple(sorted(wanted))
+
+
 def _lookup(projects: dict[int, ProjectRow], wanted: Any) -> ProjectRow | None:
     """A project by id, numeric string or slug, among the caller's."""
     if isinstance(wanted, bool) or not isinstance(wanted, str | int):
         return None
     text = str(wanted)
+    # isdecimal(), not isdigit(): int() refuses "²"; a project id has at most 19 digits
+    number = int(text) if text.isdecimal() and len(text) < 20 else None
     for project in projects.values():
-        if project.slug == text or (text.isdigit() and project.id == int(text)):
+        if project.slug == text or project.id == number:
             return project
     return None
 
@@ -172,8 +193,7 @@ def list_organization_releases(org_slug: str) -> Response:
     if (request.args.get("sort") or "date") != "date":
         raise detail(400, "invalid sort")
     projects = _projects(org)
-    wanted = [int(p) for p in request.args.getlist("project") if p.lstrip("-").isdigit() and int(p) != -1]
-    project_ids = tuple(p for p in projects if not wanted or p in wanted)
+    project_ids = requested_projects(projects) or tuple(projects)
     return _release_page(org, projects, project_ids, status)
 
 
@@ -289,16 +309,16 @@ def previous_with_commits(org_slug: str, version: str) -> Response:
 @context.requires(RELEASE_WRITE)
 def create_deploy(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
-    release = _existing(org, version)
+    _existing(org, version)
     body = load_fields(DeploySchema(), context.json_body())
-    project_ids = None
-    if body.get("projects"):
+    project_ids, slugs = None, ()
+    if body.get("projects") is not None:
         projects = _projects(org)
-        own = {projects[p].slug: p for p in release["project_ids"] if p in projects}
-        invalid = [slug for slug in body["projects"] if slug not in own]
-        if invalid:
-            raise detail(400, f"Invalid projects ({', '.join(invalid)}) for release {version}")
-        project_ids = tuple(own[slug] for slug in dict.fromkeys(body["projects"]))
+        chosen = [_lookup(projects, wanted) for wanted in body["projects"]]
+        if None in chosen:  # Sentry's ProjectField (ids allowed); its list reports the first
+            raise ApiError(400, {"projects": ["Invalid project"]})
+        project_ids = tuple(p.id for p in chosen if p is not None)
+        slugs = tuple(p.slug for p in chosen if p is not None)
     command = CreateDeploy(
         org.id,
         version,
@@ -309,6 +329,7 @@ def create_deploy(org_slug: str, version: str) -> Response:
         body.get("dateStarted"),
         body.get("dateFinished"),
         project_ids,
+        slugs,
     )
     return execute(command, render_deploy, status=201)
 
@@ -321,6 +342,9 @@ def list_deploys(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
     release = _existing(org, version)
     caught_up()
+    projects = _projects(org)
+    project_ids = tuple(requested_projects(projects) or projects)
     return view_page(
-        lambda view, offset, limit: queries.deploys(view, release["id"], offset, limit), render_deploy
+        lambda view, offset, limit: queries.deploys(view, release["id"], project_ids, offset, limit),
+        render_deploy,
     )

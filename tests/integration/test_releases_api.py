@@ -188,3 +188,47 @@ def test_release_activity_is_recorded_once(client: FlaskClient, services: Servic
     with services.engine.read("releases") as view:
         activity = release_queries.release_activity(view, t.project_id)
     assert [(a["type"], a["data"]) for a in activity] == [("release", {"version": "4.0"})]
+
+
+def deploy(client: FlaskClient, t: Tenant, body: dict[str, Any]) -> Any:
+    return client.post(
+        org_url(t, "1.0/deploys/"), json={"environment": "production", **body}, headers=t.headers()
+    )
+
+
+def test_deploy_projects_by_slug_or_id_and_sentrys_refusals(client: FlaskClient, t: Tenant) -> None:
+    assert create(client, t, {"version": "1.0"}).status_code == 201
+    for given in ([t.project_id], [str(t.project_id)], [t.project_slug]):
+        assert deploy(client, t, {"projects": given}).status_code == 201, given
+    for given, body in (
+        ([], {"projects": ["This list may not be empty."]}),
+        (None, {"projects": ["This field may not be null."]}),
+        (["nope"], {"projects": ["Invalid project"]}),
+        (["²"], {"projects": ["Invalid project"]}),
+        (["9" * 40], {"projects": ["Invalid project"]}),
+        ([True], {"projects": ["Invalid project"]}),
+    ):
+        r = deploy(client, t, {"projects": given})
+        assert (r.status_code, r.get_json()) == (400, body), given
+    # Three deploys to one environment of one project: the list shows the last (Sentry's
+    # ReleaseProjectEnvironment.last_deploy_id).
+    listed = client.get(org_url(t, "1.0/deploys/"), headers=t.headers()).get_json()
+    assert len(listed) == 1 and details(client, t, "1.0").get_json()["deployCount"] == 3
+
+
+@pytest.mark.parametrize(
+    ("project", "status", "body"),
+    [
+        ("\u00b2", 400, {"detail": "Invalid project parameter. Values must be numbers."}),
+        ("x", 400, {"detail": "Invalid project parameter. Values must be numbers."}),
+        ("1" * 5000, 400, {"detail": "Invalid project parameter. Values must be numbers."}),
+        ("12345", 403, {"detail": "You do not have permission to perform this action."}),
+    ],
+)
+def test_project_parameter_as_sentry_reads_it(
+    client: FlaskClient, t: Tenant, project: str, status: int, body: dict[str, Any]
+) -> None:
+    assert create(client, t, {"version": "1.0"}).status_code == 201
+    for path in (org_url(t), org_url(t, "1.0/deploys/")):
+        r = client.get(path, query_string={"project": project}, headers=t.headers())
+        assert (r.status_code, r.get_json()) == (status, body), path

@@ -58,7 +58,6 @@ def test_release_deploys__ReleaseDeploysListTest__test_simple(org: Org) -> None:
     assert data[1]["environment"] == "production"
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?project= on the deploy list")
 def test_release_deploys__ReleaseDeploysListTest__test_with_project(org: Org) -> None:
     project, project2 = org.create_project("bar"), org.create_project("baz")
     version = "1\u20131"  # test unicode (an en dash)
@@ -128,11 +127,6 @@ def test_release_deploys__ReleaseDeploysCreateTest__test_with_project_slugs(org:
     assert_release_deployed(org, "1", data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry ignores ?project= on the deploy list, so the deploy of project bar alone is "
-    "listed for project foo too",
-)
 def test_release_deploys__ReleaseDeploysCreateTest__test_with_multiple_projects(org: Org) -> None:
     project, project_bar = org.create_project("foo"), org.create_project("bar")
     org.create_release("1", [project, project_bar])
@@ -156,11 +150,6 @@ def test_release_deploys__ReleaseDeploysCreateTest__test_with_multiple_projects(
     assert [d["id"] for d in deploys(org, "1", project=project_bar["id"])] == [data["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry refuses numeric project ids for a deploy: 400 "
-    "{'detail': 'Invalid projects (<id>) for release 1'}",
-)
 def test_release_deploys__ReleaseDeploysCreateTest__test_with_project_ids(org: Org) -> None:
     project, project_bar = org.create_project("foo"), org.create_project("bar")
     org.create_release("1", [project, project_bar])
@@ -181,11 +170,6 @@ def test_release_deploys__ReleaseDeploysCreateTest__test_with_project_ids(org: O
     assert_release_deployed(org, "1", data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry answers {'detail': 'Invalid projects (<slug>) for release 1'} (a string) instead "
-    "of {'detail': {'code': 'parameter-validation-error', 'message': ...}}",
-)
 def test_release_deploys__ReleaseDeploysCreateTest__test_with_invalid_project_slug(org: Org) -> None:
     project, bar_project = org.create_project("foo"), org.create_project("bar")
     org.create_release("1", [project])

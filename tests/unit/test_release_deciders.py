@@ -200,6 +200,23 @@ def test_a_deploy_needs_the_release() -> None:
     )
 
 
+def test_a_deploy_to_projects_not_on_the_release_is_refused_in_sentrys_shape() -> None:
+    given = {"release": ReleaseState.fold([CREATED, LINKED])}
+    with pytest.raises(FieldErrors) as refused:
+        decide(CreateDeploy(ORG, "1.0", 9, "prod", None, None, None, None, (P1, P2), ("a", "b")), NOW, given)
+    assert refused.value.errors == {
+        "detail": {
+            "code": "parameter-validation-error",
+            "message": "Invalid projects (b) for release 1.0",
+            "extra": {"context": ""},
+        }
+    }
+    decision = decide(
+        CreateDeploy(ORG, "1.0", 9, "prod", None, None, None, None, (P1, P1), ("a", "a")), NOW, given
+    )
+    assert [c.event.project_ids for c in decision.changes] == [(P1,)]  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("text", "found"),
     [
