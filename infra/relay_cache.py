@@ -23,11 +23,15 @@ class RelayConfigCache:
         self.redis = redis
 
     def write(self, documents: list[Any]) -> None:
-        """The projection's effect: the last document per key wins (batches are ordered)."""
+        """The projection's effect: the last document per key wins (batches are ordered); a
+        document of ``None`` drops the cached one (the next read refills it from the view)."""
         latest = dict(documents)
         pipe = self.redis.pipeline(transaction=False)
         for public_key, doc in latest.items():
-            pipe.set(key(public_key), doc, ex=TTL_SECONDS)
+            if doc is None:
+                pipe.delete(key(public_key))
+            else:
+                pipe.set(key(public_key), doc, ex=TTL_SECONDS)
         pipe.execute()
 
     def read(self, public_keys: list[str]) -> dict[str, str]:

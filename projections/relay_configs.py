@@ -30,6 +30,8 @@ TRUSTED_RELAYS_OPTION = "sentry:trusted-relays"
 
 class RelayConfigs(Projection):
     name = "relay_configs"
+    # 2: lastChange in Sentry's form (Z), the health-check filter, quotas on public keys.
+    version = 2
     tables = {
         "projects": "project_id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, slug TEXT NOT NULL, "
         "active INTEGER NOT NULL, options TEXT NOT NULL",
@@ -84,6 +86,12 @@ class RelayConfigs(Projection):
             update_organization(view, rec, e.organization_id, e.options, e.removed_options)
 
     def activate(self, view: View, since: int) -> None:
+        """Write through what changed after ``since``; drop every other cached document (a
+        rebuild may follow a change of the document's shape: the endpoint refills from the view)."""
+        for (public_key,) in view.execute(
+            "SELECT public_key FROM {documents} WHERE position <= %s", (since,)
+        ):
+            view.emit((public_key, None))
         for public_key, doc in view.execute(
             "SELECT public_key, document FROM {documents} WHERE position > %s", (since,)
         ):
@@ -153,7 +161,7 @@ def refresh_project(view: View, rec: Recorded, project_id: int) -> None:
         "SELECT public_key, key_id, active FROM {keys} WHERE project_id = %s", (project_id,)
     ):
         rev = uuid.uuid5(REV_NAMESPACE, f"{public_key}:{rec.position}").hex
-        doc = document(facts, KeyFacts(public_key, key_id, bool(active)), rev, rec.at.isoformat())
+        doc = document(facts, KeyFacts(public_key, key_id, bool(active)), rev, rec.at)
         encoded = json.dumps(doc, sort_keys=True)
         view.execute(
             "INSERT INTO {documents} (public_key, project_id, organization_id, document, rev, position) "
@@ -201,16 +209,6 @@ def project_documents(view: View, project_id: int) -> list[str]:
         "SELECT document FROM {documents} WHERE project_id = %s ORDER BY public_key", (project_id,)
     )
     return [r[0] for r in rows]
-
-
-def organization_trusts(view: View, public_key: str, relay_key: str) -> bool:
-    """Whether the organization owning ``public_key`` lists ``relay_key`` in its trusted relays."""
-    rows = view.execute(
-        "SELECT o.trusted_relays FROM {documents} d JOIN {organizations} o "
-        "ON o.organization_id = d.organization_id WHERE d.public_key = %s",
-        (public_key,),
-    )
-    return bool(rows) and relay_key in json.loads(rows[0][0])
 
 
 def stored_document(view: View, public_key: str) -> tuple[str, int] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from events.option_registry import read_project_options
@@ -24,6 +25,32 @@ DEFAULT_FILTERS = {
 }
 GROUPING_CONFIG = {"id": "newstyle:2023-01-11", "enhancements": "KLUv_SAYwQAAkwORuGFsbC1wbGF0Zm9ybXM"}
 EVENT_RETENTION_DAYS = 90
+# Sentry's health-check filter (``filters:filtered-transaction``, on unless "0"): the globs of
+# ``sentry.constants.HEALTH_CHECK_GLOBS``.
+HEALTH_CHECK_OPTION = "filters:filtered-transaction"
+HEALTH_CHECK_GLOBS = [
+    "*healthcheck*", "*heartbeat*", "*/health", "*/healthy", "*/healthz",
+    "*/live", "*/livez", "*/ready", "*/readyz", "*/ping",
+]  # fmt: skip
+# What ``get_project_config(full_config=False)`` returned: the part an external processor
+# needs. Everything else of ``config`` is the full config's.
+MINIMAL_CONFIG_KEYS = (
+    "allowedDomains", "trustedRelays", "piiConfig", "datascrubbingSettings", "features", "txNameRules",
+)  # fmt: skip
+# Under ``organizations:dynamic-sampling``: ``generate_rules`` for a project whose blended
+# sample rate is 1.0 (no quota backend sets another) is the uniform rule alone.
+DYNAMIC_SAMPLING_FEATURE = "organizations:dynamic-sampling"
+SAMPLING = {
+    "version": 2,
+    "rules": [
+        {
+            "samplingValue": {"type": "sampleRate", "value": 1.0},
+            "type": "trace",
+            "condition": {"op": "and", "inner": []},
+            "id": 1000,
+        }
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +130,13 @@ def _pii_config(options: dict[str, Any], org: dict[str, Any]) -> Any:
         return None
 
 
+def _health_check_filter(options: dict[str, Any]) -> dict[str, Any]:
+    """``ignoreTransactions`` while the filter is on; Sentry leaves disabled filters out."""
+    if str(options.get(HEALTH_CHECK_OPTION, "1")) == "0":
+        return {}
+    return {"ignoreTransactions": {"patterns": HEALTH_CHECK_GLOBS, "isEnabled": True}}
+
+
 def inner_config(p: ProjectFacts) -> dict[str, Any]:
     """Options are read through the option registry: each as its type, so ``sentry:origins``
     "a.com\nb.com" (stored raw by older versions) is two domains, and a value that is not its
@@ -135,6 +169,7 @@ def inner_config(p: ProjectFacts) -> dict[str, Any]:
             "errorMessages": {"patterns": list(options.get("sentry:error_messages") or [])},
             "clientIps": {"blacklistedIps": list(options.get("sentry:blacklisted_ips") or [])},
             "csp": {"disallowedSources": list(options.get("sentry:csp_ignored_sources") or [])},
+            **_health_check_filter(options),
         },
         "groupingConfig": GROUPING_CONFIG,
         "eventRetention": EVENT_RETENTION_DAYS,
@@ -142,20 +177,50 @@ def inner_config(p: ProjectFacts) -> dict[str, Any]:
     }
 
 
-def document(p: ProjectFacts, key: KeyFacts, rev: str, last_change: str) -> dict[str, Any]:
-    """The full state for one public key; ``{"disabled": true}`` when it must not be served."""
+def timestamp(at: datetime) -> str:
+    """Sentry's (and Relay's) form of a date: UTC, microseconds always, ``Z``."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def document(p: ProjectFacts, key: KeyFacts, rev: str, last_change: datetime) -> dict[str, Any]:
+    """The full state for one public key; ``{"disabled": true}`` when it must not be served.
+    The full config lists ``quotas`` on each public key, as Sentry's did (empty: a key's rate
+    limit does not reach the config yet)."""
     if not p.active or not key.active:
         return {"disabled": True}
     return {
         "disabled": False,
         "slug": p.slug,
-        "lastChange": last_change,
+        "lastChange": timestamp(last_change),
         "rev": rev,
-        "publicKeys": [{"publicKey": key.public_key, "numericId": key.key_id, "isEnabled": True}],
+        "publicKeys": [
+            {"publicKey": key.public_key, "numericId": key.key_id, "isEnabled": True, "quotas": []}
+        ],
         "config": inner_config(p),
         "organizationId": p.organization_id,
         "projectId": p.project_id,
     }
+
+
+def minimal(doc: dict[str, Any]) -> dict[str, Any]:
+    """The config ``get_project_config(full_config=False)`` gave, cut from the full document:
+    no filters, grouping, metrics, retention or quotas (also none on the keys)."""
+    if doc.get("disabled"):
+        return doc
+    config = doc["config"]
+    return {
+        **doc,
+        "publicKeys": [{k: v for k, v in key.items() if k != "quotas"} for key in doc["publicKeys"]],
+        "config": {k: config[k] for k in MINIMAL_CONFIG_KEYS if k in config},
+    }
+
+
+def with_features(doc: dict[str, Any], features: frozenset[str]) -> dict[str, Any]:
+    """What the server's feature flags add (they are settings, not in the log, so they are
+    applied when serving): ``sampling`` under dynamic sampling."""
+    if DYNAMIC_SAMPLING_FEATURE in features and not doc.get("disabled"):
+        doc["config"]["sampling"] = SAMPLING
+    return doc
 
 
 BUILTIN_MEASUREMENTS = [

@@ -14,11 +14,11 @@ from api.context import services
 from api.drf import BIGINT_MAX
 from api.errors import detail
 from api.openapi import RELAY, operation
-from api.relay_auth import AuthenticatedRelay, authenticate_relay
+from api.relay_auth import authenticate_relay
 from api.response_fields import Body, ListOf, Map, Str, strings
 from infra.relay_cache import RelayConfigCache
 from projections import relay_configs
-from projections.relay_document import GLOBAL_CONFIG
+from projections.relay_document import GLOBAL_CONFIG, minimal, timestamp, with_features
 
 bp = Blueprint("relay_configs", __name__)
 MAX_KEYS = 1000
@@ -72,22 +72,26 @@ CONFIG_VERSION = [
 )
 def project_configs() -> Any:
     relay, data = authenticate_relay()
+    if not relay.internal:  # Sentry serves configs to internal relays only, whatever is asked
+        raise detail(403, "Relay unauthorized for config information")
     version = request.args.get("version", "1")
     if version not in ("1", "2", "3"):
         raise detail(400, "Unsupported version, we only support versions 1 to 3.")
     if not isinstance(data, dict):
         raise detail(400, "No valid json body")
-    if data.get("fullConfig") and not relay.internal:
-        raise detail(403, "Relay unauthorized for full config information")
-    if version == "1":
-        return jsonify(configs=_by_project(relay, _id_list(data.get("projects"))))
+    if version == "1":  # always the full config, without the quotas it leaves empty
+        return jsonify(configs=_by_project(_id_list(data.get("projects"))))
     public_keys = _key_list(data.get("publicKeys"))
+    full = bool(data.get("fullConfig"))
     response: dict[str, Any] = {}
     if version == "3" and data.get("global"):
         response.update({"global": GLOBAL_CONFIG, "global_status": "ready"})
-    configs, pending, unchanged = _by_key(relay, public_keys, data, asynchronous=version == "3")
+    # Sentry's v3 path (a full config, cached) answers ``pending`` always; partial or
+    # uncached fetches are handled as version 2, without it.
+    asynchronous = version == "3" and full and not data.get("noCache")
+    configs, pending, unchanged = _by_key(public_keys, data, full, asynchronous)
     response["configs"] = configs
-    if pending:
+    if asynchronous:
         response["pending"] = pending
     if unchanged:
         response["unchanged"] = unchanged
@@ -138,19 +142,16 @@ def _stored(public_keys: list[str], no_cache: bool) -> dict[str, str]:
     return found
 
 
-def _visible(relay: AuthenticatedRelay, public_key: str, doc: dict[str, Any]) -> bool:
-    """``has_org_access``: internal relays see everything; an external relay only configs of
-    organizations that list its key in trustedRelays (anything else is left out)."""
-    if relay.internal:
-        return True
-    if not doc.get("disabled"):
-        return relay.public_key in doc.get("config", {}).get("trustedRelays", [])
-    with services().engine.read("relay_configs") as view:  # a disabled document names no relays
-        return relay_configs.organization_trusts(view, public_key, relay.public_key)
+def _served(doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
+    """The stored (full) document as this fetch gets it."""
+    if doc.get("disabled"):
+        return doc
+    doc["lastFetch"] = now
+    return with_features(doc if full else minimal(doc), services().settings.features)
 
 
 def _by_key(
-    relay: AuthenticatedRelay, public_keys: list[str], data: dict[str, Any], asynchronous: bool
+    public_keys: list[str], data: dict[str, Any], full: bool, asynchronous: bool
 ) -> tuple[dict[str, Any], list[str], list[str]]:
     stored = _stored(public_keys, bool(data.get("noCache")))
     revisions = _revisions(data, public_keys)
@@ -165,36 +166,32 @@ def _by_key(
             # Unknown to the view: not yet projected (Relay asks again) or no such key.
             if lagging:
                 pending.append(public_key)
-            elif relay.internal:
+            else:
                 configs[public_key] = DISABLED
             continue
         doc = json.loads(raw)
-        if not _visible(relay, public_key, doc):
-            continue
         if not doc.get("disabled") and revisions.get(public_key) == doc.get("rev"):
             unchanged.append(public_key)
             continue
-        if not doc.get("disabled"):
-            doc["lastFetch"] = now
-        configs[public_key] = doc
+        configs[public_key] = _served(doc, full, now)
     return configs, pending, unchanged
 
 
-def _by_project(relay: AuthenticatedRelay, project_ids: list[int]) -> dict[str, Any]:
+def _by_project(project_ids: list[int]) -> dict[str, Any]:
     """Version 1: one config per project id, listing every active key of the project."""
     configs: dict[str, Any] = {}
     with services().engine.read("relay_configs") as view:
         for project_id in project_ids:
             docs = [json.loads(d) for d in relay_configs.project_documents(view, project_id)]
-            enabled = [d for d in docs if not d.get("disabled") and _visible(relay, "", d)]
+            enabled = [d for d in docs if not d.get("disabled")]
             if not enabled:
-                if relay.internal:
-                    configs[str(project_id)] = DISABLED
+                configs[str(project_id)] = DISABLED
                 continue
             merged = dict(enabled[0])
             merged["publicKeys"] = [k for d in enabled for k in d["publicKeys"]]
-            merged["lastFetch"] = _now()
-            configs[str(project_id)] = merged
+            if not merged["config"].get("quotas"):  # the newest Sentry leaves empty quotas out
+                merged["config"] = {k: v for k, v in merged["config"].items() if k != "quotas"}
+            configs[str(project_id)] = _served(merged, True, _now())
     return configs
 
 
@@ -204,4 +201,4 @@ def _view_lags() -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return timestamp(datetime.now(UTC))

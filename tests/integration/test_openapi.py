@@ -5,6 +5,7 @@ every operation with valid requests validates each response against the document
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -299,13 +300,18 @@ def walk_relays(walk: Walk, client: FlaskClient) -> None:
         headers={"X-Sentry-Relay-Id": relay.relay_id, "X-Sentry-Relay-Signature": relay.secret.sign(b"")},
     )
     walk.validate("GET", "/api/0/relays/live/", live)
+    body = {"publicKeys": ["0" * 32], "projects": [1], "global": True, "fullConfig": True}
+    refused = relay.project_configs(body, 3)  # Sentry serves configs to internal relays only
+    walk.validate("POST", "/api/0/relays/projectconfigs/", refused)
+    svc = client.application.extensions["eventry"]
+    svc.settings = dataclasses.replace(svc.settings, internal_relays=frozenset({str(relay.public)}))
     for version in (1, 2, 3):
-        configs = relay.project_configs({"publicKeys": ["0" * 32], "projects": [1], "global": True}, version)
+        configs = relay.project_configs(body, version)
         walk.validate("POST", "/api/0/relays/projectconfigs/", configs)
-    statuses = [challenge.status_code, response.status_code, live.status_code, configs.status_code]
-    assert statuses == [200, 200, 200, 200] and unknown.status_code == 400, unknown.get_json()
+    statuses = [challenge.status_code, response.status_code, live.status_code, refused.status_code]
+    assert statuses == [200, 200, 200, 403] and unknown.status_code == 400, unknown.get_json()
+    assert configs.status_code == 200 and "pending" in json.loads(configs.get_data())  # v3, full
     walk.succeeded |= {(m, p) for p, m, _ in _ops(walk.document) if p.startswith("/api/0/relays/")}
-    assert json.loads(configs.get_data())["configs"] == {}  # an external relay sees no foreign key
 
 
 def test_an_assembled_debug_file_answers_as_documented(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +14,7 @@ from sentry_relay.processing import normalize_project_config
 
 from infra.bootstrap import Services
 from infra.relay_cache import key as cache_key
-from tests.conftest import Tenant, make_tenant, make_token
+from tests.conftest import Tenant, make_token
 from tests.relay_client import RelayClient, sign_at
 
 
@@ -56,8 +58,10 @@ def internal(client: FlaskClient, services: Services) -> RelayClient:
 def fetch(
     relay: RelayClient, services: Services, payload: dict[str, object], version: int = 3
 ) -> dict[str, object]:
-    services.engine.wait(services.store.head(), ["relay_configs"], timeout=10)
-    r = relay.project_configs(payload, version)
+    """A fetch as a processing Relay makes it (``fullConfig`` unless the payload says), once
+    the view has reached the log (a relay is not the writer of what it reads)."""
+    assert services.engine.wait(services.store.head(), ["relay_configs"], timeout=60)
+    r = relay.project_configs({"fullConfig": True, **payload}, version)
     assert r.status_code == 200, r.get_json()
     return r.get_json()  # type: ignore[no-any-return]
 
@@ -123,21 +127,81 @@ def test_inactive_keys_and_removed_projects_are_disabled(
     assert fetch(internal, services, {"publicKeys": [key]})["configs"] == {key: {"disabled": True}}
 
 
-def test_external_relays_see_only_organizations_that_trust_them(
+def test_relays_that_are_not_internal_get_no_configs(
     client: FlaskClient, services: Services, tenant: Tenant
 ) -> None:
+    """The newest Sentry: 403 to every relay that is not internal, even one an organization
+    trusts, whatever the version or body (before the version is even looked at)."""
     external = RelayClient(client)
     assert external.register().status_code == 200
-    other = make_tenant(services)
-    trusted_key, untrusted_key = add_key(client, tenant), add_key(client, other)
+    key = add_key(client, tenant)
     trust(client, tenant, str(external.public))
-    body = fetch(external, services, {"publicKeys": [trusted_key, untrusted_key]})
-    assert list(body["configs"]) == [trusted_key]  # type: ignore[arg-type]
-    assert body["configs"][trusted_key]["config"]["trustedRelays"] == [str(external.public)]  # type: ignore[index]
-    r = external.project_configs({"publicKeys": [trusted_key], "fullConfig": True})
-    assert r.status_code == 403 and r.get_json() == {
-        "detail": "Relay unauthorized for full config information"
-    }
+    for version, payload in (
+        (3, {"publicKeys": [key], "fullConfig": True}),
+        (2, {"publicKeys": [key]}),
+        (1, {"projects": [tenant.project_id]}),
+        (9, {"publicKeys": [key]}),
+    ):
+        r = external.project_configs(payload, version)
+        assert r.status_code == 403, (version, r.get_json())
+        assert r.get_json() == {"detail": "Relay unauthorized for config information"}
+
+
+def test_minimal_configs_unless_the_full_config_is_asked_for(
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
+) -> None:
+    """``get_project_config(full_config=False)``: the part an external processor needs; the
+    v3 path (full, cached) always answers ``pending``; each form is one Relay takes."""
+    key = add_key(client, tenant)
+    for version in (2, 3):
+        body = fetch(internal, services, {"publicKeys": [key], "fullConfig": False}, version)
+        assert set(body) == {"configs"}
+        doc = body["configs"][key]  # type: ignore[index]
+        assert set(doc["config"]) == {
+            "allowedDomains", "trustedRelays", "piiConfig", "datascrubbingSettings", "features", "txNameRules"
+        }  # fmt: skip
+        assert "quotas" not in doc["publicKeys"][0]
+        normalize_project_config(doc["config"])
+    full = fetch(internal, services, {"publicKeys": [key]})
+    assert full["pending"] == [] and set(full) == {"configs", "pending"}
+    doc = full["configs"][key]  # type: ignore[index]
+    assert doc["publicKeys"][0]["quotas"] == [] and doc["config"]["quotas"] == []
+    assert doc["config"]["filterSettings"]["ignoreTransactions"]["isEnabled"] is True
+    assert "*/healthz" in doc["config"]["filterSettings"]["ignoreTransactions"]["patterns"]
+    normalize_project_config(doc["config"])
+    date = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"
+    assert re.fullmatch(date, doc["lastChange"]) and re.fullmatch(date, doc["lastFetch"])
+    by_project = fetch(internal, services, {"projects": [tenant.project_id]}, version=1)
+    assert "quotas" not in by_project["configs"][str(tenant.project_id)]["config"]  # type: ignore[index]
+
+
+def test_dynamic_sampling_follows_the_feature_flag(
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
+) -> None:
+    """Feature flags are settings, not events: the ``sampling`` block is added when serving."""
+    key = add_key(client, tenant)
+    assert "sampling" not in fetch(internal, services, {"publicKeys": [key]})["configs"][key]["config"]  # type: ignore[index]
+    services.settings = dataclasses.replace(
+        services.settings, features=services.settings.features | {"organizations:dynamic-sampling"}
+    )
+    for full in (True, False):
+        doc = fetch(internal, services, {"publicKeys": [key], "fullConfig": full})["configs"][key]  # type: ignore[index]
+        assert doc["config"]["sampling"]["rules"][0]["samplingValue"] == {"type": "sampleRate", "value": 1.0}
+        normalize_project_config(doc["config"])
+
+
+def test_a_rebuild_drops_cached_documents_it_did_not_rewrite(
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
+) -> None:
+    """A rebuild may follow a change of the document's shape: documents of an older shape must
+    not outlive it in Redis (the endpoint refills from the rebuilt view)."""
+    key = add_key(client, tenant)
+    fresh = fetch(internal, services, {"publicKeys": [key]})["configs"][key]  # type: ignore[index]
+    services.redis.set(cache_key(key), json.dumps({**fresh, "lastChange": "2020-01-01T00:00:00+00:00"}))
+    services.engine.rebuild("relay_configs")
+    assert services.redis.get(cache_key(key)) is None
+    again = fetch(internal, services, {"publicKeys": [key]})["configs"][key]  # type: ignore[index]
+    assert again["lastChange"] == fresh["lastChange"] and again["rev"] == fresh["rev"]
 
 
 def test_version_one_and_bad_requests(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from infra.bootstrap import Services
@@ -34,18 +33,12 @@ from tests.sentry.projects_support import (
     with_features,
 )
 
-EXTERNAL = (
-    "a relay that is not internal gets 200 and configs "
-    "(newest Sentry: 403 'Relay unauthorized for config information')"
-)
-
 
 def call_endpoint(services: Services, ctx: RelayCtx, projects: list[Any] | None = None) -> tuple[Any, int]:
     settle(services)
     return ctx.relay.configs({"projects": projects or [str(ctx.owner.project_id)]}, version=None)
 
 
-@pytest.mark.xfail(strict=True, reason="lastChange ends in +00:00, not Z")
 def test_relay_projectconfigs__test_internal_relays_should_receive_full_configs(
     services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -84,7 +77,6 @@ def test_relay_projectconfigs__test_internal_relays_should_receive_full_configs(
     assert get_path(cfg, "config", "trimming") is None
 
 
-@pytest.mark.xfail(strict=True, reason="no config.sampling block under organizations:dynamic-sampling")
 def test_relay_projectconfigs__test_relays_dyamic_sampling(services: Services, relay_ctx: RelayCtx) -> None:
     """Sentry: test_relays_dyamic_sampling"""
     with_features(services, "organizations:dynamic-sampling")
@@ -104,10 +96,6 @@ def test_relay_projectconfigs__test_relays_dyamic_sampling(services: Services, r
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=EXTERNAL,
-)
 def test_relay_projectconfigs__test_trusted_external_relays_should_not_be_able_to_request_full_configs(
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -118,10 +106,6 @@ def test_relay_projectconfigs__test_trusted_external_relays_should_not_be_able_t
     assert status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=EXTERNAL,
-)
 def test_relay_projectconfigs__test_external_relays_do_not_get_project_configuration(
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -132,10 +116,6 @@ def test_relay_projectconfigs__test_external_relays_do_not_get_project_configura
     assert status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=EXTERNAL,
-)
 def test_relay_projectconfigs__test_untrusted_external_relays_should_not_receive_configs(
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -171,9 +151,6 @@ def test_relay_projectconfigs__test_relay_disabled_project(
     assert http_cfg == {"disabled": True}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="filters:filtered-transaction '1' gives no filterSettings.ignoreTransactions"
-)
 def test_relay_projectconfigs__test_health_check_filters(
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:

@@ -19,7 +19,6 @@ import re
 import uuid
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from infra.bootstrap import Services
@@ -35,15 +34,6 @@ from tests.sentry.projects_support import (
     settle,
 )
 
-MINIMAL = (
-    "without fullConfig (or with fullConfig false) the full config is served: "
-    "filterSettings and groupingConfig are present"
-)
-EXTERNAL = (
-    "a relay that is not internal gets 200 and configs "
-    "(newest Sentry: 403 'Relay unauthorized for config information')"
-)
-
 
 def call_endpoint(
     services: Services, ctx: RelayCtx, full_config: bool | None, public_keys: list[str] | None = None
@@ -55,7 +45,6 @@ def call_endpoint(
     return ctx.relay.configs(payload, version=2)
 
 
-@pytest.mark.xfail(strict=True, reason=MINIMAL)
 def test_relay_projectconfigs_v2__test_internal_relays_should_receive_minimal_configs_if_they_do_not_explicitly_ask_for_full_config(  # noqa: E501
     services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -68,7 +57,6 @@ def test_relay_projectconfigs_v2__test_internal_relays_should_receive_minimal_co
     assert get_path(cfg, "config", "groupingConfig") is None
 
 
-@pytest.mark.xfail(strict=True, reason="lastChange ends in +00:00, not Z")
 def test_relay_projectconfigs_v2__test_internal_relays_should_receive_full_configs(
     services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -119,7 +107,6 @@ def test_relay_projectconfigs_v2__test_trusted_external_relays_should_not_be_abl
     assert status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=MINIMAL)
 def test_relay_projectconfigs_v2__test_when_not_sending_full_config_info_into_a_internal_relay_a_restricted_config_is_returned(  # noqa: E501
     services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -131,7 +118,6 @@ def test_relay_projectconfigs_v2__test_when_not_sending_full_config_info_into_a_
     assert get_path(cfg, "config", "groupingConfig") is None
 
 
-@pytest.mark.xfail(strict=True, reason=EXTERNAL)
 def test_relay_projectconfigs_v2__test_when_not_sending_full_config_info_into_an_external_relay_a_restricted_config_is_returned(  # noqa: E501
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -143,7 +129,6 @@ def test_relay_projectconfigs_v2__test_when_not_sending_full_config_info_into_an
     assert status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=EXTERNAL)
 def test_relay_projectconfigs_v2__test_trusted_external_relays_should_receive_minimal_configs(
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:
@@ -155,7 +140,6 @@ def test_relay_projectconfigs_v2__test_trusted_external_relays_should_receive_mi
     assert status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=EXTERNAL)
 def test_relay_projectconfigs_v2__test_untrusted_external_relays_should_not_receive_configs(
     client: FlaskClient, services: Services, relay_ctx: RelayCtx
 ) -> None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from infra.bootstrap import Services
 from tests.sentry.projects_support import (
     RelayCtx,
@@ -33,7 +31,6 @@ def call_endpoint(services: Services, ctx: RelayCtx, full_config: bool | None) -
     return ctx.relay.configs(payload, version=3)
 
 
-@pytest.mark.xfail(strict=True, reason='a v3 fullConfig answer has no "pending": [] when nothing is pending')
 def test_relay_projectconfigs_v3__test_return_full_config_if_in_cache(
     services: Services, relay_ctx: RelayCtx
 ) -> None:
