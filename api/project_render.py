@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from commands.project_keys import BROWSER_SDK_CHOICES, DEFAULT_BROWSER_SDK_VERSION, LOADER_OPTIONS
 from events.project_keys import KEY_ACTIVE
 from projections.directory import OrganizationRow
 from projections.project_keys import KeyRow
@@ -89,9 +90,13 @@ def key_body(key: KeyRow, url_prefix: str) -> dict[str, Any]:
             "unreal": f"{endpoint}/api/{pid}/unreal/{pk}/",
             "crons": f"{endpoint}/api/{pid}/cron/___MONITOR_SLUG___/{pk}/",
             "cdn": f"{endpoint}/js-sdk-loader/{pk}.min.js",
+            "playstation": f"{endpoint}/api/{pid}/playstation/?sentry_key={pk}",
+            "integration": f"{endpoint}/api/{pid}/integration/",
+            "otlp_traces": f"{endpoint}/api/{pid}/integration/otlp/v1/traces",
+            "otlp_logs": f"{endpoint}/api/{pid}/integration/otlp/v1/logs",
         },
-        "browserSdkVersion": "7.x",
-        "browserSdk": {"choices": [["latest", "latest"], ["7.x", "7.x"]]},
+        "browserSdkVersion": key.browser_sdk_version or DEFAULT_BROWSER_SDK_VERSION,
+        "browserSdk": {"choices": [[v, v] for v in BROWSER_SDK_CHOICES]},
         "dateCreated": iso(key.date_created),
-        "dynamicSdkLoaderOptions": {"hasReplay": False, "hasPerformance": False, "hasDebug": False},
+        "dynamicSdkLoaderOptions": {name: name in key.loader_options for name in LOADER_OPTIONS},
     }

@@ -13,6 +13,7 @@ from api import drf
 from api.response_fields import Any_, Body, Bool, Int, ListOf, Map, Null, Obj, Str, Time, strings
 from commands.organizations import PROJECT_SLUG_INVALID
 from commands.platforms import CONSOLES, is_valid_platform
+from commands.project_keys import BROWSER_SDK_VERSIONS, LOADER_OPTIONS
 from commands.slugs import MIXED_SLUG_PATTERN, PROJECT_SLUG_MAX_LENGTH, RESERVED_PROJECT_SLUGS
 from events.option_registry import INT32_MAX, PROJECT_OPTIONS, OptionError, normalize_project_option
 
@@ -163,6 +164,37 @@ class RateLimitField(fields.Field):
         return loaded["count"], loaded["window"]
 
 
+class LoaderOptions(fields.Field):
+    """The nested ``DynamicSdkLoaderOptionSerializer`` (partial, may be null): the loader
+    options given, as DRF booleans; other keys are dropped. Loads to ``(name, value)`` pairs."""
+
+    OPENAPI: ClassVar[dict[str, Any]] = {
+        "type": ["object", "null"],
+        "description": "the JavaScript loader options to change; other keys are ignored",
+        "properties": {name: {"type": "boolean"} for name in LOADER_OPTIONS},
+    }
+
+    OPTION = drf.Boolean()
+
+    def __init__(self) -> None:
+        super().__init__(allow_none=True)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> tuple[tuple[str, bool], ...]:
+        if not isinstance(value, dict):
+            expected = f"Invalid data. Expected a dictionary, but got {type(value).__name__}."
+            raise ValidationError({"non_field_errors": [expected]})
+        loaded: list[tuple[str, bool]] = []
+        errors: dict[str, list[str]] = {}
+        for name in (n for n in LOADER_OPTIONS if n in value):
+            try:
+                loaded.append((name, bool(self.OPTION.deserialize(value[name]))))
+            except ValidationError as exc:
+                errors[name] = list(exc.messages) if isinstance(exc.messages, list) else [str(exc.messages)]
+        if errors:
+            raise ValidationError(errors)
+        return tuple(loaded)
+
+
 def _key(value: str | None) -> None:
     if value is not None and not KEY_PATTERN.match(value):
         raise ValidationError("This value does not match the required pattern.")
@@ -177,17 +209,17 @@ class KeyCreateSchema(Schema):
     secret = drf.String(allow_none=True, validate=_key)
     rateLimit = RateLimitField()
     isActive = drf.Boolean()
-    browserSdkVersion = drf.Choice(("latest", "7.x"))
 
 
 class KeyUpdateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = drf.String(max_length=64, allow_blank=True)
+    name = drf.String(max_length=64, allow_blank=True, allow_none=True)
     isActive = drf.Boolean()
     rateLimit = RateLimitField()
-    browserSdkVersion = drf.Choice(("latest", "7.x"))
+    browserSdkVersion = drf.Choice(BROWSER_SDK_VERSIONS)
+    dynamicSdkLoaderOptions = LoaderOptions()
 
 
 # ---- responses (``project_render``) -------------------------------------------------------
@@ -264,6 +296,10 @@ class Dsn(Body):
     unreal = Str()
     crons = Str()
     cdn = Str()
+    playstation = Str()
+    integration = Str()
+    otlp_traces = Str()
+    otlp_logs = Str()
 
 
 class BrowserSdk(Body):
@@ -274,6 +310,8 @@ class SdkLoaderOptions(Body):
     hasReplay = Bool()
     hasPerformance = Bool()
     hasDebug = Bool()
+    hasFeedback = Bool()
+    hasLogsAndMetrics = Bool()
 
 
 class ProjectKey(Body):

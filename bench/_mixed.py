@@ -270,7 +270,7 @@ class User:
         path = f"/projects/{self.dep.org}/{self.slug}/keys/"
         # The server draws the key: its event is known by the name, unique to this request.
         name = f"load {self.index}-{self.n}"
-        expect = Expect("project_keys.ProjectKeyCreated.v1", {"project_id": self.project_id, "label": name})
+        expect = Expect("project_keys.ProjectKeyCreated.v2", {"project_id": self.project_id, "label": name})
         response = self._write("key_post", "POST", path, {"name": name}, expect)
         self.keys.append(response.data["public"])
 

@@ -37,6 +37,16 @@ from events.project_keys import (
 DEFAULT_KEY_LABEL = "Default"  # the key Sentry creates with every project
 KEY_NOT_FOUND = "The requested resource does not exist"
 
+# The JavaScript loader, as the newest Sentry sets it up for a new project (option epoch 15):
+# ``sentry:default_loader_version``, ``sentry:loader_available_sdk_versions`` (what a key
+# offers), ``get_all_browser_sdk_version_choices`` (what a PUT accepts) and
+# ``sentry:default_loader_options`` (what a new key stores).
+DEFAULT_BROWSER_SDK_VERSION = "10.x"
+BROWSER_SDK_CHOICES = ("10.x", "9.x", "8.x", "7.x")
+BROWSER_SDK_VERSIONS = ("latest", "10.x", "9.x", "8.x", "7.x", "6.x", "5.x", "4.x")
+LOADER_OPTIONS = ("hasReplay", "hasPerformance", "hasDebug", "hasFeedback", "hasLogsAndMetrics")
+DEFAULT_LOADER_OPTIONS = ("hasReplay", "hasPerformance")
+
 
 @dataclass(frozen=True)
 class NewKey:
@@ -114,6 +124,7 @@ def new_key_changes(
         *rate_limit,
         now.isoformat(),
         automatic,
+        loader_options=DEFAULT_LOADER_OPTIONS,
     )
     reserved = ProjectKeyReserved(key.key_id, key.public_key, project.project_id, project.organization_id)
     changes = (
@@ -157,13 +168,18 @@ def _key(project: ProjectState, public_key: str) -> ProjectKeyEvent:
 
 @dataclass(frozen=True)
 class UpdateProjectKey(Command):
-    """``None`` leaves a field as it is; ``rate_limit`` is ``(count, window)``, both ``None`` to clear."""
+    """``None`` leaves a field as it is; ``rate_limit`` is ``(count, window)``, both ``None`` to clear.
+    As Sentry's PUT does, ``browser_sdk_version`` ``None`` stores the project's default (kept
+    as ``None``: a project's default never changes), and ``loader_options`` (name, value) pairs
+    are merged into the stored ones (unknown names dropped)."""
 
     project_id: int
     public_key: str
     label: str | None = None
     is_active: bool | None = None
     rate_limit: tuple[int | None, int | None] | None = None
+    browser_sdk_version: str | None = None
+    loader_options: tuple[tuple[str, Any], ...] = ()
 
 
 @handles(UpdateProjectKey, reads=project_reads)
@@ -183,6 +199,10 @@ def update_project_key(cmd: UpdateProjectKey, now: datetime, project: ProjectSta
         count,
         window,
         key.date_created,
+        browser_sdk_version=checked_browser_sdk_version(cmd.browser_sdk_version),
+        loader_options=merged_loader_options(key.loader_options, cmd.loader_options),
+        prev_rate_limit_count=key.rate_limit_count,
+        prev_rate_limit_window=key.rate_limit_window,
     )
     if _state(after) == _state(key):
         return Decision(result=key)  # nothing changed: nothing to append or audit
@@ -190,7 +210,39 @@ def update_project_key(cmd: UpdateProjectKey, now: datetime, project: ProjectSta
 
 
 def _state(key: ProjectKeyEvent) -> tuple[Any, ...]:
-    return (key.label, key.status, key.rate_limit_count, key.rate_limit_window)
+    return (
+        key.label,
+        key.status,
+        key.rate_limit_count,
+        key.rate_limit_window,
+        key.browser_sdk_version,
+        key.loader_options,
+    )
+
+
+def checked_browser_sdk_version(version: str | None) -> str | None:
+    if version is not None and version not in BROWSER_SDK_VERSIONS:
+        raise FieldErrors({"browserSdkVersion": [f'"{version}" is not a valid choice.']})
+    return version
+
+
+def merged_loader_options(stored: tuple[str, ...], changes: tuple[tuple[str, Any], ...]) -> tuple[str, ...]:
+    """The loader options that are on after ``changes``; only booleans are taken, as the key's
+    ``DynamicSdkLoaderOptionSerializer`` takes them."""
+    on = set(stored)
+    errors = {}
+    for name, value in changes:
+        if name not in LOADER_OPTIONS:
+            continue
+        if not isinstance(value, bool):
+            errors[name] = ["Must be a valid boolean."]
+        elif value:
+            on.add(name)
+        else:
+            on.discard(name)
+    if errors:
+        raise FieldErrors({"dynamicSdkLoaderOptions": errors})
+    return tuple(name for name in LOADER_OPTIONS if name in on)
 
 
 @dataclass(frozen=True)
@@ -213,5 +265,7 @@ def delete_project_key(cmd: DeleteProjectKey, now: datetime, project: ProjectSta
         key.rate_limit_count,
         key.rate_limit_window,
         key.date_created,
+        browser_sdk_version=key.browser_sdk_version,
+        loader_options=key.loader_options,
     )
     return Decision(changes=on_project(project, [removed]), result=None)

@@ -59,6 +59,19 @@ def registered_topics() -> dict[str, type[Event]]:
     return dict(_REGISTRY)
 
 
+def readable_topics() -> dict[str, type[Event]]:
+    """Every topic the log may hold, with the class it is read as: the registered topics and
+    the older versions that upcast to one (a reader filtering the log by topic needs both)."""
+    topics = dict(_REGISTRY)
+    for old in _UPCASTERS:
+        new = old
+        while new not in _REGISTRY and new in _UPCASTERS:
+            new = _UPCASTERS[new][0]
+        if new in _REGISTRY:
+            topics[old] = _REGISTRY[new]
+    return topics
+
+
 def topic_of(cls: type[Event]) -> str:
     return cls.TOPIC
 

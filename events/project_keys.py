@@ -4,13 +4,18 @@ streams of their own, which makes both unique across the installation.
 
 Every event carries the key's full state after it, so views (the key list, Relay's project
 configs) are plain upserts keyed by ``public_key``.
+
+v2 added what Sentry keeps in ``ProjectKey.data`` (the JavaScript loader's SDK version and
+options) and, on an update, the rate limit before it (for the ``projectkey.edit`` audit data).
+A v1 event upcasts to a key with no loader data and an unchanged rate limit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from events.base import Event, event
+from events.base import Event, event, upcaster
 from events.projects import ProjectEvent
 
 KEY_ACTIVE, KEY_INACTIVE = 0, 1  # Sentry's ProjectKeyStatus
@@ -27,6 +32,8 @@ class ProjectKeyEvent(ProjectEvent):
     rate_limit_window: int | None
     date_created: str = ""  # ISO time the key was created (kept on every later event)
     automatic: bool = False  # the key made with its project (Sentry audits only keys asked for)
+    browser_sdk_version: str | None = None  # ``data["browserSdkVersion"]``; None: the project's default
+    loader_options: tuple[str, ...] = ()  # the loader options that are on (Sentry reads absent as off)
 
     @property
     def is_active(self) -> bool:
@@ -36,19 +43,41 @@ class ProjectKeyEvent(ProjectEvent):
 @event
 @dataclass(frozen=True)
 class ProjectKeyCreated(ProjectKeyEvent):
-    TOPIC = "project_keys.ProjectKeyCreated.v1"
+    TOPIC = "project_keys.ProjectKeyCreated.v2"
 
 
 @event
 @dataclass(frozen=True)
 class ProjectKeyUpdated(ProjectKeyEvent):
-    TOPIC = "project_keys.ProjectKeyUpdated.v1"
+    TOPIC = "project_keys.ProjectKeyUpdated.v2"
+    prev_rate_limit_count: int | None = None  # the rate limit before this update
+    prev_rate_limit_window: int | None = None
 
 
 @event
 @dataclass(frozen=True)
 class ProjectKeyRemoved(ProjectKeyEvent):
-    TOPIC = "project_keys.ProjectKeyRemoved.v1"
+    TOPIC = "project_keys.ProjectKeyRemoved.v2"
+
+
+@upcaster("project_keys.ProjectKeyCreated.v1", ProjectKeyCreated.TOPIC)
+def _created_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the new fields' defaults: no loader data
+
+
+@upcaster("project_keys.ProjectKeyUpdated.v1", ProjectKeyUpdated.TOPIC)
+def _updated_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 did not record the previous rate limit: call it unchanged, so no ``prev_*`` is claimed."""
+    return {
+        **payload,
+        "prev_rate_limit_count": payload.get("rate_limit_count"),
+        "prev_rate_limit_window": payload.get("rate_limit_window"),
+    }
+
+
+@upcaster("project_keys.ProjectKeyRemoved.v1", ProjectKeyRemoved.TOPIC)
+def _removed_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
 
 
 @event

@@ -94,6 +94,11 @@ def _key_entry(api_name: str) -> Callable[[Event], Entry | None]:
             "rate_limit_count": e.rate_limit_count,
             "rate_limit_window": e.rate_limit_window,
         }
+        if isinstance(e, ProjectKeyUpdated):  # the limit before, where it changed (as Sentry adds it)
+            if e.prev_rate_limit_count != e.rate_limit_count:
+                data["prev_rate_limit_count"] = e.prev_rate_limit_count
+            if e.prev_rate_limit_window != e.rate_limit_window:
+                data["prev_rate_limit_window"] = e.prev_rate_limit_window
         return Entry(e.organization_id, api_name, e.key_id, data)
 
     return build

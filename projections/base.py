@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from events import Event, Recorded, registered_topics
+from events import Event, Recorded
+from events.base import readable_topics
 
 P = TypeVar("P", bound="Projection")
 Handler = Callable[[Any, "View", Recorded], None]
@@ -78,9 +79,10 @@ class Projection:
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
-        """Every registered topic whose class is, or derives from, a handled type."""
+        """Every topic the log may hold (older versions included) whose class is, or derives
+        from, a handled type."""
         handled = tuple(cls._handlers)
-        return tuple(sorted(t for t, c in registered_topics().items() if issubclass(c, handled)))
+        return tuple(sorted(t for t, c in readable_topics().items() if issubclass(c, handled)))
 
     def apply(self, view: View, recorded: Recorded) -> None:
         for event_type in type(recorded.event).__mro__:

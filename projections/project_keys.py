@@ -3,7 +3,8 @@ read. A removed key, or every key of a project pending deletion, leaves the view
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from events import Recorded
 from events.project_keys import ProjectKeyCreated, ProjectKeyEvent, ProjectKeyRemoved
@@ -23,11 +24,19 @@ class KeyRow:
     rate_limit_count: int | None
     rate_limit_window: int | None
     date_created: str
+    browser_sdk_version: str | None = None  # None: the project's default
+    loader_options: tuple[str, ...] = ()  # the JavaScript loader options that are on
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> KeyRow:
+        """A row of ``COLUMNS``; the loader options are stored comma-joined."""
+        on = tuple(o for o in (row[-1] or "").split(",") if o)
+        return replace(cls(*row[:-1]), loader_options=on)
 
 
 COLUMNS = (
     "key_id, public_key, secret_key, project_id, organization_id, label, status, "
-    "rate_limit_count, rate_limit_window, date_created"
+    "rate_limit_count, rate_limit_window, date_created, browser_sdk_version, loader_options"
 )
 
 
@@ -37,7 +46,7 @@ class ProjectKeys(Projection):
         "keys": "key_id BIGINT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, secret_key TEXT NOT NULL, "
         "project_id BIGINT NOT NULL, organization_id BIGINT NOT NULL, label TEXT NOT NULL, "
         "status INTEGER NOT NULL, rate_limit_count BIGINT, rate_limit_window BIGINT, "
-        "date_created TEXT NOT NULL",
+        "date_created TEXT NOT NULL, browser_sdk_version TEXT, loader_options TEXT NOT NULL",
     }
     indexes = ("{keys} (project_id, key_id)",)
 
@@ -46,7 +55,7 @@ class ProjectKeys(Projection):
         e = rec.event
         assert isinstance(e, ProjectKeyCreated)
         view.execute(
-            f"INSERT INTO {{keys}} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {{keys}} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 e.key_id,
                 e.public_key,
@@ -58,6 +67,8 @@ class ProjectKeys(Projection):
                 e.rate_limit_count,
                 e.rate_limit_window,
                 e.date_created or rec.at.isoformat(),
+                e.browser_sdk_version,
+                ",".join(e.loader_options),
             ),
         )
 
@@ -72,9 +83,17 @@ class ProjectKeys(Projection):
         e = rec.event
         assert isinstance(e, ProjectKeyEvent)
         view.execute(
-            "UPDATE {keys} SET label = %s, status = %s, rate_limit_count = %s, rate_limit_window = %s "
-            "WHERE key_id = %s",
-            (e.label, e.status, e.rate_limit_count, e.rate_limit_window, e.key_id),
+            "UPDATE {keys} SET label = %s, status = %s, rate_limit_count = %s, rate_limit_window = %s, "
+            "browser_sdk_version = %s, loader_options = %s WHERE key_id = %s",
+            (
+                e.label,
+                e.status,
+                e.rate_limit_count,
+                e.rate_limit_window,
+                e.browser_sdk_version,
+                ",".join(e.loader_options),
+                e.key_id,
+            ),
         )
 
     @on(ProjectRemoved)
@@ -93,11 +112,11 @@ def list_keys(view: View, project_id: int, status: int | None = None) -> list[Ke
     rows = view.execute(
         f"SELECT {COLUMNS} FROM {{keys}} WHERE {where} ORDER BY date_created DESC, key_id DESC", params
     )
-    return [KeyRow(*r) for r in rows]
+    return [KeyRow.of(r) for r in rows]
 
 
 def find_key(view: View, project_id: int, public_key: str) -> KeyRow | None:
     rows = view.execute(
         f"SELECT {COLUMNS} FROM {{keys}} WHERE project_id = %s AND public_key = %s", (project_id, public_key)
     )
-    return KeyRow(*rows[0]) if rows else None
+    return KeyRow.of(rows[0]) if rows else None

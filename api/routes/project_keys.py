@@ -48,6 +48,8 @@ def _render(key: ProjectKeyEvent) -> dict[str, Any]:
         key.rate_limit_count,
         key.rate_limit_window,
         key.date_created,
+        key.browser_sdk_version,
+        key.loader_options,
     )
     return key_body(row, context.services().settings.url_prefix)
 
@@ -122,7 +124,15 @@ def update_project_key(org_slug: str, project_slug: str, key_id: str) -> Respons
         rate_limit = (None, None)
     elif body.get("rateLimit"):
         rate_limit = body["rateLimit"]
-    command = UpdateProjectKey(project.id, key_id, body.get("name") or None, body.get("isActive"), rate_limit)
+    command = UpdateProjectKey(
+        project.id,
+        key_id,
+        body.get("name") or None,
+        body.get("isActive"),
+        rate_limit,
+        body.get("browserSdkVersion") or None,  # absent: the project's default, as Sentry stores it
+        body.get("dynamicSdkLoaderOptions") or (),
+    )
     return execute(command, _render)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from events import Event, streams
 from infra.bootstrap import Services
-from tests.conftest import Tenant, make_token
+from tests.conftest import OPERATOR, Tenant, make_token
 
 HEX32 = re.compile(r"^[a-f0-9]{32}$")
 PREFIX = "http://127.0.0.1:8000"  # Settings.url_prefix in the tests
@@ -56,7 +59,23 @@ def test_a_new_key_and_its_dsns(client: FlaskClient, tenant: Tenant) -> None:
         "unreal": f"{PREFIX}/api/{pid}/unreal/{pk}/",
         "crons": f"{PREFIX}/api/{pid}/cron/___MONITOR_SLUG___/{pk}/",
         "cdn": f"{PREFIX}/js-sdk-loader/{pk}.min.js",
+        "playstation": f"{PREFIX}/api/{pid}/playstation/?sentry_key={pk}",
+        "integration": f"{PREFIX}/api/{pid}/integration/",
+        "otlp_traces": f"{PREFIX}/api/{pid}/integration/otlp/v1/traces",
+        "otlp_logs": f"{PREFIX}/api/{pid}/integration/otlp/v1/logs",
     }
+    assert list(key["dsn"]) == [
+        "secret", "public", "csp", "security", "minidump", "nel", "unreal", "crons", "cdn",
+        "playstation", "integration", "otlp_traces", "otlp_logs",
+    ]  # fmt: skip
+    assert key["browserSdkVersion"] == "10.x"
+    assert key["browserSdk"] == {
+        "choices": [["10.x", "10.x"], ["9.x", "9.x"], ["8.x", "8.x"], ["7.x", "7.x"]]
+    }
+    assert key["dynamicSdkLoaderOptions"] == {
+        "hasReplay": True, "hasPerformance": True, "hasDebug": False, "hasFeedback": False,
+        "hasLogsAndMetrics": False,
+    }  # fmt: skip
     [entry] = audit(client, tenant, "projectkey.create", key["position"])
     assert entry["note"] == f"added project key {pk}"
     assert entry["data"] == {
@@ -177,3 +196,113 @@ def test_a_key_of_another_project_is_not_found(client: FlaskClient, tenant: Tena
     headers = tenant.headers(**{"X-Eventry-Min-Position": other.headers["X-Eventry-Position"]})
     assert client.get(url, headers=headers).status_code == 404
     assert client.put(url, json={"name": "x"}, headers=headers).status_code == 404
+
+
+def put_key(client: FlaskClient, t: Tenant, key: dict[str, Any], body: Any) -> Any:
+    return client.put(keys_url(t, key["id"]), json=body, headers=t.headers())
+
+
+def test_loader_options_are_merged_and_checked(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    key = new_key(client, tenant)
+    r = put_key(client, tenant, key, {"dynamicSdkLoaderOptions": {"hasDebug": "true", "hasReplay": 0}})
+    assert r.status_code == 200 and r.get_json()["dynamicSdkLoaderOptions"] == {
+        "hasReplay": False, "hasPerformance": True, "hasDebug": True, "hasFeedback": False,
+        "hasLogsAndMetrics": False,
+    }  # fmt: skip
+    head = services.store.head()
+    for body, errors in [
+        ({"hasReplay": "maybe"}, {"hasReplay": ["Must be a valid boolean."]}),
+        ({"hasDebug": None}, {"hasDebug": ["This field may not be null."]}),
+        ([True], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+    ]:
+        refused = put_key(client, tenant, key, {"dynamicSdkLoaderOptions": body, "name": "not stored"})
+        assert refused.status_code == 400 and refused.get_json() == {"dynamicSdkLoaderOptions": errors}
+    assert services.store.head() == head  # a 400 changes nothing
+    kept = put_key(client, tenant, key, {"dynamicSdkLoaderOptions": None})
+    assert kept.status_code == 200 and kept.get_json()["dynamicSdkLoaderOptions"]["hasDebug"] is True
+    assert kept.get_json()["name"] == key["name"]
+
+
+def test_browser_sdk_version_choices(client: FlaskClient, tenant: Tenant) -> None:
+    key = new_key(client, tenant)
+    assert put_key(client, tenant, key, {"browserSdkVersion": "4.x"}).get_json()["browserSdkVersion"] == "4.x"
+    refused = put_key(client, tenant, key, {"browserSdkVersion": "3.x"})
+    assert refused.status_code == 400 and refused.get_json() == {
+        "browserSdkVersion": ['"3.x" is not a valid choice.']
+    }
+    # As in Sentry, a PUT without a version stores the project's default.
+    assert put_key(client, tenant, key, {"name": "n"}).get_json()["browserSdkVersion"] == "10.x"
+    created = client.post(keys_url(tenant), json={"browserSdkVersion": "3.x"}, headers=tenant.headers())
+    assert created.status_code == 201  # Sentry's POST takes no version: ignored
+
+
+def test_edit_audit_data_names_the_previous_rate_limit_where_it_changed(
+    client: FlaskClient, tenant: Tenant
+) -> None:
+    key = new_key(client, tenant, {"rateLimit": {"count": 10, "window": 60}})
+    r = put_key(client, tenant, key, {"rateLimit": {"count": 20, "window": 60}})
+    [entry] = audit(client, tenant, "projectkey.edit", r.headers["X-Eventry-Position"])
+    assert entry["data"]["prev_rate_limit_count"] == 10 and entry["data"]["rate_limit_count"] == 20
+    assert "prev_rate_limit_window" not in entry["data"]  # unchanged: not named, as in Sentry
+    r = put_key(client, tenant, key, {"name": "renamed"})
+    entries = audit(client, tenant, "projectkey.edit", r.headers["X-Eventry-Position"])
+    assert not {"prev_rate_limit_count", "prev_rate_limit_window"} & set(entries[0]["data"])
+
+
+@dataclass(frozen=True)
+class KeyV1(Event):
+    """A key event as the first version of eventry appended it (not registered: written raw)."""
+
+    project_id: int
+    organization_id: int
+    key_id: int
+    public_key: str
+    secret_key: str
+    label: str
+    status: int
+    rate_limit_count: int | None
+    rate_limit_window: int | None
+    date_created: str = ""
+    automatic: bool = False
+
+
+def append_v1(services: Services, t: Tenant, name: str, event: KeyV1) -> None:
+    stream = streams.project(t.project_id)
+    v1 = type(name, (KeyV1,), {"TOPIC": f"project_keys.{name}.v1"})
+    raw = v1(**{f.name: getattr(event, f.name) for f in fields(KeyV1)})
+    services.store.append([(stream, services.store.stream_version(stream) + 1, raw)], OPERATOR, NOW)
+
+
+NOW = datetime(2025, 1, 2, tzinfo=UTC)
+
+
+def test_keys_written_by_the_first_version_still_fold(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    """Old events are read through their upcasters, by the views (which filter the log by
+    topic) and by the deciders."""
+    key = KeyV1(
+        tenant.project_id, tenant.org_id, 77, "e" * 32, "f" * 32, "Old", 0, None, None, NOW.isoformat()
+    )
+    append_v1(services, tenant, "ProjectKeyCreated", key)
+    append_v1(services, tenant, "ProjectKeyUpdated", replace(key, rate_limit_count=5, rate_limit_window=60))
+    services.engine.catch_up_all()
+    shown = client.get(keys_url(tenant, key.public_key), headers=tenant.headers())
+    assert shown.status_code == 200, shown.get_json()
+    body = shown.get_json()
+    assert body["rateLimit"] == {"window": 60, "count": 5} and body["browserSdkVersion"] == "10.x"
+    assert not any(body["dynamicSdkLoaderOptions"].values())  # no loader data was stored then
+    [edit] = audit(client, tenant, "projectkey.edit", str(services.store.head()))
+    assert not {"prev_rate_limit_count", "prev_rate_limit_window"} & set(edit["data"])
+    r = put_key(
+        client,
+        tenant,
+        {"id": key.public_key},
+        {"rateLimit": None, "dynamicSdkLoaderOptions": {"hasDebug": True}},
+    )
+    assert r.status_code == 200 and r.get_json()["rateLimit"] is None
+    assert [n for n, on in r.get_json()["dynamicSdkLoaderOptions"].items() if on] == ["hasDebug"]
+    edits = audit(client, tenant, "projectkey.edit", r.headers["X-Eventry-Position"])
+    assert edits[0]["data"]["prev_rate_limit_count"] == 5

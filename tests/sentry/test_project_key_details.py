@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import Tenant
@@ -96,9 +95,6 @@ def test_project_key_details__UpdateProjectKeyTest__test_simple_rate_limit(
     assert get_key(client, t, key["public"])["rateLimit"] == {"count": 1, "window": 60}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the projectkey.edit audit data has no prev_rate_limit_count / prev_rate_limit_window"
-)
 def test_project_key_details__UpdateProjectKeyTest__test_rate_limit_change_data(
     client: FlaskClient, owner: Tenant
 ) -> None:
@@ -134,9 +130,6 @@ def test_project_key_details__UpdateProjectKeyTest__test_deactivate(
     assert key["isActive"] is False
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a new project's key has browserSdkVersion 7.x, not the newest loader 10.x"
-)
 def test_project_key_details__UpdateProjectKeyTest__test_default_browser_sdk_version(
     client: FlaskClient, owner: Tenant
 ) -> None:
@@ -149,9 +142,6 @@ def test_project_key_details__UpdateProjectKeyTest__test_default_browser_sdk_ver
     assert get_key(client, t, key["public"])["browserSdkVersion"] == "10.x"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="PUT browserSdkVersion 5.x is a 400 (eventry only offers the 10.x..7.x choices)"
-)
 def test_project_key_details__UpdateProjectKeyTest__test_set_browser_sdk_version(
     client: FlaskClient, owner: Tenant
 ) -> None:
@@ -172,10 +162,6 @@ def loader(client: FlaskClient, t: Tenant, key: dict[str, Any]) -> dict[str, boo
     return {name: options[name] for name in LOADER_OPTIONS}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keys have no dynamicSdkLoaderOptions defaults: hasPerformance and hasReplay are served False",
-)
 def test_project_key_details__UpdateProjectKeyTest__test_default_dynamic_sdk_loader_options(
     client: FlaskClient, owner: Tenant
 ) -> None:
@@ -187,11 +173,6 @@ def test_project_key_details__UpdateProjectKeyTest__test_default_dynamic_sdk_loa
     assert loader(client, t, key) == {"hasPerformance": True, "hasReplay": True, "hasDebug": False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="keys have no dynamicSdkLoaderOptions defaults (hasPerformance/hasReplay False) "
-    "and PUTs to them are not merged into the stored options",
-)
 def test_project_key_details__UpdateProjectKeyTest__test_dynamic_sdk_loader_options(
     client: FlaskClient, owner: Tenant
 ) -> None:

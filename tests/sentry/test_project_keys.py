@@ -11,7 +11,6 @@ which makes its default key as Sentry's project-created signal does.
 
 from __future__ import annotations
 
-import pytest
 from flask.testing import FlaskClient
 
 from infra.bootstrap import Services
@@ -41,7 +40,6 @@ def endpoint(services: Services, t: Tenant) -> str:
     return f"{services.settings.url_prefix.rstrip('/')}/api/{t.project_id}"
 
 
-@pytest.mark.xfail(strict=True, reason="the key's dsn has no playstation endpoint")
 def test_project_keys__ListProjectKeysTest__test_playstation_dsn(
     client: FlaskClient, services: Services, owner: Tenant
 ) -> None:
@@ -53,7 +51,6 @@ def test_project_keys__ListProjectKeysTest__test_playstation_dsn(
     assert key["dsn"]["playstation"] == f"{endpoint(services, t)}/playstation/?sentry_key={key['public']}"
 
 
-@pytest.mark.xfail(strict=True, reason="the key's dsn has no otlp_traces endpoint")
 def test_project_keys__ListProjectKeysTest__test_otlp_traces_endpoint(
     client: FlaskClient, services: Services, owner: Tenant
 ) -> None:
@@ -66,7 +63,6 @@ def test_project_keys__ListProjectKeysTest__test_otlp_traces_endpoint(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="the key's dsn has no otlp_logs endpoint")
 def test_project_keys__ListProjectKeysTest__test_otlp_logs_endpoint(
     client: FlaskClient, services: Services, owner: Tenant
 ) -> None:
@@ -86,10 +82,6 @@ def loader_data(serialized: dict[str, bool]) -> dict[str, bool]:
     return {option: value for option, value in serialized.items() if value}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new key's dynamicSdkLoaderOptions are all False (Sentry stores hasPerformance, hasReplay true)",
-)
 def test_project_keys__CreateProjectKeyTest__test_simple(client: FlaskClient, owner: Tenant) -> None:
     """Sentry: CreateProjectKeyTest.test_simple (``key.data`` is read back from the key's
     serialization, which carries ``dynamicSdkLoaderOptions``)"""
@@ -107,10 +99,6 @@ def test_project_keys__CreateProjectKeyTest__test_simple(client: FlaskClient, ow
     assert loader_data(key["dynamicSdkLoaderOptions"]) == LOADER_DEFAULTS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new key's dynamicSdkLoaderOptions are all False (Sentry stores hasPerformance, hasReplay true)",
-)
 def test_project_keys__CreateProjectKeyTest__test_minimal_args(client: FlaskClient, owner: Tenant) -> None:
     """Sentry: CreateProjectKeyTest.test_minimal_args (a POST without a body)"""
     t = as_tenant(owner, create_project(client, owner))

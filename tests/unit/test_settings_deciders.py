@@ -285,6 +285,68 @@ def test_key_lifecycle() -> None:
         when(DeleteProjectKey(PID, KEY.public_key), project=project(created, updated, removed))
 
 
+def new_key(rate_limit: tuple[int | None, int | None] = (None, None)) -> ProjectKeyCreated:
+    created = then(
+        when(
+            CreateProjectKey(PID, KEY, "Backend", rate_limit),
+            project=project(),
+            key_id_reservation=Reservation(),
+            public_key_reservation=Reservation(),
+        )
+    )[0]
+    assert isinstance(created, ProjectKeyCreated)
+    return created
+
+
+def test_a_new_key_stores_the_loader_defaults_and_updates_merge_into_them() -> None:
+    created = new_key()
+    assert created.loader_options == ("hasReplay", "hasPerformance") and created.browser_sdk_version is None
+    change = (("hasReplay", False), ("hasDebug", True), ("invalid-key", "blah"))
+    [updated] = then(
+        when(UpdateProjectKey(PID, KEY.public_key, loader_options=change), project=project(created))
+    )
+    assert isinstance(updated, ProjectKeyUpdated)
+    assert updated.loader_options == ("hasPerformance", "hasDebug") and updated.browser_sdk_version is None
+    [pinned] = then(
+        when(UpdateProjectKey(PID, KEY.public_key, browser_sdk_version="5.x"), project=project(created))
+    )
+    assert isinstance(pinned, ProjectKeyUpdated) and pinned.browser_sdk_version == "5.x"
+    # Options that are already so, and no version (the project's default): nothing to append.
+    same = UpdateProjectKey(PID, KEY.public_key, loader_options=(("hasReplay", True), ("unknown", 1)))
+    assert then(when(same, project=project(created))) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "errors"),
+    [
+        (
+            UpdateProjectKey(PID, KEY.public_key, loader_options=(("hasReplay", "true"),)),
+            {"dynamicSdkLoaderOptions": {"hasReplay": ["Must be a valid boolean."]}},
+        ),
+        (
+            UpdateProjectKey(PID, KEY.public_key, browser_sdk_version="3.x"),
+            {"browserSdkVersion": ['"3.x" is not a valid choice.']},
+        ),
+    ],
+)
+def test_a_key_update_refuses_values_that_are_not_their_type(
+    command: UpdateProjectKey, errors: dict[str, Any]
+) -> None:
+    with pytest.raises(FieldErrors) as refused:
+        when(command, project=project(new_key()))
+    assert refused.value.errors == errors
+
+
+def test_a_key_update_records_the_rate_limit_before_it() -> None:
+    created = new_key((10, 60))
+    [updated] = then(
+        when(UpdateProjectKey(PID, KEY.public_key, rate_limit=(20, 60)), project=project(created))
+    )
+    assert isinstance(updated, ProjectKeyUpdated)
+    assert (updated.prev_rate_limit_count, updated.prev_rate_limit_window) == (10, 60)
+    assert (updated.rate_limit_count, updated.rate_limit_window) == (20, 60)
+
+
 def test_taken_key_id_and_public_key() -> None:
     taken = Reservation(taken=True)
     with pytest.raises(IdCollision):
