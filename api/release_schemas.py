@@ -129,13 +129,14 @@ def _text(data: dict[str, Any], name: str, max_length: int | None, errors: dict[
 def _patch_set(value: Any) -> tuple[list[dict[str, Any]], Any]:
     if not isinstance(value, list):
         return [], [f'Expected a list of items but got type "{type(value).__name__}".']
-    items, errors = [], {}
-    for i, item in enumerate(value):
+    items = []
+    for item in value:  # the first bad item's errors, not keyed by index (Sentry's ListField)
+        if item is None:
+            return [], [NULL]
         if not isinstance(item, dict):
-            errors[str(i)] = {
+            return [], {
                 "non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(item).__name__}."]
             }
-            continue
         path, kind = item.get("path"), item.get("type")
         problems: dict[str, list[str]] = {}
         if not isinstance(path, str) or not path:
@@ -149,10 +150,9 @@ def _patch_set(value: Any) -> tuple[list[dict[str, Any]], Any]:
         elif kind not in PATCH_TYPES:
             problems["type"] = [f"Commit patch_set type {kind} is not supported."]
         if problems:
-            errors[str(i)] = problems
-        else:
-            items.append({"path": path, "type": kind})
-    return items, errors or None
+            return [], problems
+        items.append({"path": path, "type": kind})
+    return items, None
 
 
 def _commit(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -196,7 +196,8 @@ def _commit(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class Commits(fields.Field):
-    """``ListField(child=CommitSerializer())``: errors keyed by index, as DRF reports them."""
+    """``ListField(child=CommitSerializer())``: the first bad commit's errors, not keyed by its
+    index (``{"commits": {"id": [...]}}``), as Sentry answers (its ListField tests say so)."""
 
     OPENAPI: ClassVar[dict[str, Any]] = {"type": "array", "items": COMMIT}
 
@@ -206,14 +207,14 @@ class Commits(fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
         if not isinstance(value, list):
             raise ValidationError(f'Expected a list of items but got type "{type(value).__name__}".')
-        commits, errors = [], {}
-        for i, raw in enumerate(value):
+        commits = []
+        for raw in value:
+            if raw is None:
+                raise ValidationError(NULL)
             commit, problems = _commit(raw)
             if problems:
-                errors[str(i)] = problems
+                raise ValidationError(problems)
             commits.append(commit)
-        if errors:
-            raise ValidationError(errors)
         return commits
 
 
@@ -250,6 +251,26 @@ class HeadCommitSchema(Schema):
     previousId = drf.String(max_length=64, allow_none=True, allow_blank=True, load_default=None)
 
 
+class FirstErrorList(drf.List):
+    """Sentry's ``ListField`` of serializers: the first bad item's errors, not keyed by its
+    index (``{"refs": {"commit": [...]}}``), as for ``commits``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[Any]:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            if not isinstance(exc.messages, dict) or not all(isinstance(k, int) for k in exc.messages):
+                raise
+            first = min(exc.messages)
+            item = value[first]
+            if item is None:
+                raise ValidationError(NULL) from None
+            if not isinstance(item, dict):
+                expected = f"Invalid data. Expected a dictionary, but got {type(item).__name__}."
+                raise ValidationError({"non_field_errors": [expected]}) from None
+            raise ValidationError(exc.messages[first]) from None
+
+
 class ReleaseSchema(Schema):
     """``ReleaseSerializer`` (PUT details)."""
 
@@ -261,8 +282,8 @@ class ReleaseSchema(Schema):
     dateReleased = DateTime()
     commits = Commits()
     status = Status()
-    refs = drf.List(fields.Nested(RefSchema))
-    headCommits = drf.List(fields.Nested(HeadCommitSchema))
+    refs = FirstErrorList(fields.Nested(RefSchema))
+    headCommits = FirstErrorList(fields.Nested(HeadCommitSchema))
 
 
 class OwnerField(fields.Field):

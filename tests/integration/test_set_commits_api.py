@@ -34,7 +34,7 @@ def release(client: FlaskClient, t: Tenant, version: str = "1.0", **body: Any) -
     return r
 
 
-def set_commits(client: FlaskClient, t: Tenant, commits: list[dict[str, Any]], version: str = "1.0") -> Any:
+def set_commits(client: FlaskClient, t: Tenant, commits: list[Any], version: str = "1.0") -> Any:
     return client.put(
         f"/api/0/organizations/{t.org_slug}/releases/{version}/",
         json={"commits": commits},
@@ -147,17 +147,36 @@ def test_replacing_the_commits_replaces_them_completely(client: FlaskClient, t: 
         ({"id": "a", "timestamp": "yesterday"}, {"timestamp": [DATETIME_INVALID]}),
         (
             {"id": "a", "patch_set": [{"path": "f", "type": "X"}]},
-            {"patch_set": {"0": {"type": ["Commit patch_set type X is not supported."]}}},
+            {"patch_set": {"type": ["Commit patch_set type X is not supported."]}},
+        ),
+        (
+            {"id": "a", "patch_set": [{"path": "f", "type": "A"}, None]},
+            {"patch_set": ["This field may not be null."]},
+        ),
+        (
+            {"id": "a", "patch_set": ["f"]},
+            {"patch_set": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}},
         ),
     ],
 )
 def test_invalid_commits_are_refused(
     client: FlaskClient, t: Tenant, commit: dict[str, Any], errors: dict[str, Any]
 ) -> None:
+    """Sentry's ListField answers the first bad item's errors, not keyed by its index."""
     release(client, t)
-    r = set_commits(client, t, [{"id": "ok"}, commit])
+    r = set_commits(client, t, [{"id": "ok"}, commit, {"id": "b" * 65}])
     assert r.status_code == 400
-    assert r.get_json() == {"commits": {"1": errors}}
+    assert r.get_json() == {"commits": errors}
+
+
+def test_a_null_or_non_object_commit_is_refused(client: FlaskClient, t: Tenant) -> None:
+    release(client, t)
+    for commits, errors in (
+        ([{"id": "ok"}, None], ["This field may not be null."]),
+        ([7], {"non_field_errors": ["Invalid data. Expected a dictionary, but got int."]}),
+    ):
+        r = set_commits(client, t, commits)
+        assert (r.status_code, r.get_json()) == (400, {"commits": errors}), commits
 
 
 def create_issue(client: FlaskClient, t: Tenant, title: str) -> dict[str, Any]:

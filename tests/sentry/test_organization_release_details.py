@@ -448,11 +448,6 @@ def test_organization_release_details__ReleaseDeleteTest__test_bad_repo_name(org
     assert response.get_json() == {"refs": ["Invalid repository names: not_a_repo"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry indexes commit errors by position: "
-    "{'commits': {'0': {'id': ['This field is required.']}}}",
-)
 def test_organization_release_details__ReleaseDeleteTest__test_bad_commit_list(org: Org) -> None:
     project = org.create_project("foo")
     org.create_release("abcabcabc", [project])

@@ -321,11 +321,6 @@ def test_project_releases__ProjectReleaseCreateCommitPatch__test_commits_with_pa
     assert_patch_commits(org, version)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry indexes commit errors by position: "
-    "{'commits': {'0': {'patch_set': {'0': {'type': [...]}}}}}",
-)
 def test_project_releases__ProjectReleaseCreateCommitPatch__test_invalid_patch_type(org: Org) -> None:
     commit = {
         **PATCH_COMMITS[0],
