@@ -10,6 +10,7 @@ generator in this process and the shared Redis are left out, the same for both s
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,10 +47,19 @@ def tree_cpu(roots: Iterable[int]) -> float:
     return total
 
 
-def backends(database_url: str) -> list[int]:
-    """Server processes of the other connections to the database (not this one's)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return [int(r[0]) for r in rows]
+def backends(database_url: str, attempts: int = 20) -> list[int]:
+    """Server processes of the other connections to the database (not this one's); retried
+    while the shared server has no connection to spare."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchall()
+            return [int(r[0]) for r in rows]
+        except psycopg.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")

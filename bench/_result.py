@@ -40,7 +40,7 @@ class Pair:
             "goal": f"{self.goal[0]} {self.goal[1]:g}",
             "met": self.met,
             **({"error": self.error} if self.error else {}),
-            **self.extra,
+            **{k: _round(v) if isinstance(v, float) else v for k, v in self.extra.items()},
         }
 
     def render(self) -> str:

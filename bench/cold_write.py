@@ -5,7 +5,7 @@ eventry runs as in production (``eventry serve --workers N`` and ``eventry worke
 PostgreSQL and Redis). The 1,000 blocks are PUTs over HTTP, one after another, as a client
 would send them; then the server is restarted (fresh gunicorn workers, nothing cached) and the
 first PUT on that project is timed, on a new connection. That is repeated ``--restarts`` times;
-as a reference, the same is timed on a project with a single blocked metric. The figure is
+as a reference, the same is timed once on a project with a single blocked metric. The figure is
 the median of the restarts; its ratio is the milliseconds over the 50 ms goal.
 
     python bench/cold_write.py [--metrics 1000] [--restarts 3] [--workers 2]
@@ -73,12 +73,12 @@ def measure(metrics: int = 1000, restarts: int = 3, workers: int = 2) -> Pair:
                 filled = time.perf_counter() - began
                 block(port, slug, small, headers, "d:custom/reference_0@millisecond")
             settle(dep)
-            cold, reference = [], []
+            cold = []
             for n in range(restarts):
                 with serve(dep, workers) as port:
                     cold.append(block(port, slug, big, headers, f"d:custom/cold_{n}@millisecond"))
-                with serve(dep, workers) as port:
-                    reference.append(block(port, slug, small, headers, f"d:custom/cold_{n}@millisecond"))
+            with serve(dep, workers) as port:  # the fixed part of a fresh process's first write
+                reference = block(port, slug, small, headers, "d:custom/cold@millisecond")
     ms = statistics.median(cold)
     return Pair(
         NAME,
@@ -93,9 +93,9 @@ def measure(metrics: int = 1000, restarts: int = 3, workers: int = 2) -> Pair:
             f"{metrics} blocked metrics made one PUT at a time ({filled:.1f}s for those {metrics} PUTs); "
             f"median of {restarts} restarts",
             "cold PUT, long history:  " + ", ".join(f"{v:.1f}" for v in cold) + " ms",
-            "cold PUT, one metric:    " + ", ".join(f"{v:.1f}" for v in reference) + " ms",
+            f"cold PUT, one metric:    {reference:.1f} ms (one restart)",
         ],
-        extra={"reference_ms": statistics.median(reference), "fill_s": filled},
+        extra={"reference_ms": reference, "fill_s": filled},
     )
 
 
