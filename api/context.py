@@ -112,7 +112,7 @@ def wait_until(position: int | None, views: list[str], name: str = "min_position
     svc = services()
     if svc.engine.reached(position, views):
         return
-    head = svc.store.head()
+    head = svc.store.written()  # a caller's own write may be taken but not yet readable
     if position > head:
         raise detail(400, f"{name} {position} is beyond the end of the log (position {head})")
     if not svc.engine.wait(position, views, timeout=svc.settings.read_wait_timeout):

@@ -72,7 +72,14 @@ class EventStore:
         return self.recorder.select_notifications(after, limit, stop=stop, inclusive_of_start=False)
 
     def head(self) -> int:
+        """The last position a reader can see now."""
         return self.recorder.max_notification_id() or 0
+
+    def written(self) -> int:
+        """The last position any append took, even one a reader cannot see yet (an append
+        below it still in flight): what an acknowledged write's position is compared with."""
+        last = getattr(self.recorder, "max_written_id", self.recorder.max_notification_id)
+        return last() or 0
 
 
 def _encode(stream: UUID, version: int, evt: Event, meta: Meta, at: datetime) -> StoredEvent:

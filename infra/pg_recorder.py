@@ -192,6 +192,11 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
             return row["max"] if row else None
 
 
+    def max_written_id(self) -> int | None:
+        """The last position taken by any committed append, visible to readers or not yet."""
+        return super().max_notification_id()
+
+
 def _release(conn: psycopg.Connection[Any]) -> None:
     """After a failed append: end the transaction and drop a lock the failure may have left held
     (a broken connection needs neither: the server ends the session and the pool discards it)."""

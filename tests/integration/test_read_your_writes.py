@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -152,4 +153,44 @@ def test_own_write_not_reached_in_time_is_a_503(idle: Services, t: Tenant) -> No
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "1"
     finally:
+        svc.close()
+
+
+def test_own_write_taken_but_not_yet_readable_is_waited_for(pg_settings: Settings) -> None:
+    """On PostgreSQL an acknowledged write can sit above what readers may see (an older write
+    transaction is still open across a hole an aborted append left): its writer's read waits
+    for it, instead of calling its own position "beyond the end of the log"."""
+    import psycopg
+
+    from events import streams
+    from infra.eventstore import IntegrityError
+    from tests.conftest import OPERATOR
+
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    svc.start_worker()
+    try:
+        t = make_tenant(svc)
+        http = create_app(svc).test_client()
+        older = psycopg.connect(pg_settings.postgres_conninfo(), autocommit=False)
+        older.execute("SELECT pg_current_xact_id()")  # an open transaction with an id
+        first = svc.store.read_stream(streams.organization(t.org_id))[0]
+        with pytest.raises(IntegrityError):  # an aborted append: the positions it took stay empty
+            svc.store.append([(first.stream, 1, first.event)], OPERATOR, datetime.now(UTC))
+        url = f"/api/0/projects/{t.org_slug}/{t.project_slug}/"
+        written(http.put(url, json={"platform": "go"}, headers=t.headers()), 200)
+        assert svc.store.head() < svc.store.written()  # the write is taken, not yet readable
+
+        def finish() -> None:
+            threading.Event().wait(LATE)
+            older.rollback()
+
+        closer = threading.Thread(target=finish)
+        closer.start()
+        response = http.get(url, headers=t.headers())
+        closer.join()
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["platform"] == "go"
+    finally:
+        older.close()
         svc.close()
