@@ -1,5 +1,6 @@
 """What every command module of the command line shares: the services, the actor, lookups by slug
-or id, and table or JSON output. Command modules import this, never the ``main`` group."""
+or id, creating an entity, table or JSON output, and stopping on signals. Command modules import
+this, never the ``main`` group."""
 
 from __future__ import annotations
 
