@@ -195,3 +195,86 @@ def release_activity(view: View, project_id: int) -> list[dict[str, Any]]:
         {"id": str(pos), "type": kind, "ident": ident, "data": json.loads(data), "dateCreated": when}
         for pos, kind, ident, data, when in rows
     ]
+
+
+def known_environments(view: View, organization_id: int, names: list[str]) -> set[str]:
+    """The names among ``names`` some deploy of the organization made (eventry's environments)."""
+    if not names:
+        return set()
+    rows = view.execute(
+        f"SELECT DISTINCT environment FROM {{deploys}} WHERE organization_id = %s AND environment IN "
+        f"({', '.join(['%s'] * len(names))})",
+        (organization_id, *names),
+    )
+    return {name for (name,) in rows}
+
+
+def _in(column: str, values: tuple[Any, ...] | list[Any]) -> str:
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _meta_filters(
+    project_ids: tuple[int, ...], environments: list[str] | None
+) -> tuple[list[str], list[Any]]:
+    """Releases of these projects (and, with environments, deployed there by one of them:
+    Sentry's ``add_environment_to_queryset`` on ``ReleaseProjectEnvironment``)."""
+    linked = _in("rp.project_id", project_ids)
+    where = [f"EXISTS (SELECT 1 FROM {{release_projects}} rp WHERE rp.release_id = r.id AND {linked})"]
+    params: list[Any] = list(project_ids)
+    if environments:
+        where.append(
+            "EXISTS (SELECT 1 FROM {release_project_environments} e WHERE e.release_id = r.id AND "
+            f"{_in('e.environment', environments)} AND {_in('e.project_id', project_ids)})"
+        )
+        params += [*environments, *project_ids]
+    return where, params
+
+
+def _first_version(
+    view: View, organization_id: int, where: list[str], params: list[Any], order: str
+) -> str | None:
+    rows = view.execute(
+        f"SELECT r.version FROM {{releases}} r WHERE r.organization_id = %s AND {' AND '.join(where)} "
+        f"ORDER BY {order} LIMIT 1",
+        (organization_id, *params),
+    )
+    return rows[0][0] if rows else None
+
+
+def adjacent_versions(
+    view: View,
+    release: dict[str, Any],
+    project_ids: tuple[int, ...],
+    status: str,
+    query: list[str],
+    environments: list[str] | None,
+) -> tuple[str | None, str | None]:
+    """Sentry's release details on date sort: (the next newer, the next older) release by
+    ``date_added`` then id, among these projects, status, version matches and environments."""
+    where, params = _meta_filters(project_ids, environments)
+    where.append("r.status = %s")
+    params.append(status)
+    if query:
+        where.append("(" + " OR ".join(["LOWER(r.version) LIKE %s ESCAPE '\\'"] * len(query)) + ")")
+        params += [f"%{_like(q.lower())}%" for q in query]
+    added, rid = release["date_added"], release["id"]
+    newer = _first_version(
+        view, release["organization_id"],
+        [*where, "(r.date_added > %s OR (r.date_added = %s AND r.id > %s))"], [*params, added, added, rid],
+        "r.date_added, r.id",
+    )  # fmt: skip
+    older = _first_version(
+        view, release["organization_id"],
+        [*where, "(r.date_added < %s OR (r.date_added = %s AND r.id < %s))"], [*params, added, added, rid],
+        "r.date_added DESC, r.id DESC",
+    )  # fmt: skip
+    return newer, older
+
+
+def first_and_last_versions(
+    view: View, organization_id: int, project_id: int, environments: list[str] | None
+) -> tuple[str | None, str | None]:
+    where, params = _meta_filters((project_id,), environments)
+    first = _first_version(view, organization_id, where, params, "r.date_added, r.id")
+    last = _first_version(view, organization_id, where, params, "r.date_added DESC, r.id DESC")
+    return first, last

@@ -4,6 +4,7 @@ deploys. Versions in paths arrive percent-decoded (``%2B`` is ``+``)."""
 
 from __future__ import annotations
 
+import re
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -242,7 +243,59 @@ def _existing(org: OrganizationRow, version: str) -> dict[str, Any]:
 @context.requires(RELEASE_READ)
 def get_release(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
-    return jsonify(_render(org, _existing(org, version)))
+    release = _existing(org, version)
+    projects = _projects(org)
+    wanted = requested_projects(projects)
+    if wanted and not set(wanted) & set(release["project_ids"]):
+        raise detail(404, context.NOT_FOUND)  # Sentry's has_release_permission for ?project=
+    rendered = _render(org, release)
+    first = _int_or_none(request.args.get("project"))
+    if first is not None and first > 0:
+        rendered["currentProjectMeta"] = _project_meta(org, release, wanted, first)
+    return jsonify(rendered)
+
+
+RELEASE_SUFFIX = re.compile(r"^(.*)\s+\(([^)]+)\)\s*$")  # Sentry's _release_suffix: "1.0 (1234)"
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _project_meta(
+    org: OrganizationRow, release: dict[str, Any], project_ids: tuple[int, ...], project_id: int
+) -> dict[str, Any]:
+    """``currentProjectMeta`` on date sort (the only sort without session data): the next newer
+    and older release among the requested projects, status, ``query`` and environments, and the
+    project's first and last release. eventry has no sessions: their bounds are null."""
+    if (request.args.get("sort") or "date") != "date":
+        raise detail(400, "invalid sort")
+    status = request.args.get("status", "open")
+    if status not in ("open", "archived"):
+        raise detail(400, "invalid value for status")
+    query = request.args.get("query")
+    matches = [query] if query else []
+    suffix = RELEASE_SUFFIX.match(query or "")
+    if suffix is not None:
+        matches.append(f"{suffix[1]}+{suffix[2]}")
+    caught_up()
+    environments = request.args.getlist("environment") or None
+    with context.services().engine.read("releases") as view:
+        if environments and queries.known_environments(view, org.id, environments) != set(environments):
+            raise detail(404, context.NOT_FOUND)
+        newer, older = queries.adjacent_versions(view, release, project_ids, status, matches, environments)
+        first, last = queries.first_and_last_versions(view, org.id, project_id, environments)
+    return {
+        "sessionsLowerBound": None,
+        "sessionsUpperBound": None,
+        "nextReleaseVersion": newer,
+        "prevReleaseVersion": older,
+        "firstReleaseVersion": first,
+        "lastReleaseVersion": last,
+    }
 
 
 @bp.put("/organizations/<org_slug>/releases/<version>/")

@@ -229,6 +229,6 @@ def test_project_parameter_as_sentry_reads_it(
     client: FlaskClient, t: Tenant, project: str, status: int, body: dict[str, Any]
 ) -> None:
     assert create(client, t, {"version": "1.0"}).status_code == 201
-    for path in (org_url(t), org_url(t, "1.0/deploys/")):
+    for path in (org_url(t), org_url(t, "1.0/"), org_url(t, "1.0/deploys/")):
         r = client.get(path, query_string={"project": project}, headers=t.headers())
         assert (r.status_code, r.get_json()) == (status, body), path

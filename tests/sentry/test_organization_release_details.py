@@ -89,9 +89,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_multiple_project
     assert details(org, "abcabcabc").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True, reason="eventry ignores ?project= on release details (200 for a project not on the release)"
-)
 def test_organization_release_details__ReleaseDetailsTest__test_wrong_project(org: Org) -> None:
     project1, project2 = org.create_project(), org.create_project()
     org.create_release("abcabcabc", [project1])
@@ -99,10 +96,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_wrong_project(or
     assert details(org, "abcabcabc", project=project1["id"]).status_code == 200
 
 
-META_REASON = "eventry's currentProjectMeta is always {} (no previous/next/first/last release)"
-
-
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_correct_project_contains_current_project_meta(
     org: Org,
 ) -> None:
@@ -116,7 +109,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_correct_project_
         assert key in data
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?sort= on release details (200 for invalid_sort)")
 def test_organization_release_details__ReleaseDetailsTest__test_incorrect_sort_option_should_return_invalid_sort_response(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -132,7 +124,6 @@ def three_releases(org: Org, middle: str = "foobar@2.0.0") -> dict[str, Any]:
     return project1
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_next_release_to_current_release_on_date_sort(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -151,7 +142,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_nex
     assert data["prevReleaseVersion"] is None
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_next_release_to_current_release_on_date_sort_with_same_date(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -166,7 +156,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_nex
     assert data["prevReleaseVersion"] == "foobar@1.0.0"
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_next_release_to_current_release_on_date_sort_env_filter_applied(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -178,7 +167,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_nex
     assert data["prevReleaseVersion"] == "foobar@1.0.0"
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_next_release_to_current_release_on_date_sort_status_filter_applied(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -191,7 +179,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_nex
     assert data["nextReleaseVersion"] is None
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_next_release_to_current_release_on_date_sort_query_filter_applied(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -201,7 +188,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_nex
     assert data["nextReleaseVersion"] is None
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_next_release_on_date_sort_does_not_apply_stats_period_filter(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -214,7 +200,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_prev_and_nex
     assert data["prevReleaseVersion"] == "foobar@3.0.0"
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_last_release_on_date_sort(
     org: Org,
 ) -> None:
@@ -224,7 +209,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_la
     assert data["lastReleaseVersion"] == "foobar@3.0.0"
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_last_release_on_date_sort_with_exact_same_date(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -236,7 +220,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_la
     assert data["lastReleaseVersion"] == "foobar@3.0.0"
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_last_release_on_date_sort_env_filter_applied(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -250,7 +233,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_la
     assert data["lastReleaseVersion"] == "foobar@3.0.0"
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?sort= on release details (sort=sessions is a 200)")
 def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_last_release_on_non_date_sort(
     org: Org,
 ) -> None:
@@ -261,7 +243,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_la
     assert response.get_json()["detail"] == "invalid sort"
 
 
-@pytest.mark.xfail(strict=True, reason=META_REASON)
 def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_last_release_when_project_has_no_releases(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
