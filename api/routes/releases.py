@@ -364,7 +364,8 @@ def create_deploy(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
     _existing(org, version)
     body = load_fields(DeploySchema(), context.json_body())
-    project_ids, slugs = None, ()
+    project_ids: tuple[int, ...] | None = None
+    slugs: tuple[str, ...] = ()
     if body.get("projects") is not None:
         projects = _projects(org)
         chosen = [_lookup(projects, wanted) for wanted in body["projects"]]
