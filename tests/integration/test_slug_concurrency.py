@@ -39,6 +39,7 @@ def test_concurrent_creates_with_one_name_get_distinct_slugs(pg_settings: Settin
     migrate(pg_settings)
     svc = bootstrap(pg_settings, create_tables=False)
     tenant = make_tenant(svc)
+    svc.start_worker()  # each writer's next create reads the directory its last one changed
     ctx = multiprocessing.get_context("spawn")
     out, go = ctx.Queue(), ctx.Event()
     procs = [
