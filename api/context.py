@@ -85,11 +85,17 @@ def principal() -> Principal:
         raise detail(401, "Authentication credentials were not provided.")
     if scheme.lower() != "bearer" or not token.strip():
         raise detail(401, "Invalid token")
-    recorded = services().store.read_stream(streams.api_token(hash_token(token.strip())))
-    state = TokenState.fold(r.event for r in recorded)
-    if state.token_id is None or state.organization_id is None:
-        raise detail(401, "Invalid token")
-    g.principal = Principal(state.token_id, state.organization_id, state.label, state.scopes)
+    hashed = hash_token(token.strip())
+    cache = services().lookups.principals  # how long another process's change may go unseen: infra/lookups.py
+    who = cache.get(hashed)
+    if who is None:
+        recorded = services().store.read_stream(streams.api_token(hashed))
+        state = TokenState.fold(r.event for r in recorded)
+        if state.token_id is None or state.organization_id is None:
+            raise detail(401, "Invalid token")
+        who = Principal(state.token_id, state.organization_id, state.label, state.scopes)
+        cache.put(hashed, who)
+    g.principal = who
     return g.principal
 
 
@@ -143,9 +149,8 @@ def organization(slug: str, scopes: tuple[str, ...] | None = None) -> Organizati
     """The organization a path names; another organization's looks just like a missing one.
     ``scopes`` default to the route's ``@requires`` declaration."""
     who = principal()
-    wait_until(own_write_position(["directory"]), ["directory"])
-    with services().engine.read("directory") as view:
-        org = _own_organization(view, slug, who)
+    org: OrganizationRow = _directory(("org", slug), lambda view: _existing_organization(view, slug))
+    _same_organization(org, who)
     require(declared_scopes() if scopes is None else scopes)
     return org
 
@@ -154,21 +159,47 @@ def project(
     org_slug: str, project_slug: str, scopes: tuple[str, ...] | None = None
 ) -> tuple[OrganizationRow, ProjectRow]:
     who = principal()
-    wait_until(own_write_position(["directory"]), ["directory"])
-    with services().engine.read("directory") as view:  # one read for both lookups
-        org = _own_organization(view, org_slug, who)
+
+    def lookup(view: View) -> tuple[OrganizationRow, ProjectRow]:  # one read for both lookups
+        org = _existing_organization(view, org_slug)
         proj = find_project(view, org.id, project_slug)
-    if proj is None or proj.status != "active":
-        raise detail(404, NOT_FOUND)
+        if proj is None or proj.status != "active":
+            raise detail(404, NOT_FOUND)
+        return org, proj
+
+    org, proj = _directory(("project", org_slug, project_slug), lookup)
+    _same_organization(org, who)
     require(declared_scopes() if scopes is None else scopes)
     return org, proj
 
 
-def _own_organization(view: View, slug: str, who: Principal) -> OrganizationRow:
+def _directory(key: tuple[str, ...], lookup: Callable[[View], Any]) -> Any:
+    """A directory lookup, from this process's cache while it is recent (infra/lookups.py) and
+    was read once the view showed the caller's own writes (read-your-writes); a 404 is never
+    cached."""
+    svc = services()
+    needed = own_write_position(["directory"])
+    found = svc.lookups.directory.get(key, at_least=needed)
+    if found is None:
+        wait_until(needed, ["directory"])
+        with svc.engine.read("directory") as view:
+            found = lookup(view)
+        svc.lookups.directory.put(key, found, needed)  # the view had reached `needed`
+    return found
+
+
+def _existing_organization(view: View, slug: str) -> OrganizationRow:
     org = find_organization(view, slug)
-    if org is None or org.id != who.organization_id:
+    if org is None:
         raise detail(404, NOT_FOUND)
     return org
+
+
+def _same_organization(org: OrganizationRow, who: Principal) -> None:
+    """Another organization's looks just like a missing one (checked after the cache: an
+    entry is shared by every caller)."""
+    if org.id != who.organization_id:
+        raise detail(404, NOT_FOUND)
 
 
 def json_body() -> Any:

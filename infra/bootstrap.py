@@ -16,6 +16,7 @@ from infra.dispatcher import Dispatcher, Outcome
 from infra.engine import Engine
 from infra.eventstore import EventStore, build_recorder
 from infra.fetch_commits import enqueuer
+from infra.lookups import Lookups
 from infra.read_your_writes import WriteMarks
 from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
@@ -33,6 +34,7 @@ class Services:
     redis: Any
     snowflake: SnowflakeGenerator
     marks: WriteMarks
+    lookups: Lookups = field(default_factory=lambda: Lookups(0))
     worker: Worker | None = None
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -98,12 +100,16 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
     )
     if create_tables:
         engine.migrate()
+    dispatcher = Dispatcher(store)
+    lookups = Lookups(settings.lookup_cache_seconds)
+    dispatcher.observers.append(lookups.appended)
     return Services(
         settings=settings,
         store=store,
         db=db,
         engine=engine,
-        dispatcher=Dispatcher(store),
+        dispatcher=dispatcher,
+        lookups=lookups,
         redis=redis,
         # One id space per Redis, as in Sentry: ids stay unique across deployments sharing it,
         # so caches keyed by ids (assembly state, locks, flags) never mix them up.

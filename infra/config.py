@@ -17,6 +17,7 @@ class Settings:
     data_dir: Path = Path("var")
     read_wait_timeout: float = 5.0
     read_your_writes_ttl: int = 300  # seconds a caller's last write is remembered for its reads
+    lookup_cache_seconds: float = 1.0  # how long a process trusts a cached token or slug lookup
     poll_interval: float = 0.05
     projection_thread: bool | None = None  # None: only on the embedded default
     batch_size: int = 500
@@ -45,6 +46,7 @@ class Settings:
             data_dir=Path(env.get("EVENTRY_DATA_DIR", "var")),
             read_wait_timeout=float(env.get("EVENTRY_READ_WAIT_TIMEOUT", "5")),
             read_your_writes_ttl=int(env.get("EVENTRY_READ_YOUR_WRITES_TTL", "300")),
+            lookup_cache_seconds=float(env.get("EVENTRY_LOOKUP_CACHE_SECONDS", "1")),
             poll_interval=float(env.get("EVENTRY_POLL_INTERVAL", "0.05")),
             projection_thread=None if thread == "auto" else thread in ("1", "yes", "true", "on"),
             batch_size=int(env.get("EVENTRY_BATCH_SIZE", "500")),

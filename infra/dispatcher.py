@@ -85,6 +85,7 @@ class Dispatcher:
         self._cache: dict[tuple[UUID, type[State]], tuple[int, State]] = {}
         self._cache_lock = threading.Lock()
         self.listeners: list[Callable[[int], None]] = []
+        self.observers: list[Callable[[list[Pending]], None]] = []  # given each append's events
 
     def dispatch(
         self,
@@ -109,15 +110,26 @@ class Dispatcher:
         self, command: Command, meta: Meta, idempotency: Idempotency | None, render: Render | None
     ) -> Outcome:
         handler = handler_for(command)
+        trust = True  # the first attempt may decide on cached states (see _trusted)
         for attempt in range(self.max_attempts):
             if idempotency is not None:
                 replay = self._replay(idempotency)
                 if replay is not None:
                     return replay
-            states, versions = self._load(handler.reads(command))
+            reads = handler.reads(command)
+            states, versions, trusted = self._load(reads, trust)
             now = self.clock()
-            decision = decide(command, now, states)
+            try:
+                decision = decide(command, now, states)
+            except DomainError:
+                if trusted:
+                    trust = False  # a refusal is only final on states read from the log
+                    continue
+                raise
             pending = self._pending(decision.changes, versions)
+            if not _checked_by_append(trusted, pending, decision.error):
+                trust = False
+                continue
             pending += self._reservations(pending)
             response = None
             if idempotency is not None and decision.error is None:
@@ -134,11 +146,16 @@ class Dispatcher:
                     # the connection broke: the write is in; deciding again would apply it twice.
                     position = self.store.head()
                 else:
-                    telemetry.CONFLICTS.labels(type(command).__name__).inc()
-                    # Full jitter, growing to 50 ms: contenders spread out instead of colliding again.
-                    time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
+                    trust = False
+                    if not trusted:  # a stale cache is no contention: read and decide again at once
+                        telemetry.CONFLICTS.labels(type(command).__name__).inc()
+                        # Full jitter, growing to 50 ms: contenders spread out instead of colliding again.
+                        time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
                     continue
             telemetry.record_appended(evt.TOPIC for _, _, evt in pending)
+            self._advance(reads, states, versions, pending)
+            for observer in self.observers:
+                observer(pending)
             for listener in self.listeners:
                 listener(position)
             if decision.error is not None:
@@ -146,14 +163,23 @@ class Dispatcher:
             return Outcome(position, decision.result, response, topics=tuple(e.TOPIC for _, _, e in pending))
         raise Conflict("The resource was changed by a concurrent request; try again")
 
-    def _load(self, reads: dict[str, tuple[UUID, type[State]]]) -> tuple[dict[str, State], dict[UUID, int]]:
-        """Fold each stream, reading only what came after the cached fold (states are immutable)."""
+    def _load(
+        self, reads: dict[str, tuple[UUID, type[State]]], trust: bool = False
+    ) -> tuple[dict[str, State], dict[UUID, int], frozenset[UUID]]:
+        """Fold each stream, reading only what came after the cached fold (states are immutable).
+        With ``trust``, a cached fold is used without a read at all; those streams are returned
+        as trusted: the decision stands only if its append names their versions."""
         states: dict[str, State] = {}
         versions: dict[UUID, int] = {}
+        trusted: set[UUID] = set()
         for name, (stream, state_type) in reads.items():
             with self._cache_lock:
                 version, state = self._cache.pop((stream, state_type), (0, None))
-            recorded = self.store.read_stream(stream, after_version=version)
+            if trust and state is not None:
+                trusted.add(stream)
+                recorded = []
+            else:
+                recorded = self.store.read_stream(stream, after_version=version)
             state = state if state is not None else state_type.initial()
             for r in recorded:
                 state = state.evolve(r.event)
@@ -161,9 +187,33 @@ class Dispatcher:
             states[name], versions[stream] = state, version
             with self._cache_lock:
                 self._cache[(stream, state_type)] = (version, state)
-                while len(self._cache) > self.cache_size:
-                    self._cache.pop(next(iter(self._cache)))
-        return states, versions
+                self._trim()
+        return states, versions, frozenset(trusted)
+
+    def _advance(
+        self,
+        reads: dict[str, tuple[UUID, type[State]]],
+        states: dict[str, State],
+        versions: dict[UUID, int],
+        pending: list[Pending],
+    ) -> None:
+        """Fold what this request appended into the cached states, so that the next command on
+        these streams reads nothing it already knows (only what others appended since)."""
+        for name, (stream, state_type) in reads.items():
+            state, version = states[name], versions[stream]
+            for appended_stream, appended_version, evt in pending:
+                if appended_stream == stream:
+                    state, version = state.evolve(evt), appended_version
+            with self._cache_lock:
+                cached = self._cache.get((stream, state_type))
+                if cached is None or cached[0] < version:  # never replace a newer fold
+                    self._cache.pop((stream, state_type), None)
+                    self._cache[(stream, state_type)] = (version, state)
+                    self._trim()
+
+    def _trim(self) -> None:
+        while len(self._cache) > self.cache_size:
+            self._cache.pop(next(iter(self._cache)))
 
     def _landed(self, pending: list[Pending], meta: Meta) -> bool:
         """Whether these very events (same request, same payload, same place) are stored."""
@@ -201,6 +251,16 @@ class Dispatcher:
             raise IdempotencyMismatch("This Idempotency-Key was already used for a different request")
         # The first request's events are in the log, so its head is a safe read-your-writes position.
         return Outcome(self.store.head(), None, (marker.status, marker.body), replayed=True)
+
+
+def _checked_by_append(trusted: frozenset[UUID], pending: list[Pending], error: DomainError | None) -> bool:
+    """Whether a decision made on cached states is safe to act on: the append names the version
+    of every trusted stream (so it fails if another process wrote there since), and the decision
+    is not a refusal or a no-op (those append nothing that could fail: they need a fresh read)."""
+    if not trusted:
+        return True
+    appended = {stream for stream, _, _ in pending}
+    return error is None and bool(pending) and trusted <= appended
 
 
 def _default_render(result: Any) -> tuple[int, Any]:
