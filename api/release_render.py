@@ -95,7 +95,17 @@ def render_deploy(deploy: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def render_release(release: Mapping[str, Any], projects: Mapping[int, ProjectRow]) -> dict[str, Any]:
+def render_release(
+    release: Mapping[str, Any],
+    projects: Mapping[int, ProjectRow],
+    new_groups: Mapping[tuple[str, int], int] | None = None,
+    project_id: int | None = None,
+) -> dict[str, Any]:
+    """``ReleaseSerializer``; ``newGroups`` counts the issues first seen in the release, of
+    ``project_id`` alone when the release is read through a project (Sentry's ``project=``)."""
+    counts = new_groups or {}
+    version = release["version"]
+    counted = (project_id,) if project_id is not None else release["project_ids"]
     return {
         "id": release["id"],
         "version": release["version"],
@@ -107,7 +117,7 @@ def render_release(release: Mapping[str, Any], projects: Mapping[int, ProjectRow
         "dateReleased": utc(release["date_released"]),
         "dateCreated": utc(release["date_added"]),
         "data": {},
-        "newGroups": 0,
+        "newGroups": sum(counts.get((version, pid), 0) for pid in counted),
         "owner": None,
         "commitCount": release["commit_count"],
         "lastCommit": render_commit(release["last_commit"]),
@@ -119,7 +129,7 @@ def render_release(release: Mapping[str, Any], projects: Mapping[int, ProjectRow
                 "id": p.id,
                 "slug": p.slug,
                 "name": p.name,
-                "newGroups": 0,
+                "newGroups": counts.get((version, p.id), 0),
                 "platform": p.platform,
                 "platforms": [p.platform] if p.platform else [],
                 "hasHealthData": False,

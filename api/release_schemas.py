@@ -286,6 +286,15 @@ class ReleaseSchema(Schema):
     headCommits = FirstErrorList(fields.Nested(HeadCommitSchema))
 
 
+class ProjectReleaseUpdateSchema(ReleaseSchema):
+    """``ReleaseSerializer`` of the project-level details PUT: no ``refs`` or ``headCommits``
+    (those belong to the organization-level serializer)."""
+
+    class Meta:
+        unknown = EXCLUDE
+        exclude = ("refs", "headCommits")
+
+
 class OwnerField(fields.Field):
     """``UserField``: eventry has no user accounts, so no owner can be a member."""
 

@@ -168,3 +168,16 @@ def history(view: View, group_id: int) -> list[dict[str, Any]]:
          "release": release, "dateAdded": when}
         for pos, status, release, when in rows
     ]  # fmt: skip
+
+
+def new_groups(view: View, organization_id: int, versions: list[str]) -> dict[tuple[str, int], int]:
+    """Sentry's ``ReleaseProject.new_groups``: per (release version, project), the issues first
+    seen in that release."""
+    if not versions:
+        return {}
+    rows = view.execute(
+        "SELECT first_release, project_id, COUNT(*) FROM {groups} WHERE organization_id = %s AND "
+        f"first_release IN ({', '.join(['%s'] * len(versions))}) GROUP BY first_release, project_id",
+        (organization_id, *versions),
+    )
+    return {(version, project_id): count for version, project_id, count in rows}

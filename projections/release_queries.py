@@ -44,8 +44,10 @@ def list_releases(
     query: str | None,
     offset: int,
     limit: int,
+    by_release_date: bool = False,
 ) -> list[dict[str, Any]]:
-    """Newest first (``date_added``); only releases of ``project_ids`` when given."""
+    """Newest first (``date_added``, or the release date when set with ``by_release_date``, as
+    Sentry orders a project's releases); only releases of ``project_ids`` when given."""
     where, params = ["r.organization_id = %s"], list[Any]([organization_id])
     if status is not None:
         where.append("r.status = %s")
@@ -63,7 +65,8 @@ def list_releases(
         params.extend(project_ids)
     rows = view.execute(
         f"SELECT {', '.join('r.' + c.strip() for c in RELEASE_COLUMNS.split(','))} FROM {{releases}} r "
-        f"WHERE {' AND '.join(where)} ORDER BY r.date_added DESC, r.id DESC LIMIT %s OFFSET %s",
+        f"WHERE {' AND '.join(where)} ORDER BY {SORT_DATE if by_release_date else 'r.date_added'} DESC, "
+        "r.id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
     )
     return [_release(view, row) for row in rows]

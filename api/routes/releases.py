@@ -28,6 +28,7 @@ from api.release_schemas import (
     Empty,
     OrganizationReleaseSchema,
     ProjectReleaseSchema,
+    ProjectReleaseUpdateSchema,
     Release,
     ReleaseSchema,
 )
@@ -36,6 +37,7 @@ from commands.releases import CreateDeploy, CreateRelease, DeleteRelease, Releas
 from infra.releases import commit_lock, commits_input, release_state
 from projections import release_queries as queries
 from projections.directory import OrganizationRow, ProjectRow, list_projects
+from projections.groups import new_groups as count_new_groups
 from projections.groups import references_release
 
 bp = Blueprint("releases", __name__)
@@ -205,19 +207,40 @@ def list_organization_releases(org_slug: str) -> Response:
 def list_project_releases(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
     caught_up()
-    return _release_page(org, _projects(org), (project.id,), "open")
+    return _release_page(org, _projects(org), (project.id,), "open", project.id)
 
 
 def _release_page(
-    org: OrganizationRow, projects: dict[int, ProjectRow], project_ids: tuple[int, ...], status: str | None
+    org: OrganizationRow,
+    projects: dict[int, ProjectRow],
+    project_ids: tuple[int, ...],
+    status: str | None,
+    project_id: int | None = None,
 ) -> Response:
+    """One page of releases; through a project (``project_id``) they come in Sentry's project
+    order (release date when set, else creation) and count that project's new issues."""
     query = request.args.get("query")
-    return view_page(
-        lambda view, offset, limit: queries.list_releases(
-            view, org.id, project_ids, status, query, offset, limit
-        ),
-        lambda r: render_release(r, projects),
-    )
+
+    by_release_date = project_id is not None
+
+    def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
+        with context.services().engine.read("releases") as view:
+            return queries.list_releases(
+                view, org.id, project_ids, status, query, offset, limit, by_release_date
+            )
+
+    def respond(rows: list[dict[str, Any]]) -> Response:
+        counts = new_groups(org, [r["version"] for r in rows])
+        return with_position([render_release(r, projects, counts, project_id) for r in rows], VIEWS)
+
+    return paginate(fetch, respond)
+
+
+def new_groups(org: OrganizationRow, versions: list[str]) -> dict[tuple[str, int], int]:
+    """Issues first seen in these releases, per (version, project), as the caller last wrote them."""
+    consistent(["groups"])
+    with context.services().engine.read("groups") as view:
+        return count_new_groups(view, org.id, versions)
 
 
 def view_page(query: Any, render: Any) -> Response:
@@ -248,7 +271,7 @@ def get_release(org_slug: str, version: str) -> Response:
     wanted = requested_projects(projects)
     if wanted and not set(wanted) & set(release["project_ids"]):
         raise detail(404, context.NOT_FOUND)  # Sentry's has_release_permission for ?project=
-    rendered = _render(org, release)
+    rendered = render_release(release, projects, new_groups(org, [version]))
     first = _int_or_none(request.args.get("project"))
     if first is not None and first > 0:
         rendered["currentProjectMeta"] = _project_meta(org, release, wanted, first)
@@ -322,6 +345,55 @@ def delete_release(org_slug: str, version: str) -> Response:
     """204; a release some issue was first seen in stays (Sentry keeps ``first_release``)."""
     org = context.organization(org_slug)
     _existing(org, version)
+    consistent(["groups"])
+    with context.services().engine.read("groups") as view:
+        if references_release(view, org.id, version):
+            raise detail(400, RELEASE_REFERENCED)
+    return execute(DeleteRelease(org.id, version), status=204)
+
+
+def _project_release(org: OrganizationRow, project: ProjectRow, version: str) -> dict[str, Any]:
+    """Sentry's ``ProjectReleaseDetailsEndpoint`` finds the release among the project's (404)."""
+    release = _existing(org, version)
+    if project.id not in release["project_ids"]:
+        raise detail(404, context.NOT_FOUND)
+    return release
+
+
+@bp.get("/projects/<org_slug>/<project_slug>/releases/<version>/")
+@bp.response(200, Release)
+@operation("A release of this project (newGroups counts this project's issues)", reads=True)
+@context.requires(RELEASE_READ)
+def get_project_release(org_slug: str, project_slug: str, version: str) -> Response:
+    org, project = context.project(org_slug, project_slug)
+    release = _project_release(org, project, version)
+    rendered = render_release(release, _projects(org), new_groups(org, [version]), project.id)
+    return jsonify(rendered)
+
+
+@bp.put("/projects/<org_slug>/<project_slug>/releases/<version>/")
+@bp.response(200, Release)
+@operation(
+    "Update a release of this project: ref, url, release date, commits, status",
+    body=ProjectReleaseUpdateSchema,
+    writes=True,
+    bad_request=DETAIL_OR_FIELDS,
+)
+@context.requires(RELEASE_WRITE)
+def update_project_release(org_slug: str, project_slug: str, version: str) -> Response:
+    org, project = context.project(org_slug, project_slug)
+    _project_release(org, project, version)
+    body = load_fields(ProjectReleaseUpdateSchema(), context.json_body())
+    return _write(org, version, body, lambda changes: UpdateRelease(org.id, version, changes), None)
+
+
+@bp.delete("/projects/<org_slug>/<project_slug>/releases/<version>/")
+@bp.response(204)
+@operation("Delete a release of this project (the whole release, as Sentry does)", writes=True)
+@context.requires(RELEASE_WRITE)
+def delete_project_release(org_slug: str, project_slug: str, version: str) -> Response:
+    org, project = context.project(org_slug, project_slug)
+    _project_release(org, project, version)
     consistent(["groups"])
     with context.services().engine.read("groups") as view:
         if references_release(view, org.id, version):

@@ -249,6 +249,12 @@ def walk_releases(walk: Walk, tmp_path: Path) -> None:
     walk("POST", ORG + "/releases/{version}/deploys/", 201, path={"version": "app@1.0.0"}, json=deploy)
     walk("GET", ORG + "/releases/{version}/deploys/", path={"version": "app@1.0.0"})
     walk("DELETE", ORG + "/releases/{version}/", 204, path={"version": "app@1.0.0"})
+    walk("POST", P + "/releases/", 201, json={"version": "app@3.0.0"})
+    walk("GET", P + "/releases/{version}/", path={"version": "app@3.0.0"})
+    walk("GET", P + "/releases/{version}/", 404, path={"version": "missing"})
+    walk("PUT", P + "/releases/{version}/", path={"version": "app@3.0.0"}, json={"ref": "main"})
+    walk("PUT", P + "/releases/{version}/", 400, path={"version": "app@3.0.0"}, json={"commits": None})
+    walk("DELETE", P + "/releases/{version}/", 204, path={"version": "app@3.0.0"})
     walk("GET", ORG + "/repos/")
     local = tmp_path / "var" / "git" / str(walk.t.org_id) / "repo"  # the default root of the org
     local.mkdir(parents=True)

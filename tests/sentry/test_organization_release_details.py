@@ -60,9 +60,6 @@ def now_iso() -> str:
 # ReleaseDetailsTest
 
 
-@pytest.mark.xfail(
-    strict=True, reason="eventry's newGroups is always 0 (issues whose firstRelease it is are not counted)"
-)
 def test_organization_release_details__ReleaseDetailsTest__test_simple(org: Org) -> None:
     project1, project2 = org.create_project(), org.create_project()
     org.create_release("abcabcabc", [project1])

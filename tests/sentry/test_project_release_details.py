@@ -18,7 +18,6 @@ from infra.bootstrap import Services
 from tests.sentry.releases_support import Org, make_org
 
 MAX_VERSION_LENGTH = 200
-NO_ROUTE = "eventry has no /projects/{org}/{project}/releases/{version}/ route (404)"
 
 
 @pytest.fixture
@@ -38,7 +37,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__ReleaseDetailsTest__test_simple(org: Org, two: Any) -> None:
     project, _ = two
     for n in range(5):
@@ -52,7 +50,6 @@ def test_project_release_details__ReleaseDetailsTest__test_simple(org: Org, two:
     assert response.get_json()["newGroups"] == 5
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__UpdateReleaseDetailsTest__test_simple(org: Org, two: Any) -> None:
     project, _ = two
     response = org.put(org.project_release_url("1", project), {"ref": "master"})
@@ -61,7 +58,6 @@ def test_project_release_details__UpdateReleaseDetailsTest__test_simple(org: Org
     assert org.get(org.release_url("1")).get_json()["ref"] == "master"
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__UpdateReleaseDetailsTest__test_commits(org: Org, two: Any) -> None:
     project, _ = two
     response = org.put(
@@ -72,7 +68,6 @@ def test_project_release_details__UpdateReleaseDetailsTest__test_commits(org: Or
 
 
 @pytest.mark.parametrize("version", ["1", "x" * 65])
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__UpdateReleaseDetailsTest__test_activity_generation(
     org: Org, version: str
 ) -> None:
@@ -84,7 +79,6 @@ def test_project_release_details__UpdateReleaseDetailsTest__test_activity_genera
     assert org.get(org.release_url(version)).get_json()["dateReleased"]
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__UpdateReleaseDetailsTest__test_org_auth_token(org: Org, two: Any) -> None:
     project, _ = two
     good = org.token("org:ci")
@@ -94,7 +88,6 @@ def test_project_release_details__UpdateReleaseDetailsTest__test_org_auth_token(
     assert org.get(org.release_url("1")).get_json()["ref"] == "master"
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__ReleaseDeleteTest__test_simple(org: Org, two: Any) -> None:
     project, _ = two
     response = org.delete(org.project_release_url("1", project))
@@ -102,7 +95,6 @@ def test_project_release_details__ReleaseDeleteTest__test_simple(org: Org, two: 
     assert org.get(org.release_url("1")).status_code == 404
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__ReleaseDeleteTest__test_existing_group(org: Org, two: Any) -> None:
     project, _ = two
     r = org.post(f"/api/0/projects/{org.slug}/{project['slug']}/issues/", {"title": "t", "firstRelease": "1"})
@@ -119,7 +111,6 @@ def put(org: Org, two: Any, body: dict[str, Any]) -> Any:
     return org.put(org.project_release_url("1", two[0]), body)
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__ReleaseSerializerTest__test_simple(org: Org, two: Any) -> None:
     body = {
         "ref": "master",
@@ -134,19 +125,16 @@ def test_project_release_details__ReleaseSerializerTest__test_simple(org: Org, t
     assert datetime.fromisoformat(data["dateReleased"]) == datetime(1000, 10, 10, 6, 6, tzinfo=UTC)
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__ReleaseSerializerTest__test_fields_not_required(org: Org, two: Any) -> None:
     assert put(org, two, {}).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE + " (a 404, not the 400 Sentry's serializer gives)")
 def test_project_release_details__ReleaseSerializerTest__test_do_not_allow_null_commits(
     org: Org, two: Any
 ) -> None:
     assert put(org, two, {"commits": None}).status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason=NO_ROUTE)
 def test_project_release_details__ReleaseSerializerTest__test_ref_limited_by_max_version_length(
     org: Org, two: Any
 ) -> None:

@@ -54,12 +54,6 @@ def deploy(org: Org, version: str, environment: str, projects: list[dict[str, An
 # ProjectReleaseListTest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry orders project releases by dateCreated only (a release with a later "
-    "dateReleased is not first: ['2', '1', '3']) and newGroups is always 0 (issues whose "
-    "firstRelease it is are not counted)",
-)
 def test_project_releases__ProjectReleaseListTest__test_simple(org: Org) -> None:
     project1 = org.create_project("foo")
     project2 = org.create_project("bar")
