@@ -61,7 +61,31 @@ def project_details(summary: dict[str, Any], org: OrganizationRow, options: dict
         "verifySSL": bool(options.get("sentry:verify_ssl", False)),
         "digestsMinDelay": options.get("digests:mail:minimum_delay", 300),
         "digestsMaxDelay": options.get("digests:mail:maximum_delay", 1800),
-        "options": dict(sorted(options.items())),
+        "securityToken": options.get("sentry:token"),
+        "securityTokenHeader": options.get("sentry:token_header"),
+        "highlightTags": options.get("sentry:highlight_tags", []),
+        "debugFilesRole": options.get("sentry:debug_files_role"),
+        "enableAutoReleaseCreation": bool(options.get("sentry:enable_auto_release_creation", True)),
+        "options": {**dict(sorted(options.items())), **formatted_options(options)},
+    }
+
+
+def formatted_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's ``format_options``: the filter lists as the newline-joined text the settings
+    forms edit, the "0"/"1" switches as booleans."""
+    joined = {
+        "sentry:csp_ignored_sources": "sentry:csp_ignored_sources",
+        "filters:blacklisted_ips": "sentry:blacklisted_ips",
+        "filters:releases": "sentry:releases",
+        "filters:error_messages": "sentry:error_messages",
+        "filters:log_messages": "sentry:log_messages",
+        "filters:trace_metric_names": "sentry:trace_metric_names",
+    }
+    switches = ("filters:react-hydration-errors", "filters:chunk-load-error", "feedback:branding")
+    return {
+        "sentry:csp_ignored_sources_defaults": bool(options.get("sentry:csp_ignored_sources_defaults", True)),
+        **{key: "\n".join(options.get(stored) or []) for key, stored in joined.items()},
+        **{key: options.get(key, "1") == "1" for key in switches},
     }
 
 

@@ -8,6 +8,7 @@ import re
 from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates
+from sentry_relay.processing import validate_pii_selector
 
 from api import drf
 from api.response_fields import Any_, Body, Bool, Int, ListOf, Map, Null, Obj, Str, Time, strings
@@ -15,7 +16,14 @@ from commands.organizations import PROJECT_SLUG_INVALID
 from commands.platforms import CONSOLES, is_valid_platform
 from commands.project_keys import BROWSER_SDK_VERSIONS, LOADER_OPTIONS
 from commands.slugs import MIXED_SLUG_PATTERN, PROJECT_SLUG_MAX_LENGTH, RESERVED_PROJECT_SLUGS
-from events.option_registry import INT32_MAX, PROJECT_OPTIONS, OptionError, normalize_project_option
+from events.option_registry import (
+    DEBUG_FILES_ROLES,
+    INT32_MAX,
+    PROJECT_OPTIONS,
+    STORE_CRASH_REPORTS_MAX,
+    OptionError,
+    normalize_project_option,
+)
 
 KEY_PATTERN = re.compile(r"^[a-f0-9]{32}$")
 MAX_RATE_LIMIT_WINDOW = 60 * 60 * 24
@@ -104,12 +112,61 @@ def feature_errors(options: dict[str, Any], features: frozenset[str]) -> str | N
     """Sentry answers ``{"detail": ...}`` for a feature-gated filter key without the feature."""
     for key in options:
         spec = PROJECT_OPTIONS.get(key)
-        if spec is not None and spec.feature is not None and spec.feature not in features:
+        if spec is not None and not set(spec.features) <= features:
             return "You do not have that feature enabled"
     return None
 
 
+def _pii_selectors(value: list[str]) -> None:
+    """``validate_pii_selectors``: every selector parsed by Relay's own parser; one message
+    naming each bad line."""
+    problems = []
+    for line, selector in enumerate(value, start=1):
+        try:
+            validate_pii_selector(selector)
+        except ValueError as exc:
+            text = str(exc)
+            problems.append(f"{text[:1].upper()}{text[1:]} (line {line})")
+    if problems:
+        raise ValidationError(",\n".join(problems))
+
+
+def _regex(pattern: str) -> Any:
+    """DRF's ``RegexField`` (blank is allowed before the pattern is tried)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if value and not compiled.search(value):
+            raise ValidationError("This value does not match the required pattern.")
+
+    return check
+
+
+class AllowedDomains(drf.List):
+    """``EmptyListField(child=OriginField(allow_blank=True))``: ``""`` is the empty list (which
+    the decider refuses with Sentry's message)."""
+
+    def __init__(self) -> None:
+        super().__init__(drf.String(allow_blank=True))
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[Any]:
+        return [] if value == "" else super()._deserialize(value, attr, data, **kwargs)
+
+
+class EmptyInteger(drf.Integer):
+    """``EmptyIntegerField``: ``""`` is ``None``."""
+
+    def __init__(self) -> None:
+        super().__init__(allow_none=True)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:  # type: ignore[override]
+        return None if value == "" else super()._deserialize(value, attr, data, **kwargs)
+
+
 class ProjectUpdateSchema(Schema):
+    """Sentry's ``ProjectAdminSerializer``; the settings fields (``PROJECT_SETTINGS``) become
+    options in the decider, which also checks what needs the project (digest delays)."""
+
     class Meta:
         unknown = EXCLUDE
 
@@ -117,6 +174,31 @@ class ProjectUpdateSchema(Schema):
     slug = drf.String(max_length=PROJECT_SLUG_MAX_LENGTH, validate=_slug)
     platform = drf.String(allow_blank=True, allow_none=True)
     options = ProjectOptions()
+    isBookmarked = drf.Boolean()
+    subjectPrefix = drf.String(max_length=200, allow_blank=True)
+    subjectTemplate = drf.String(max_length=200)
+    resolveAge = EmptyInteger()
+    highlightTags = drf.List(drf.String())
+    digestsMinDelay = drf.Integer(minimum=60, maximum=3600)
+    digestsMaxDelay = drf.Integer(minimum=60, maximum=3600)
+    securityToken = drf.String(max_length=255, allow_blank=True, validate=_regex(r"^[-a-zA-Z0-9+/=\s]+$"))
+    securityTokenHeader = drf.String(max_length=64, allow_blank=True, validate=_regex(r"^[a-zA-Z0-9_\-]+$"))
+    verifySSL = drf.Boolean()
+    defaultEnvironment = drf.String(allow_blank=True, allow_none=True)
+    dataScrubber = drf.Boolean()
+    dataScrubberDefaults = drf.Boolean()
+    sensitiveFields = drf.List(drf.String())
+    safeFields = drf.List(drf.String(), validate=_pii_selectors)
+    storeCrashReports = drf.Integer(minimum=-1, maximum=STORE_CRASH_REPORTS_MAX, allow_none=True)
+    relayPiiConfig = drf.String(allow_blank=True, allow_none=True)
+    scrubIPAddresses = drf.Boolean()
+    scrapeJavaScript = drf.Boolean()
+    enableAutoReleaseCreation = drf.Boolean()
+    allowedDomains = AllowedDomains()
+    debugFilesRole = drf.Choice(DEBUG_FILES_ROLES, allow_none=True)
+    groupingConfig = fields.Raw(allow_none=True, metadata={"description": "cannot be set: a 400"})
+    secondaryGroupingConfig = fields.Raw(allow_none=True, metadata={"description": "cannot be set: a 400"})
+    secondaryGroupingExpiry = fields.Raw(allow_none=True, metadata={"description": "cannot be set: a 400"})
 
     @validates("platform")
     def _platform(self, value: str | None, **kwargs: Any) -> None:
@@ -248,6 +330,14 @@ class OrganizationRef(Body):
     name = Str()
 
 
+class TeamRef(Body):
+    """A team as a project names it."""
+
+    id = Str()
+    slug = Str()
+    name = Str()
+
+
 def _option(name: str) -> fields.Field:
     return Any_(description=f"the project option `{name}` as stored (a default when never set)")
 
@@ -260,8 +350,8 @@ class ProjectDetails(ProjectSummary):
     isPublic = Bool()
     isInternal = Bool()
     organization = Obj(OrganizationRef)
-    team = Null()
-    teams = ListOf(fields.Raw())
+    team = Obj(TeamRef, null=True)  # the first of its teams, by slug
+    teams = ListOf(TeamRef)
     allowedDomains = _option("sentry:origins")
     resolveAge = Int()
     dataScrubber = Bool()
@@ -278,6 +368,11 @@ class ProjectDetails(ProjectSummary):
     verifySSL = Bool()
     digestsMinDelay = _option("digests:mail:minimum_delay")
     digestsMaxDelay = _option("digests:mail:maximum_delay")
+    securityToken = _option("sentry:token")
+    securityTokenHeader = _option("sentry:token_header")
+    highlightTags = _option("sentry:highlight_tags")
+    debugFilesRole = _option("sentry:debug_files_role")
+    enableAutoReleaseCreation = Bool()
     options = Map()
 
 

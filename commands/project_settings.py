@@ -21,7 +21,13 @@ from commands.projects import (
 )
 from commands.slugs import RESERVED_PROJECT_SLUGS
 from events import Event, streams
-from events.option_registry import OptionError, normalize_project_option
+from events.option_registry import (
+    MAX_SENSITIVE_FIELD_CHARS,
+    PROJECT_SETTINGS,
+    SENSITIVE_FIELDS_TOO_LONG,
+    OptionError,
+    normalize_project_option,
+)
 from events.organizations import ProjectSlugReleased, ProjectSlugReserved
 from events.projects import ProjectRemoved, ProjectUpdated
 
@@ -54,6 +60,7 @@ class UpdateProject(Command):
     slug: str | None = None
     platform: str | None = None
     options: tuple[tuple[str, Any], ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()  # top-level fields (``PROJECT_SETTINGS``) as loaded
 
 
 def _slug_changes(
@@ -118,6 +125,61 @@ def normalized_options(
     return tuple(normalized)
 
 
+NOT_SETTABLE = {
+    "groupingConfig": "Grouping config cannot be manually set.",
+    "secondaryGroupingConfig": "Secondary grouping config cannot be manually set.",
+    "secondaryGroupingExpiry": "Secondary grouping expiry cannot be manually set.",
+}
+EMPTY_ORIGINS = "Empty value will block all requests, use * to accept from all domains"
+DIGESTS_ORDER = "The minimum delay on digests must be lower than the maximum."
+MIN_DELAY, MAX_DELAY = "digests:mail:minimum_delay", "digests:mail:maximum_delay"
+NULL_REMOVES = frozenset({"storeCrashReports", "defaultEnvironment", "debugFilesRole"})
+SET_WHEN_TRUTHY = frozenset({"digestsMinDelay", "digestsMaxDelay", "subjectTemplate"})
+
+
+def _setting_errors(project: ProjectState, given: dict[str, Any]) -> dict[str, list[str]]:
+    """``ProjectAdminSerializer``'s checks that need more than the field: the grouping
+    configs, empty origins, the sensitive fields' total length, the digest delays' order."""
+    errors = {field: [message] for field, message in NOT_SETTABLE.items() if field in given}
+    if "allowedDomains" in given and not given["allowedDomains"]:
+        errors["allowedDomains"] = [EMPTY_ORIGINS]
+    if sum(map(len, given.get("sensitiveFields") or [])) > MAX_SENSITIVE_FIELD_CHARS:
+        errors["sensitiveFields"] = [SENSITIVE_FIELDS_TOO_LONG]
+    low = given["digestsMinDelay"] if "digestsMinDelay" in given else project.options.get(MIN_DELAY)
+    high = given["digestsMaxDelay"] if "digestsMaxDelay" in given else project.options.get(MAX_DELAY)
+    if low is not None and high and low > high:
+        errors["digestsMinDelay"] = [DIGESTS_ORDER]
+    return errors
+
+
+def setting_options(project: ProjectState, settings: tuple[tuple[str, Any], ...]) -> list[tuple[str, Any]]:
+    """The top-level settings as (stored key, value) option changes, the way Sentry's PUT
+    applies each (``None`` removes where Sentry deletes the option, others are skipped when
+    ``None`` or, for some, when empty), every value through its stored type."""
+    given = dict(settings)
+    if "allowedDomains" in given:
+        given["allowedDomains"] = [origin for origin in given["allowedDomains"] or [] if origin]
+    errors = _setting_errors(project, given)
+    changes: list[tuple[str, Any]] = []
+    for field, value in given.items():
+        if field not in PROJECT_SETTINGS:
+            continue
+        stored, normalize = PROJECT_SETTINGS[field]
+        if field == "resolveAge" and value is None:
+            value = 0
+        if value is None or (field in SET_WHEN_TRUTHY and not value):
+            if value is None and field in NULL_REMOVES:
+                changes.append((stored, None))
+            continue
+        try:
+            changes.append((stored, normalize(value)))
+        except OptionError as exc:
+            errors[field] = [exc.message]
+    if errors:
+        raise FieldErrors(errors)
+    return changes
+
+
 @handles(UpdateProject, reads=_reads)
 def update_project(
     cmd: UpdateProject, now: datetime, project: ProjectState, organization: OrganizationState
@@ -128,7 +190,10 @@ def update_project(
     updated = _updated(cmd, project)
     if updated is not None:
         events.append(updated)
-    events.extend(option_changes(project, normalized_options(project, cmd.options)))
+    # ``options`` are applied after the top-level fields, as in Sentry: the last value wins
+    changes_by_key = dict(setting_options(project, cmd.settings))
+    changes_by_key.update(normalized_options(project, cmd.options))
+    events.extend(option_changes(project, tuple(changes_by_key.items())))
     changes = (*(Change(s, e) for s, e in org_changes), *on_project(project, events))
     return Decision(changes=changes, result=fold_into(project, events))
 

@@ -221,16 +221,14 @@ class ProjectOption:
     key: str
     stored_as: str
     normalize: Normalizer
-    feature: str | None = None
+    features: tuple[str, ...] = ()
     schema: Mapping[str, Any] | None = None
 
 
-def _option(
-    key: str, normalize: Normalizer, stored_as: str | None = None, feature: str | None = None
-) -> ProjectOption:
+def _option(key: str, normalize: Normalizer, stored_as: str | None = None, *features: str) -> ProjectOption:
     schemas: dict[Any, Mapping[str, Any]] = {boolean: _ANY, flag: _ANY, crash_reports: _CRASH_REPORTS}
     schema = schemas.get(normalize) or getattr(normalize, "schema", _TEXT)
-    return ProjectOption(key, stored_as or key, normalize, feature, schema)
+    return ProjectOption(key, stored_as or key, normalize, features, schema)
 
 
 # The keys Sentry's project endpoint handles, in its order; it ignores every other key.
@@ -269,13 +267,63 @@ PROJECT_OPTIONS: dict[str, ProjectOption] = {
             "sentry:error_messages",
             CUSTOM_INBOUND_FILTERS,
         ),
+        _option(
+            "filters:log_messages",
+            lines(case_insensitive=False),
+            "sentry:log_messages",
+            CUSTOM_INBOUND_FILTERS,
+            "organizations:ourlogs-ingestion",
+        ),
+        _option(
+            "filters:trace_metric_names",
+            lines(case_insensitive=False),
+            "sentry:trace_metric_names",
+            CUSTOM_INBOUND_FILTERS,
+            "organizations:tracemetrics-ingestion",
+        ),
+        _option("sentry:relay_automatic_json_expansion", boolean),
+        # not in Sentry's ``options`` (its tests set them with ``update_option``): the one way
+        # here to set them without the order check the top-level fields get
+        _option("digests:mail:minimum_delay", integer(60, 3600)),
+        _option("digests:mail:maximum_delay", integer(60, 3600)),
         _option("sentry:uptime_autodetection", boolean),
     )
+}
+
+# The top-level fields of ``PUT /projects/{org}/{project}/`` that are options (Sentry's
+# ``ProjectAdminSerializer``): field -> the key it is stored under, and the type the stored value
+# has. The API loads each field as Sentry's serializer does; the decider puts the result through
+# this type again before it becomes an event.
+DEBUG_FILES_ROLES = ("member", "admin", "manager", "owner")
+PROJECT_SETTINGS: dict[str, tuple[str, Normalizer]] = {
+    "subjectPrefix": ("mail:subject_prefix", string(200)),
+    "subjectTemplate": ("mail:subject_template", string(200)),
+    "digestsMinDelay": ("digests:mail:minimum_delay", integer(60, 3600)),
+    "digestsMaxDelay": ("digests:mail:maximum_delay", integer(60, 3600)),
+    "scrubIPAddresses": ("sentry:scrub_ip_address", boolean),
+    "securityToken": ("sentry:token", string(255)),
+    "securityTokenHeader": ("sentry:token_header", string(64)),
+    "verifySSL": ("sentry:verify_ssl", boolean),
+    "dataScrubber": ("sentry:scrub_data", boolean),
+    "dataScrubberDefaults": ("sentry:scrub_defaults", boolean),
+    "sensitiveFields": ("sentry:sensitive_fields", strings),
+    "safeFields": ("sentry:safe_fields", strings),
+    "highlightTags": ("sentry:highlight_tags", strings),
+    "storeCrashReports": ("sentry:store_crash_reports", crash_reports),
+    "relayPiiConfig": ("sentry:relay_pii_config", pii_config),
+    "defaultEnvironment": ("sentry:default_environment", string()),
+    "resolveAge": ("sentry:resolve_age", integer(0)),
+    "scrapeJavaScript": ("sentry:scrape_javascript", boolean),
+    "enableAutoReleaseCreation": ("sentry:enable_auto_release_creation", boolean),
+    "allowedDomains": ("sentry:origins", lines()),
+    "debugFilesRole": ("sentry:debug_files_role", choice(*DEBUG_FILES_ROLES)),
 }
 
 # Stored key -> the type its value has, for reading what the log holds. Options that commands
 # of their own write (``sentry:blocked_metrics``) are read by the code that knows their format.
 _STORED_TYPES: dict[str, Normalizer] = {
+    **{stored: normalize for stored, normalize in PROJECT_SETTINGS.values()},
+    # a key both take is read as ``options`` types it (it reads the text older versions stored)
     **{spec.stored_as: spec.normalize for spec in PROJECT_OPTIONS.values()},
     "sentry:transaction_metrics_custom_tags": lines(case_insensitive=False),
 }

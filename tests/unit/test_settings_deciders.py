@@ -248,6 +248,53 @@ def test_update_options_and_slug_taken() -> None:
     assert then(when(UpdateProject(PID, OID, name="Web"), project=project(), organization=org())) == []
 
 
+def test_update_top_level_settings_become_options() -> None:
+    """Sentry's ``ProjectAdminSerializer`` fields: stored under their option keys, ``None``
+    removes where Sentry deletes, ``resolveAge`` ``None`` is 0, empty origins dropped; the
+    ``options`` dict is applied after them."""
+    state = project(ProjectOptionSet(PID, OID, "sentry:store_crash_reports", 5))
+    settings = (
+        ("allowedDomains", ["a.com", "", "*"]),
+        ("securityTokenHeader", "X-Token"),
+        ("storeCrashReports", None),
+        ("resolveAge", None),
+        ("digestsMaxDelay", 0),  # falsy: Sentry skips it
+        ("verifySSL", True),
+    )
+    options = (("sentry:origins", "b.com"),)
+    decision = when(
+        UpdateProject(PID, OID, settings=settings, options=options), project=state, organization=org()
+    )
+    assert then(decision) == [
+        ProjectOptionSet(PID, OID, "sentry:origins", ["b.com"]),
+        ProjectOptionSet(PID, OID, "sentry:token_header", "X-Token"),
+        ProjectOptionRemoved(PID, OID, "sentry:store_crash_reports"),
+        ProjectOptionSet(PID, OID, "sentry:resolve_age", 0),
+        ProjectOptionSet(PID, OID, "sentry:verify_ssl", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "settings", "field"),
+    [
+        ((), (("allowedDomains", ["", ""]),), "allowedDomains"),
+        ((), (("groupingConfig", None),), "groupingConfig"),
+        ((), (("sensitiveFields", ["x" * 4001]),), "sensitiveFields"),
+        (
+            (ProjectOptionSet(PID, OID, "digests:mail:minimum_delay", 120),),
+            (("digestsMaxDelay", 100),),
+            "digestsMinDelay",
+        ),
+        ((), (("digestsMinDelay", 600), ("digestsMaxDelay", 300)), "digestsMinDelay"),
+        ((), (("debugFilesRole", "root"),), "debugFilesRole"),
+    ],
+)
+def test_update_top_level_settings_refused(given: tuple[Event, ...], settings: Any, field: str) -> None:
+    with pytest.raises(FieldErrors) as refused:
+        when(UpdateProject(PID, OID, settings=settings), project=project(*given), organization=org())
+    assert list(refused.value.errors) == [field]
+
+
 def test_delete_frees_the_slug_and_names_the_keys() -> None:
     key = ProjectKeyCreated(PID, OID, 900, "k" * 32, "s" * 32, "Default", 0, None, None)
     decision = when(DeleteProject(PID, OID, "r" * 32), project=project(key), organization=org())
