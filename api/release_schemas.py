@@ -464,6 +464,14 @@ class Release(Body):
     userAgent = Str(null=True)
 
 
+class ReleaseStat(Body):
+    """One row of ``GET /organizations/{org}/releases/stats/``."""
+
+    version = Str()
+    date = Time()
+
+
+SESSION_SORTS = ("crash_free_sessions", "crash_free_users", "sessions", "users", "sessions_24h", "users_24h")
 PAGE = [
     {
         "in": "query",
@@ -474,6 +482,19 @@ PAGE = [
     {"in": "query", "name": "cursor", "required": False, "schema": {"type": "string"}},
 ]
 QUERY = [{"in": "query", "name": "query", "required": False, "schema": {"type": "string"}}]
+RELEASE_SORTS = ("date", "semver", "build", "adoption", *SESSION_SORTS)
+DATE_RANGE = [
+    {"in": "query", "name": name, "required": False, "schema": {"type": "string"}}
+    for name in ("start", "end", "statsPeriod")
+]
+PROJECT_PARAMETER = {
+    "in": "query",
+    "name": "project",
+    "required": False,
+    "schema": {"type": "array", "items": {"type": "integer"}},
+    "style": "form",
+    "explode": True,
+}
 RELEASE_LIST_QUERY = [
     *PAGE,
     *QUERY,
@@ -483,16 +504,17 @@ RELEASE_LIST_QUERY = [
         "required": False,
         "schema": {"type": "string", "enum": ["open", "archived", ""]},
     },
-    {"in": "query", "name": "sort", "required": False, "schema": {"type": "string", "enum": ["date"]}},
     {
         "in": "query",
-        "name": "project",
+        "name": "sort",
         "required": False,
-        "schema": {"type": "array", "items": {"type": "integer"}},
-        "style": "form",
-        "explode": True,
+        "schema": {"type": "string", "enum": list(RELEASE_SORTS)},
     },
+    {"in": "query", "name": "flatten", "required": False, "schema": {"type": "string"}},
+    *DATE_RANGE,
+    PROJECT_PARAMETER,
 ]
+RELEASE_STATS_QUERY = [*PAGE, *QUERY, *DATE_RANGE, PROJECT_PARAMETER]
 REPO_LIST_QUERY = [
     *PAGE,
     *QUERY,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from projections import release_search
 from projections.base import View
 
 RELEASE_COLUMNS = (
@@ -281,3 +284,46 @@ def first_and_last_versions(
     first = _first_version(view, organization_id, where, params, "r.date_added, r.id")
     last = _first_version(view, organization_id, where, params, "r.date_added DESC, r.id DESC")
     return first, last
+
+
+ALL = 10**9  # no limit: a search or a semver/build order reads every candidate release
+
+
+def searched_releases(
+    view: View,
+    organization_id: int,
+    project_ids: tuple[int, ...],
+    status: str | None,
+    query: str,
+    sort: str,
+    window: tuple[str, str] | None,
+) -> list[dict[str, Any]]:
+    """Sentry's organization release list with ``query`` (``release_search``), a ``sort`` of
+    ``date``, ``semver`` or ``build``, and a ``(start, end)`` window on ``date_added``."""
+    rows = list_releases(view, organization_id, project_ids, status, None, 0, ALL)
+    if window is not None:
+        rows = [r for r in rows if window[0] <= _iso_utc(r["date_added"]) <= window[1]]
+    if query:
+        latest = functools.cache(lambda: _latest_versions(view, organization_id, project_ids))
+        wanted = release_search.release_filter(query, latest)
+        rows = [r for r in rows if wanted(r)]
+    if sort == "semver":
+        return release_search.semver_order(rows)
+    if sort == "build":
+        return release_search.build_order(rows)
+    return rows
+
+
+def _iso_utc(text: str) -> str:
+    parsed = datetime.fromisoformat(text)
+    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)).isoformat()
+
+
+def _latest_versions(view: View, organization_id: int, project_ids: tuple[int, ...]) -> set[str]:
+    """``release:latest``: each project's latest release (Sentry's ``get_latest_release``)."""
+    found = set()
+    for project_id in project_ids:
+        rows = list_releases(view, organization_id, (project_id,), None, None, 0, ALL)
+        if (version := release_search.latest_version(rows)) is not None:
+            found.add(version)
+    return found

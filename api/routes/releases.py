@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -17,11 +18,14 @@ from api.consistency import consistent, with_position
 from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.pagination import paginate
-from api.release_render import release_of_state, render_commit, render_deploy, render_release
+from api.release_render import release_of_state, render_commit, render_deploy, render_release, utc
 from api.release_schemas import (
     PAGE,
     QUERY,
     RELEASE_LIST_QUERY,
+    RELEASE_SORTS,
+    RELEASE_STATS_QUERY,
+    SESSION_SORTS,
     Commit,
     Deploy,
     DeploySchema,
@@ -31,6 +35,7 @@ from api.release_schemas import (
     ProjectReleaseUpdateSchema,
     Release,
     ReleaseSchema,
+    ReleaseStat,
 )
 from api.schemas import load_fields
 from commands.releases import CreateDeploy, CreateRelease, DeleteRelease, ReleaseChanges, UpdateRelease
@@ -39,6 +44,7 @@ from projections import release_queries as queries
 from projections.directory import OrganizationRow, ProjectRow, list_projects
 from projections.groups import new_groups as count_new_groups
 from projections.groups import references_release
+from projections.release_search import InvalidSearch
 
 bp = Blueprint("releases", __name__)
 RELEASE_READ = ("project:read", "project:write", "project:admin", "project:releases")
@@ -193,11 +199,99 @@ def list_organization_releases(org_slug: str) -> Response:
     status = request.args.get("status", "open") or None
     if status not in (None, "open", "archived"):
         raise detail(400, "invalid value for status")
-    if (request.args.get("sort") or "date") != "date":
-        raise detail(400, "invalid sort")
+    sort = _list_sort()
+    window = date_window()
     projects = _projects(org)
     project_ids = requested_projects(projects) or tuple(projects)
-    return _release_page(org, projects, project_ids, status)
+    query = request.args.get("query") or ""
+    if sort == "date" and not query and window is None:
+        return _release_page(org, projects, project_ids, status)
+    rows = _searched(org, project_ids, status, query, sort, window)
+    return paginate(
+        lambda offset, limit: rows[offset : offset + limit],
+        lambda page: with_position(
+            [render_release(r, projects, new_groups(org, [r["version"] for r in page])) for r in page], VIEWS
+        ),
+    )
+
+
+def _list_sort() -> str:
+    """Sentry's sorts; with no session or adoption data those orders are the date order."""
+    sort = request.args.get("sort") or "date"
+    if sort in SESSION_SORTS and request.args.get("flatten") != "1":
+        raise detail(400, "sorting by crash statistics requires flattening (flatten=1)")
+    if sort not in RELEASE_SORTS:
+        raise detail(400, "invalid sort")
+    return sort if sort in ("build", "semver") else "date"
+
+
+def _searched(
+    org: OrganizationRow,
+    project_ids: tuple[int, ...],
+    status: str | None,
+    query: str,
+    sort: str,
+    window: tuple[str, str] | None,
+) -> list[dict[str, Any]]:
+    try:
+        with context.services().engine.read("releases") as view:
+            return queries.searched_releases(view, org.id, project_ids, status, query, sort, window)
+    except InvalidSearch as exc:
+        raise detail(400, str(exc)) from None
+
+
+STATS_PERIOD = re.compile(r"^(\d{1,9})([smhdw]?)$")
+PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "": 3600}
+
+
+def date_window() -> tuple[str, str] | None:
+    """Sentry's optional date range (``start`` and ``end``, or ``statsPeriod``) as UTC ISO
+    text; one it cannot read is a 400 ``Invalid date range: ...``."""
+    start, end, period = (request.args.get(k) for k in ("start", "end", "statsPeriod"))
+    if start and end:
+        return _parsed_date(start), _parsed_date(end)
+    if period:
+        matched = STATS_PERIOD.match(period)
+        if matched is None:
+            raise detail(400, f"Invalid date range: Invalid statsPeriod: {period!r}")
+        now = datetime.now(UTC)
+        seconds = min(int(matched[1]) * PERIOD_SECONDS[matched[2]], 10**11)
+        return (now - timedelta(seconds=seconds)).isoformat(), now.isoformat()
+    return None
+
+
+def _parsed_date(text: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return parsed.isoformat()
+    except (ValueError, OverflowError):
+        raise detail(400, f"Invalid date range: {text} is not a valid ISO8601 date query") from None
+
+
+@bp.get("/organizations/<org_slug>/releases/stats/")
+@bp.response(200, ReleaseStat(many=True))
+@operation(
+    "Versions and creation dates of the organization's releases, newest first (for timeseries)",
+    query=RELEASE_STATS_QUERY,
+    reads=True,
+    paginated=True,
+)
+@context.requires(RELEASE_READ)
+def release_stats(org_slug: str) -> Response:
+    """Sentry's ``OrganizationReleasesStatsEndpoint``: every status, ``query`` and dates honoured."""
+    org = context.organization(org_slug)
+    caught_up()
+    window = date_window()
+    projects = _projects(org)
+    project_ids = requested_projects(projects) or tuple(projects)
+    rows = _searched(org, project_ids, None, request.args.get("query") or "", "date", window)
+    return paginate(
+        lambda offset, limit: rows[offset : offset + limit],
+        lambda page: with_position(
+            [{"version": r["version"], "date": utc(r["date_added"])} for r in page], VIEWS
+        ),
+    )
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/releases/")

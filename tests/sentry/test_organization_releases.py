@@ -95,7 +95,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_release_list_o
     assert listed(org) == ["8", "7", "6"]
 
 
-@pytest.mark.xfail(strict=True, reason="eventry refuses sort=sessions: 400 {'detail': 'invalid sort'}")
 def test_organization_releases__OrganizationReleaseListTest__test_release_list_order_by_sessions_empty(
     org: Org,
 ) -> None:
@@ -104,7 +103,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_release_list_o
     assert listed(org, sort="sessions", flatten="1") == ["5", "4", "3", "2", "1"]
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?sort=build: releases come newest first")
 def test_organization_releases__OrganizationReleaseListTest__test_release_list_order_by_build_number(
     org: Org,
 ) -> None:
@@ -113,7 +111,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_release_list_o
     assert listed(org, sort="build") == ["test@1.2+1000", "test@1.2+200", "test@1.2+1"]
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?sort=semver: releases come newest first")
 def test_organization_releases__OrganizationReleaseListTest__test_release_list_order_by_semver(
     org: Org,
 ) -> None:
@@ -135,11 +132,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_query_filter(o
     assert listed(org, query="baz") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry's ?query= is a plain substring of the version: release:foobar, release:[...] "
-    "and !release: match nothing",
-)
 def test_organization_releases__OrganizationReleaseListTest__test_release_filter(org: Org) -> None:
     project = org.create_project()
     org.create_release("release2", [project])
@@ -155,7 +147,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_release_filter
     assert listed(org, query="!release:[foobar,release2]") == []
 
 
-@pytest.mark.xfail(strict=True, reason="eventry does not know release:latest (an empty list)")
 def test_organization_releases__OrganizationReleaseListTest__test_latest_release_filter(org: Org) -> None:
     project1, project2 = org.create_project(), org.create_project()
     org.create_release("test@2.2", [project1])
@@ -166,11 +157,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_latest_release
     assert listed(org, query="release:latest") == ["test@21.0.0", "test@2.2+122"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry's ?query= has no version-suffix match: '1.0 (1234)' (a + in a query string is "
-    "a space) does not find com.foo.BarApp@1.0+1234",
-)
 def test_organization_releases__OrganizationReleaseListTest__test_query_filter_suffix(org: Org) -> None:
     project = org.create_project()
     org.create_release("com.foo.BarApp@1.0+1234", [project])
@@ -180,9 +166,6 @@ def test_organization_releases__OrganizationReleaseListTest__test_query_filter_s
     assert versions(response) == ["com.foo.BarApp@1.0+1234"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="eventry does not know semver:, semver.package: or semver.build: queries"
-)
 def test_organization_releases__OrganizationReleaseListTest__test_semver_filter(org: Org) -> None:
     r1, r2, r3, r4 = "test@1.2.4+124", "test@1.2.3+123", "test2@1.2.5+125", "some.release"
     for version in (r1, r2, r3, r4):
@@ -238,10 +221,7 @@ def test_organization_releases__OrganizationReleaseListTest__test_archive_releas
 
 # OrganizationReleasesStatsTest (GET /organizations/{org}/releases/stats/)
 
-STATS_REASON = "eventry has no /releases/stats/ route (404, as a release named 'stats')"
 
-
-@pytest.mark.xfail(strict=True, reason=STATS_REASON)
 def test_organization_releases__OrganizationReleasesStatsTest__test_simple(org: Org) -> None:
     project1, project2, project3 = org.create_project(), org.create_project(), org.create_project()
     r2 = org.create_release("2", [project2], dateReleased=future())
@@ -256,7 +236,6 @@ def test_organization_releases__OrganizationReleasesStatsTest__test_simple(org: 
         assert row["date"] == release["dateCreated"]
 
 
-@pytest.mark.xfail(strict=True, reason=STATS_REASON)
 def test_organization_releases__OrganizationReleasesStatsTest__test_release_list_order_by_date_added(
     org: Org,
 ) -> None:
@@ -277,7 +256,6 @@ def test_organization_releases__OrganizationReleasesStatsTest__test_with_adoptio
     assert "adoptionStages" in response.get_json()[0]
 
 
-@pytest.mark.xfail(strict=True, reason=STATS_REASON)
 def test_organization_releases__OrganizationReleasesStatsTest__test_semver_filter(org: Org) -> None:
     r1, r2, r3 = "test@1.2.4", "test@1.2.3", "test2@1.2.5"
     for version in (r1, r2, r3, "some.release"):
@@ -290,7 +268,6 @@ def test_organization_releases__OrganizationReleasesStatsTest__test_semver_filte
     assert stats(org, query="semver.package:test") == [r2, r1]
 
 
-@pytest.mark.xfail(strict=True, reason="eventry does not know the finalized: query key")
 def test_organization_releases__OrganizationReleasesStatsTest__test_finalized_filter(org: Org) -> None:
     org.create_release("test@1.2.3", dateReleased="2013-08-13T03:08:24.880386Z")
     org.create_release("test@1.2.4")
@@ -304,7 +281,6 @@ def test_organization_releases__OrganizationReleasesStatsTest__test_finalized_fi
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason=STATS_REASON)
 def test_organization_releases__OrganizationReleasesStatsTest__test_query_filter(org: Org) -> None:
     org.create_release("foobar")
     org.create_release("sdfsdfsdf")
@@ -642,7 +618,6 @@ def test_organization_releases__OrganizationReleaseListEnvironmentsTest__test_sp
     assert sorted(versions(response)) == ["1", "2", "3", "4", "5"]
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores start/end: start=null&end=null is a 200")
 def test_organization_releases__OrganizationReleaseListEnvironmentsTest__test_invalid_date_range(
     org: Org, envs: dict[str, Any]
 ) -> None:
