@@ -23,6 +23,7 @@ from api.routes import (
     relays,
     releases,
     repositories,
+    teams,
     uploads,
 )
 from api.screen import refuse_unreadable_input
@@ -50,7 +51,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.register_blueprint(ops.bp)
     for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
         app.register_blueprint(module.bp, url_prefix="/api/0")
-    for module in (releases, repositories, issues, openapi):
+    for module in (releases, repositories, issues, teams, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
     return app

@@ -330,6 +330,14 @@ class OrganizationRef(Body):
     name = Str()
 
 
+class TeamRef(Body):
+    """A team as a project names it."""
+
+    id = Str()
+    slug = Str()
+    name = Str()
+
+
 def _option(name: str) -> fields.Field:
     return Any_(description=f"the project option `{name}` as stored (a default when never set)")
 
@@ -342,8 +350,8 @@ class ProjectDetails(ProjectSummary):
     isPublic = Bool()
     isInternal = Bool()
     organization = Obj(OrganizationRef)
-    team = Null()
-    teams = ListOf(fields.Raw())
+    team = Obj(TeamRef, null=True)  # the first of its teams, by slug
+    teams = ListOf(TeamRef)
     allowedDomains = _option("sentry:origins")
     resolveAge = Int()
     dataScrubber = Bool()

@@ -11,6 +11,7 @@ from commands import (
     projects,
     relays,
     releases,
+    teams,
     uploads,
     users,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "projects",
     "relays",
     "releases",
+    "teams",
     "uploads",
     "users",
 ]

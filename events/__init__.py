@@ -12,6 +12,7 @@ from events import (
     releases,
     requests,
     streams,
+    teams,
     uploads,
     users,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "releases",
     "requests",
     "streams",
+    "teams",
     "to_payload",
     "uploads",
     "users",

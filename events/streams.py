@@ -18,6 +18,11 @@ def project(project_id: int) -> UUID:
     return uuid5(NAMESPACE, f"project:{project_id}")
 
 
+def teams(organization_id: int) -> UUID:
+    """An organization's teams: one stream, so team slugs stay unique within it."""
+    return uuid5(NAMESPACE, f"teams:{organization_id}")
+
+
 def api_token(token_hash: str) -> UUID:
     """A token's stream is found from the hash of its secret, so auth is one stream read."""
     return uuid5(NAMESPACE, f"api-token:{token_hash}")

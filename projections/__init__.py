@@ -10,6 +10,7 @@ from projections.project_options import ProjectOptions
 from projections.relay_configs import RelayConfigs
 from projections.relays import Relays
 from projections.releases import Releases
+from projections.teams import Teams
 from projections.uploads import Uploads
 
 PROJECTIONS: tuple[type[Projection], ...] = (
@@ -23,6 +24,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     ProjectKeys,
     Releases,
     Groups,
+    Teams,
 )
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "RelayConfigs",
     "Relays",
     "Releases",
+    "Teams",
     "Uploads",
     "View",
     "on",

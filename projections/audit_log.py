@@ -18,6 +18,7 @@ from events.projects import (
     ProjectRemoved,
     ProjectUpdated,
 )
+from events.teams import TeamCreated
 from projections.base import Projection, View, on
 
 
@@ -33,6 +34,7 @@ AUDIT_EVENTS: dict[str, AuditEvent] = {
     for e in (
         AuditEvent(10, "org.create", "created the organization"),
         AuditEvent(11, "org.edit", "edited the organization setting: {changes}"),
+        AuditEvent(20, "team.create", "created team {slug}"),
         AuditEvent(30, "project.create", "created project {slug}"),
         AuditEvent(31, "project.edit", "edited project settings {changes}"),
         AuditEvent(32, "project.remove", "removed project {slug}"),
@@ -134,6 +136,12 @@ ENTRIES: dict[type[Event], Callable[[Any], Entry | None]] = {
     MetricUnblocked: _metric_entry("metric.unblock"),
     MetricTagsBlocked: _metric_entry("metric.tags.block"),
     MetricTagsUnblocked: _metric_entry("metric.tags.unblock"),
+    TeamCreated: lambda e: Entry(  # Team.get_audit_log_data; status 0 is ACTIVE
+        e.organization_id,
+        "team.create",
+        e.team_id,
+        {"id": e.team_id, "slug": e.slug, "name": e.name, "status": 0},
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
@@ -24,6 +25,7 @@ from api.project_render import project_summary
 from api.project_schemas import ProjectCreateSchema, ProjectSummary, platform_error
 from api.response_fields import STORED_OPTIONS
 from api.schemas import load_fields, load_with_errors
+from api.team_render import organization_teams
 from commands.org_options import FLAG_FIELDS, OPTIONS_BY_FIELD
 from commands.organization_settings import OrganizationSettings, UpdateOrganization
 from commands.organizations import CreateProject, organization_slug_errors
@@ -61,7 +63,7 @@ def _projects(organization_id: int) -> list[dict[str, Any]]:
 
 def _render(org: OrganizationRow, settings: OrganizationSettings) -> dict[str, Any]:
     svc = context.services()
-    return organization_details(
+    body = organization_details(
         organization_id=org.id,
         slug=settings.slug,
         name=settings.name,
@@ -74,6 +76,7 @@ def _render(org: OrganizationRow, settings: OrganizationSettings) -> dict[str, A
         projects=_projects(org.id),
         url_prefix=svc.settings.url_prefix,
     )
+    return {**body, "teams": organization_teams(org.id)}
 
 
 def _stored_settings(org: OrganizationRow) -> OrganizationSettings:
@@ -197,9 +200,23 @@ def _create_project_checks(org: OrganizationRow, body: dict[str, Any]) -> None:
 )
 @requires(PROJECT_CREATE)
 def create_project(org_slug: str) -> Response:
-    """eventry's organization-level form of ``POST /teams/{org}/{team}/projects/`` (no teams here)."""
-    consistent(VIEWS)
+    """eventry's organization-level form of ``POST /teams/{org}/{team}/projects/`` (a project of
+    no team)."""
     org = context.organization(org_slug)
+    make = create_project_command(org)
+
+    def render(result: dict[str, Any]) -> dict[str, Any]:
+        return project_summary(
+            result["id"], result["slug"], result["name"], result["platform"], result["date_created"]
+        )
+
+    return execute_new(make, "project_snowflake_key", render)
+
+
+def create_project_command(org: OrganizationRow) -> Callable[[int], CreateProject]:
+    """The request's new project, checked as Sentry's project creation checks it, as a command
+    for the id the dispatcher draws (the team route shares it)."""
+    consistent(VIEWS)
     body = load_fields(CREATE_PROJECT, context.json_body())
     _create_project_checks(org, body)
     svc = context.services()
@@ -218,12 +235,7 @@ def create_project(org_slug: str) -> Response:
             default_key=key,
         )
 
-    def render(result: dict[str, Any]) -> dict[str, Any]:
-        return project_summary(
-            result["id"], result["slug"], result["name"], result["platform"], result["date_created"]
-        )
-
-    return execute_new(make, "project_snowflake_key", render)
+    return make
 
 
 @bp.get("/organizations/<org_slug>/options/")

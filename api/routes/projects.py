@@ -23,7 +23,7 @@ from commands.projects import ProjectState
 from commands.slugs import RESERVED_PROJECT_SLUGS
 from events.option_registry import PROJECT_SETTINGS
 from infra import draws
-from projections import project_options
+from projections import project_options, teams
 from projections.directory import OrganizationRow, ProjectRow, find_project
 
 bp = Blueprint("projects", __name__)
@@ -68,7 +68,18 @@ def get_project(org_slug: str, project_slug: str) -> Response:
     with context.services().engine.read("project_options") as view:
         options = project_options.options(view, project.id)
     summary = project_summary(project.id, project.slug, project.name, project.platform, project.date_created)
-    return with_position(project_details(summary, org, options), ["directory", *VIEWS])
+    body = {**project_details(summary, org, options), **project_teams(project.id)}
+    return with_position(body, ["directory", *VIEWS, "teams"])
+
+
+def project_teams(project_id: int) -> dict[str, Any]:
+    """``team`` (the first, by slug) and ``teams`` of Sentry's project details, as the caller
+    last wrote them."""
+    consistent(["teams"])
+    with context.services().engine.read("teams") as view:
+        rows = teams.project_teams(view, [project_id])[project_id]
+    refs = [{"id": str(t.id), "slug": t.slug, "name": t.name} for t in rows]
+    return {"team": refs[0] if refs else None, "teams": refs}
 
 
 def _slug_errors(org: OrganizationRow, project: ProjectRow, slug: str) -> list[str]:
@@ -116,7 +127,7 @@ def update_project(org_slug: str, project_slug: str) -> Response:
 
     def render(after: ProjectState) -> dict[str, Any]:
         summary = project_summary(project.id, after.slug, after.name, after.platform, project.date_created)
-        return project_details(summary, org, after.options)
+        return {**project_details(summary, org, after.options), **project_teams(project.id)}
 
     return execute(command, render)
 

@@ -204,6 +204,18 @@ def walk_operations(walk: Walk) -> None:
     walk("GET", ORG + "/projects/")
     created = walk("POST", ORG + "/projects/", 201, json={"name": "Second", "platform": "python"})
     walk("POST", ORG + "/projects/", 400, json={})
+    walk("POST", ORG + "/teams/", 201, json={"slug": "core"})
+    walk("POST", ORG + "/teams/", 409, json={"slug": "core"})
+    walk("POST", ORG + "/teams/", 400, json={})
+    walk(
+        "POST",
+        "/api/0/teams/{org_slug}/{team_slug}/projects/",
+        201,
+        path={"team_slug": "core"},
+        json={"name": "T"},
+    )
+    walk("GET", ORG + "/teams/")
+    walk("GET", ORG + "/teams/", query="?detailed=0")
     walk("GET", ORG + "/audit-logs/", query="?per_page=1")
     walk("GET", ORG + "/audit-logs/", 400, query="?actor=x")
     walk(

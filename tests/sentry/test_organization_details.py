@@ -107,9 +107,6 @@ def test_organization_details__OrganizationDetailsTest__test_include_feature_fla
     assert "features" not in details(org)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="eventry has no teams route: POST /organizations/{org}/teams/ is a 404/405"
-)
 def test_organization_details__OrganizationDetailsTest__test_with_projects(org: Org) -> None:
     """The deleted team is left out (no team deletion route yet); the deleted project is a
     project removed through the API."""
