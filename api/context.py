@@ -31,6 +31,11 @@ PROJECT_CREATE = ("project:write", "project:admin", "org:write", "org:admin")  #
 ORG_READ = ("org:read", "org:write", "org:admin")
 ORG_WRITE = ("org:write", "org:admin")
 ORG_ADMIN = ("org:admin",)
+# Sentry's OrganizationReleasePermission and ProjectReleasePermission (releases, deploys,
+# uploads): an organization's CI token (org:ci) may read and write releases, not delete them.
+RELEASE_READ = ("project:read", "project:write", "project:admin", "project:releases", "org:ci")
+RELEASE_WRITE = ("project:write", "project:admin", "project:releases", "org:ci")
+RELEASE_DELETE = ("project:admin", "project:releases")
 
 RouteT = TypeVar("RouteT", bound=Callable[..., Any])
 
@@ -146,19 +151,23 @@ def require(scopes: tuple[str, ...]) -> None:
 
 
 def organization(slug: str, scopes: tuple[str, ...] | None = None) -> OrganizationRow:
-    """The organization a path names; another organization's looks just like a missing one.
+    """The organization a path names, checked in the order of Sentry's permission classes: the
+    token's scopes (403), the organization (404), then the token's organization (403).
     ``scopes`` default to the route's ``@requires`` declaration."""
     who = principal()
+    require(declared_scopes() if scopes is None else scopes)
     org: OrganizationRow = _directory(("org", slug), lambda view: _existing_organization(view, slug))
     _same_organization(org, who)
-    require(declared_scopes() if scopes is None else scopes)
     return org
 
 
 def project(
     org_slug: str, project_slug: str, scopes: tuple[str, ...] | None = None
 ) -> tuple[OrganizationRow, ProjectRow]:
+    """The project a path names, in the same order: scopes (403), the organization and the
+    active project in it (404), then the token's organization (403)."""
     who = principal()
+    require(declared_scopes() if scopes is None else scopes)
 
     def lookup(view: View) -> tuple[OrganizationRow, ProjectRow]:  # one read for both lookups
         org = _existing_organization(view, org_slug)
@@ -169,7 +178,6 @@ def project(
 
     org, proj = _directory(("project", org_slug, project_slug), lookup)
     _same_organization(org, who)
-    require(declared_scopes() if scopes is None else scopes)
     return org, proj
 
 
@@ -196,10 +204,10 @@ def _existing_organization(view: View, slug: str) -> OrganizationRow:
 
 
 def _same_organization(org: OrganizationRow, who: Principal) -> None:
-    """Another organization's looks just like a missing one (checked after the cache: an
-    entry is shared by every caller)."""
+    """Sentry's ``has_object_permission``: a token of another organization has no access to it
+    (``NoAccess``), whatever its scopes: 403, after the lookups."""
     if org.id != who.organization_id:
-        raise detail(404, NOT_FOUND)
+        raise detail(403, NO_PERMISSION)
 
 
 def json_body() -> Any:

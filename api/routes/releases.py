@@ -47,8 +47,8 @@ from projections.groups import references_release
 from projections.release_search import InvalidSearch
 
 bp = Blueprint("releases", __name__)
-RELEASE_READ = ("project:read", "project:write", "project:admin", "project:releases")
-RELEASE_WRITE = ("project:write", "project:admin", "project:releases")
+RELEASE_READ, RELEASE_WRITE = context.RELEASE_READ, context.RELEASE_WRITE  # Sentry's release permissions
+RELEASE_DELETE = context.RELEASE_DELETE
 VIEWS = ["releases"]
 RELEASE_ID_KEY = "release_snowflake_key"
 DEPLOY_ID_KEY = "deploy_snowflake_key"
@@ -434,7 +434,7 @@ def update_release(org_slug: str, version: str) -> Response:
 @bp.delete("/organizations/<org_slug>/releases/<version>/")
 @bp.response(204)
 @operation("Delete a release", writes=True)
-@context.requires(RELEASE_WRITE)
+@context.requires(RELEASE_DELETE)
 def delete_release(org_slug: str, version: str) -> Response:
     """204; a release some issue was first seen in stays (Sentry keeps ``first_release``)."""
     org = context.organization(org_slug)
@@ -484,7 +484,7 @@ def update_project_release(org_slug: str, project_slug: str, version: str) -> Re
 @bp.delete("/projects/<org_slug>/<project_slug>/releases/<version>/")
 @bp.response(204)
 @operation("Delete a release of this project (the whole release, as Sentry does)", writes=True)
-@context.requires(RELEASE_WRITE)
+@context.requires(RELEASE_DELETE)
 def delete_project_release(org_slug: str, project_slug: str, version: str) -> Response:
     org, project = context.project(org_slug, project_slug)
     _project_release(org, project, version)

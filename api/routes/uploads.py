@@ -61,8 +61,7 @@ from projections.uploads import find_debug_file, find_missing_chunks
 bp = Blueprint("uploads", __name__)
 
 # OrganizationReleasePermission / ProjectReleasePermission
-RELEASE_READ = ("project:read", "project:write", "project:admin", "project:releases", "org:ci")
-RELEASE_WRITE = ("project:write", "project:admin", "project:releases", "org:ci")
+RELEASE_READ, RELEASE_WRITE = context.RELEASE_READ, context.RELEASE_WRITE
 
 SHA1 = "^[0-9a-f]{40}$"
 DIF_SCHEMA = {

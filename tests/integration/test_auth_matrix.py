@@ -1,9 +1,12 @@
 """Every ``/api/0`` route that names an organization declares the scopes it accepts, and for
-every one of them: a token of another organization gets 404, a token with every scope but
-those gets 403, and a token with just one of them gets past authorization."""
+every one of them, in the order of Sentry's permission classes: a token with every scope but
+those gets 403 (before any lookup, so also for an organization that does not exist), an
+organization that does not exist is 404, a token of another organization gets 403 (Sentry's
+``NoAccess``), and a token with just one of the scopes gets past authorization."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -63,6 +66,10 @@ def test_every_organization_route_declares_its_scopes(client: FlaskClient) -> No
     assert len(organization_routes(app)) >= 20
 
 
+NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
+NOT_FOUND = {"detail": "The requested resource does not exist"}
+
+
 def test_the_matrix(client: FlaskClient, services: Services) -> None:
     app = client.application
     outsider = make_tenant(services, scopes=SCOPES)
@@ -70,14 +77,18 @@ def test_the_matrix(client: FlaskClient, services: Services) -> None:
         accepted = app.view_functions[endpoint].required_scopes
         t, key = tenant_with_key(services)
         path = path_for(app, endpoint, method, t, key)
+        nowhere = path_for(app, endpoint, method, replace(t, org_slug="no-such-org"), key)
         label = f"{method} {rule}"
 
-        assert call(client, method, path, outsider.token).status_code == 404, label
+        foreign = call(client, method, path, outsider.token)
+        assert (foreign.status_code, foreign.get_json()) == (403, NO_PERMISSION), label
+        missing = call(client, method, nowhere, outsider.token)
+        assert (missing.status_code, missing.get_json()) == (404, NOT_FOUND), label
         others = tuple(s for s in SCOPES if s not in accepted)
         without, _ = make_token(services, t.org_id, others)
-        refused = call(client, method, path, without)
-        assert refused.status_code == 403, label
-        assert refused.get_json() == {"detail": "You do not have permission to perform this action."}, label
+        for target in (path, nowhere):
+            refused = call(client, method, target, without)
+            assert (refused.status_code, refused.get_json()) == (403, NO_PERMISSION), label
         for scope in accepted:
             just_one, _ = make_token(services, t.org_id, (scope,))
             assert call(client, method, path, just_one).status_code not in (401, 403), f"{label} with {scope}"

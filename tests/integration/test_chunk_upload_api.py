@@ -101,12 +101,17 @@ def test_scopes(
     assert upload(client, tenant, [b"scoped"], token=token).status_code == post_status
 
 
-def test_another_organizations_path_is_not_found(
+def test_another_organizations_path_is_forbidden(
     client: FlaskClient, services: Services, tenant: Tenant
 ) -> None:
+    """As Sentry's permission classes answer: 403 for another organization, 404 for none."""
     other = make_tenant(services)
     url = f"/api/0/organizations/{other.org_slug}/chunk-upload/"
-    assert client.get(url, headers=tenant.headers()).status_code == 404
+    assert client.get(url, headers=tenant.headers()).status_code == 403
+    assert (
+        client.get("/api/0/organizations/no-such-org/chunk-upload/", headers=tenant.headers()).status_code
+        == 404
+    )
     assert client.get(url).status_code == 401
 
 

@@ -315,7 +315,7 @@ def test_delete(client: FlaskClient, services: Services, tenant: Tenant) -> None
     assert again.status_code == 404
 
 
-def test_another_organizations_project_is_not_found(
+def test_another_organizations_project_is_forbidden(
     client: FlaskClient, services: Services, tenant: Tenant
 ) -> None:
     from tests.conftest import make_tenant
@@ -323,4 +323,4 @@ def test_another_organizations_project_is_not_found(
     other = make_tenant(services)
     assert detail(client, tenant, str(other.project_id)).status_code == 404  # not in the token's org
     response = client.get(f"/api/0/projects/{other.org_slug}/{other.project_slug}/", headers=tenant.headers())
-    assert response.status_code == 404
+    assert response.status_code == 403  # Sentry: the project exists, the token has no access to it

@@ -193,7 +193,6 @@ def test_organization_artifactbundle_assemble__test_assemble_response(client: Fl
     assert response.get_json()["state"] == "created"
 
 
-@pytest.mark.xfail(strict=True, reason="another organization's org:ci token gets 404 (Sentry: 403)")
 def test_organization_artifactbundle_assemble__test_assemble_org_auth_token(
     client: FlaskClient, services: Services, ctx: Ctx
 ) -> None:

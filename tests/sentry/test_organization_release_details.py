@@ -366,7 +366,6 @@ def test_organization_release_details__UpdateReleaseDetailsTest__test_activity_g
     assert details(org, version).get_json()["dateReleased"]
 
 
-@pytest.mark.xfail(strict=True, reason="an org:ci token gets 403 on release PUT (Sentry: 200)")
 def test_organization_release_details__UpdateReleaseDetailsTest__test_org_auth_token(org: Org) -> None:
     good = org.token("org:ci")
     org.add_repository("example/example")

@@ -446,18 +446,12 @@ def cross_org_checks(org: Org, services: Services, right_scope: str) -> list[int
     return [org.post(org.releases_url, body, token=t).status_code for t in (bad, wrong_org, good)]
 
 
-@pytest.mark.xfail(strict=True, reason="another organization's token gets 404 (Sentry: 403)")
 def test_organization_releases__OrganizationReleaseCreateTest__test_api_key(
     org: Org, services: Services
 ) -> None:
     assert cross_org_checks(org, services, "project:write") == [403, 403, 201]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="another organization's org:ci token gets 404 (Sentry: 403) and the organization's own "
-    "org:ci token gets 403 on releases POST (Sentry: 201)",
-)
 def test_organization_releases__OrganizationReleaseCreateTest__test_org_auth_token(
     org: Org, services: Services
 ) -> None:

@@ -225,11 +225,6 @@ def test_project_releases__ProjectReleaseCreateTest__test_commits(org: Org) -> N
     assert len(commits.get_json()) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="another organization's org:ci token gets 404 (Sentry: 403), and the organization's "
-    "own org:ci token gets 403 on the project releases POST (Sentry: 201)",
-)
 def test_project_releases__ProjectReleaseCreateTest__test_org_auth_token(
     client: FlaskClient, services: Services, org: Org
 ) -> None:
