@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from api import drf
-from api.response_fields import Body, Bool, Int, ListOf, Null, Obj, Str, Time, strings
+from api.response_fields import Any_, Body, Bool, Int, ListOf, Null, Obj, Str, Time, strings
 from commands.releases import MAX_VERSION_LENGTH, STATUSES, is_valid_version
 
 DATETIME_INVALID = (
@@ -462,6 +462,10 @@ class Release(Body):
     lastEvent = Null()
     currentProjectMeta = Obj(Empty)
     userAgent = Str(null=True)
+    adoptionStages = Any_(
+        optional=True,
+        description="with adoptionStages=1: project slug -> {stage, adopted, unadopted} (null: no deploys)",
+    )
 
 
 class ReleaseStat(Body):
@@ -511,6 +515,7 @@ RELEASE_LIST_QUERY = [
         "schema": {"type": "string", "enum": list(RELEASE_SORTS)},
     },
     {"in": "query", "name": "flatten", "required": False, "schema": {"type": "string"}},
+    {"in": "query", "name": "adoptionStages", "required": False, "schema": {"type": "string"}},
     *DATE_RANGE,
     PROJECT_PARAMETER,
 ]

@@ -327,3 +327,18 @@ def _latest_versions(view: View, organization_id: int, project_ids: tuple[int, .
         if (version := release_search.latest_version(rows)) is not None:
             found.add(version)
     return found
+
+
+def deployed_projects(view: View, release_ids: list[int]) -> dict[int, list[int]]:
+    """Per release, the projects it has ``ReleaseProjectEnvironment`` rows for (from deploys)."""
+    if not release_ids:
+        return {}
+    rows = view.execute(
+        "SELECT DISTINCT release_id, project_id FROM {release_project_environments} WHERE "
+        f"{_in('release_id', release_ids)} ORDER BY release_id, project_id",
+        tuple(release_ids),
+    )
+    found: dict[int, list[int]] = {}
+    for release_id, project_id in rows:
+        found.setdefault(release_id, []).append(project_id)
+    return found

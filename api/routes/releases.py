@@ -209,9 +209,7 @@ def list_organization_releases(org_slug: str) -> Response:
     rows = _searched(org, project_ids, status, query, sort, window)
     return paginate(
         lambda offset, limit: rows[offset : offset + limit],
-        lambda page: with_position(
-            [render_release(r, projects, new_groups(org, [r["version"] for r in page])) for r in page], VIEWS
-        ),
+        lambda page: with_position(rendered_releases(org, projects, page), VIEWS),
     )
 
 
@@ -324,10 +322,38 @@ def _release_page(
             )
 
     def respond(rows: list[dict[str, Any]]) -> Response:
-        counts = new_groups(org, [r["version"] for r in rows])
-        return with_position([render_release(r, projects, counts, project_id) for r in rows], VIEWS)
+        return with_position(rendered_releases(org, projects, rows, project_id), VIEWS)
 
     return paginate(fetch, respond)
+
+
+def rendered_releases(
+    org: OrganizationRow,
+    projects: dict[int, ProjectRow],
+    rows: list[dict[str, Any]],
+    project_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Releases as Sentry's serializer shows them: new issues counted, and with
+    ``adoptionStages=1`` (organization level) the adoption stage of each deployed project."""
+    counts = new_groups(org, [r["version"] for r in rows])
+    rendered = [render_release(r, projects, counts, project_id) for r in rows]
+    if project_id is None and request.args.get("adoptionStages") == "1":
+        with context.services().engine.read("releases") as view:
+            deployed = queries.deployed_projects(view, [r["id"] for r in rows])
+        for body, row in zip(rendered, rows, strict=True):
+            body["adoptionStages"] = adoption_stages(deployed.get(row["id"], []), projects)
+    return rendered
+
+
+def adoption_stages(project_ids: list[int], projects: dict[int, ProjectRow]) -> dict[str, Any] | None:
+    """Sentry's ``ReleaseProjectEnvironment.adoption_stages`` per project slug; eventry has no
+    session data, so no release is ever adopted: ``low_adoption``. None without deploys."""
+    stages = {
+        projects[pid].slug: {"stage": "low_adoption", "adopted": None, "unadopted": None}
+        for pid in project_ids
+        if pid in projects
+    }
+    return stages or None
 
 
 def new_groups(org: OrganizationRow, versions: list[str]) -> dict[tuple[str, int], int]:
@@ -365,7 +391,7 @@ def get_release(org_slug: str, version: str) -> Response:
     wanted = requested_projects(projects)
     if wanted and not set(wanted) & set(release["project_ids"]):
         raise detail(404, context.NOT_FOUND)  # Sentry's has_release_permission for ?project=
-    rendered = render_release(release, projects, new_groups(org, [version]))
+    (rendered,) = rendered_releases(org, projects, [release])
     first = _int_or_none(request.args.get("project"))
     if first is not None and first > 0:
         rendered["currentProjectMeta"] = _project_meta(org, release, wanted, first)

@@ -232,3 +232,56 @@ def test_project_parameter_as_sentry_reads_it(
     for path in (org_url(t), org_url(t, "1.0/"), org_url(t, "1.0/deploys/")):
         r = client.get(path, query_string={"project": project}, headers=t.headers())
         assert (r.status_code, r.get_json()) == (status, body), path
+
+
+def listed(client: FlaskClient, t: Tenant, path: str, **query: Any) -> list[str]:
+    response = client.get(path, query_string=query, headers=t.headers())
+    assert response.status_code == 200, response.get_json()
+    return [r["version"] for r in response.get_json()]
+
+
+def test_release_search_sorts_and_stats(client: FlaskClient, t: Tenant) -> None:
+    for version in ("app@1.0.0+7", "app@2.0.0-rc1", "app@2.0.0", "other"):
+        assert create(client, t, {"version": version}).status_code == 201
+    assert listed(client, t, org_url(t), query="semver:>=2.0.0-rc1") == ["app@2.0.0", "app@2.0.0-rc1"]
+    not_two = "!release:[app@2.0.0,app@2.0.0-rc1]"
+    assert listed(client, t, org_url(t), query=not_two) == ["other", "app@1.0.0+7"]
+    assert listed(client, t, org_url(t), query="1.0.0 (7)") == ["app@1.0.0+7"]
+    by_semver = ["app@2.0.0", "app@2.0.0-rc1", "app@1.0.0+7", "other"]  # no semver last
+    assert listed(client, t, org_url(t), sort="semver") == by_semver
+    assert listed(client, t, org_url(t), sort="build") == ["app@1.0.0+7"]
+    assert listed(client, t, org_url(t), sort="sessions", flatten="1") == listed(client, t, org_url(t))
+    assert listed(client, t, org_url(t, "stats/"), query="release:app@2*") == ["app@2.0.0", "app@2.0.0-rc1"]
+    assert listed(client, t, org_url(t), start="2000-01-01T00:00:00Z", end="2000-01-02T00:00:00Z") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ({"query": "nope:x"}, "Invalid key for this search: nope"),
+        ({"sort": "sessions"}, "sorting by crash statistics requires flattening (flatten=1)"),
+        ({"sort": "size"}, "invalid sort"),
+        ({"start": "null", "end": "null"}, "Invalid date range: null is not a valid ISO8601 date query"),
+    ],
+)
+def test_release_list_refusals(client: FlaskClient, t: Tenant, query: dict[str, str], detail: str) -> None:
+    response = client.get(org_url(t), query_string=query, headers=t.headers())
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": detail}
+
+
+def test_project_release_details(client: FlaskClient, t: Tenant) -> None:
+    assert create(client, t, {"version": "1.0"}).status_code == 201
+    issues = f"/api/0/projects/{t.org_slug}/{t.project_slug}/issues/"
+    issue = client.post(issues, json={"title": "Boom", "firstRelease": "1.0"}, headers=t.headers())
+    assert issue.status_code == 201, issue.get_json()
+    got = client.get(project_url(t, "1.0/"), headers=t.headers())
+    assert got.status_code == 200, got.get_json()
+    assert got.get_json()["newGroups"] == 1
+    assert listed(client, t, project_url(t)) == ["1.0"]
+    changed = client.put(project_url(t, "1.0/"), json={"ref": "main", "refs": "ignored"}, headers=t.headers())
+    assert changed.status_code == 200, changed.get_json()
+    assert details(client, t, "1.0").get_json()["ref"] == "main"
+    assert client.get(project_url(t, "2.0/"), headers=t.headers()).status_code == 404
+    # the first release of an issue stays
+    assert client.delete(project_url(t, "1.0/"), headers=t.headers()).status_code == 400

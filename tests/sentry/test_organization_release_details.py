@@ -253,7 +253,6 @@ def test_organization_release_details__ReleaseDetailsTest__test_get_first_and_la
     assert data["lastReleaseVersion"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?adoptionStages=1: no adoptionStages key")
 def test_organization_release_details__ReleaseDetailsTest__test_with_adoption_stages(org: Org) -> None:
     project1 = org.create_project()
     org.create_release("1", [project1])

@@ -246,7 +246,6 @@ def test_organization_releases__OrganizationReleasesStatsTest__test_release_list
     assert stats(org) == ["8", "7", "6"]
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?adoptionStages=1: no adoptionStages key")
 def test_organization_releases__OrganizationReleasesStatsTest__test_with_adoption_stages(org: Org) -> None:
     project1 = org.create_project()
     org.create_release("1", [project1])
