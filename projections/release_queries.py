@@ -48,9 +48,11 @@ def list_releases(
     offset: int,
     limit: int,
     by_release_date: bool = False,
+    environments: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first (``date_added``, or the release date when set with ``by_release_date``, as
-    Sentry orders a project's releases); only releases of ``project_ids`` when given."""
+    Sentry orders a project's releases); only releases of ``project_ids`` when given, and with
+    ``environments`` only those deployed there (by one of ``project_ids``)."""
     where, params = ["r.organization_id = %s"], list[Any]([organization_id])
     if status is not None:
         where.append("r.status = %s")
@@ -66,6 +68,16 @@ def list_releases(
             f"({', '.join(['%s'] * len(project_ids))}))"
         )
         params.extend(project_ids)
+    if environments:  # Sentry's ``add_environment_to_queryset`` on ReleaseProjectEnvironment
+        deployed = _in("e.environment", environments)
+        if project_ids is not None:
+            deployed += f" AND {_in('e.project_id', project_ids)}"
+        where.append(
+            "EXISTS (SELECT 1 FROM {release_project_environments} e WHERE e.release_id = r.id AND "
+            + deployed
+            + ")"
+        )
+        params.extend([*environments, *(project_ids or ())])
     rows = view.execute(
         f"SELECT {', '.join('r.' + c.strip() for c in RELEASE_COLUMNS.split(','))} FROM {{releases}} r "
         f"WHERE {' AND '.join(where)} ORDER BY {SORT_DATE if by_release_date else 'r.date_added'} DESC, "
@@ -297,10 +309,11 @@ def searched_releases(
     query: str,
     sort: str,
     window: tuple[str, str] | None,
+    environments: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Sentry's organization release list with ``query`` (``release_search``), a ``sort`` of
     ``date``, ``semver`` or ``build``, and a ``(start, end)`` window on ``date_added``."""
-    rows = list_releases(view, organization_id, project_ids, status, None, 0, ALL)
+    rows = list_releases(view, organization_id, project_ids, status, None, 0, ALL, environments=environments)
     if window is not None:
         rows = [r for r in rows if window[0] <= _iso_utc(r["date_added"]) <= window[1]]
     if query:

@@ -204,13 +204,27 @@ def list_organization_releases(org_slug: str) -> Response:
     projects = _projects(org)
     project_ids = requested_projects(projects) or tuple(projects)
     query = request.args.get("query") or ""
+    environments = _organization_environments(org)
     if sort == "date" and not query and window is None:
-        return _release_page(org, projects, project_ids, status)
-    rows = _searched(org, project_ids, status, query, sort, window)
+        return _release_page(org, projects, project_ids, status, environments=environments)
+    rows = _searched(org, project_ids, status, query, sort, window, environments)
     return paginate(
         lambda offset, limit: rows[offset : offset + limit],
         lambda page: with_position(rendered_releases(org, projects, page), VIEWS),
     )
+
+
+def _organization_environments(org: OrganizationRow) -> list[str] | None:
+    """``?environment=`` as Sentry's ``get_environments`` reads it: one the organization has
+    never deployed to (eventry's environments) is a 404."""
+    names = [name for name in request.args.getlist("environment") if name]
+    if not names:
+        return None
+    with context.services().engine.read("releases") as view:
+        known = queries.known_environments(view, org.id, names)
+    if known != set(names):
+        raise detail(404, context.NOT_FOUND)
+    return names
 
 
 def _list_sort() -> str:
@@ -230,10 +244,13 @@ def _searched(
     query: str,
     sort: str,
     window: tuple[str, str] | None,
+    environments: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     try:
         with context.services().engine.read("releases") as view:
-            return queries.searched_releases(view, org.id, project_ids, status, query, sort, window)
+            return queries.searched_releases(
+                view, org.id, project_ids, status, query, sort, window, environments
+            )
     except InvalidSearch as exc:
         raise detail(400, str(exc)) from None
 
@@ -299,7 +316,9 @@ def release_stats(org_slug: str) -> Response:
 def list_project_releases(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
     caught_up()
-    return _release_page(org, _projects(org), (project.id,), "open", project.id)
+    # An environment the organization does not have lists nothing here (Sentry's queryset.none()).
+    environments = [name for name in request.args.getlist("environment") if name] or None
+    return _release_page(org, _projects(org), (project.id,), "open", project.id, environments)
 
 
 def _release_page(
@@ -308,6 +327,7 @@ def _release_page(
     project_ids: tuple[int, ...],
     status: str | None,
     project_id: int | None = None,
+    environments: list[str] | None = None,
 ) -> Response:
     """One page of releases; through a project (``project_id``) they come in Sentry's project
     order (release date when set, else creation) and count that project's new issues."""
@@ -318,7 +338,7 @@ def _release_page(
     def fetch(offset: int, limit: int) -> list[dict[str, Any]]:
         with context.services().engine.read("releases") as view:
             return queries.list_releases(
-                view, org.id, project_ids, status, query, offset, limit, by_release_date
+                view, org.id, project_ids, status, query, offset, limit, by_release_date, environments
             )
 
     def respond(rows: list[dict[str, Any]]) -> Response:

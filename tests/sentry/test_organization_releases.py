@@ -575,10 +575,6 @@ def envs(org: Org) -> dict[str, Any]:
     return {"project1": project1, "project2": project2}
 
 
-ENV_REASON = "eventry ignores ?environment= on the organization releases list"
-
-
-@pytest.mark.xfail(strict=True, reason=ENV_REASON)
 def test_organization_releases__OrganizationReleaseListEnvironmentsTest__test_environments_filter(
     org: Org, envs: dict[str, Any]
 ) -> None:
@@ -592,7 +588,6 @@ def test_organization_releases__OrganizationReleaseListEnvironmentsTest__test_al
     assert sorted(listed(org)) == ["1", "2", "3", "4", "5"]
 
 
-@pytest.mark.xfail(strict=True, reason=ENV_REASON + " (200 with every release, Sentry: 404)")
 def test_organization_releases__OrganizationReleaseListEnvironmentsTest__test_invalid_environment(
     org: Org, envs: dict[str, Any]
 ) -> None:

@@ -112,11 +112,6 @@ def sorted_versions(response: Any) -> list[str]:
     return sorted(versions(response))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry ignores ?environment= on the project releases list: every release of the "
-    "project is listed whatever the environment",
-)
 def test_project_releases__ProjectReleaseListEnvironmentsTest__test_environments_filter(
     org: Org, envs: dict[str, Any]
 ) -> None:
@@ -134,11 +129,6 @@ def test_project_releases__ProjectReleaseListEnvironmentsTest__test_all_environm
     assert sorted_versions(org.get(org.project_releases_url(envs["project1"]))) == ["1", "3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry ignores ?environment= on the project releases list: every release of the "
-    "project is listed whatever the environment",
-)
 def test_project_releases__ProjectReleaseListEnvironmentsTest__test_invalid_environment(
     org: Org, envs: dict[str, Any]
 ) -> None:
