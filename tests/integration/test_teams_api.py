@@ -105,7 +105,7 @@ def test_a_project_of_a_team(client: FlaskClient, tenant: Tenant, services: Serv
         f"/api/0/organizations/{tenant.org_slug}/audit-logs/?event=project.create",
         headers=tenant.headers(token),
     ).get_json()["rows"]
-    assert [row["data"]["slug"] for row in audit][0] == "android-app"
+    assert audit[0]["data"]["slug"] == "android-app"  # newest first
     duplicate = client.post(
         f"/api/0/teams/{tenant.org_slug}/mobile/projects/",
         json={"name": "Again", "slug": "android-app"},
