@@ -2,7 +2,8 @@
 
 The state lives in the project option ``sentry:blocked_metrics``: a JSON list of
 ``{"metric_mri", "is_blocked", "blocked_tags"}``. Every operation loads it (repairing a
-malformed value by deleting it, then failing), applies the merge rule and stores it back.
+malformed value by deleting it, then failing) and applies the merge rule; the event records
+the metric's entry after it, and the option is the fold of those (events/metrics.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from events import streams
 from events.metrics import (
     BLOCKED_METRICS_OPTION,
     BlockedMetricsReset,
+    Blocking,
+    MalformedOption,
     MetricBlocked,
+    MetricBlocking,
     MetricBlockingChanged,
     MetricTagsBlocked,
     MetricTagsUnblocked,
     MetricUnblocked,
+    parse_option,
+    render_option,
+    with_entry,
 )
 
 MRI_PATTERN = re.compile(r"^(?P<entity>[^:]+):(?P<namespace>[^/]+)/(?P<name>[^@]+)@(?P<unit>.+)$")
@@ -37,80 +44,24 @@ def is_mri(value: object) -> bool:
     return isinstance(value, str) and MRI_PATTERN.match(value) is not None
 
 
-@dataclass(frozen=True)
-class MetricBlocking:
-    metric_mri: str
-    is_blocked: bool
-    blocked_tags: frozenset[str]
-
-    def is_empty(self) -> bool:
-        return not self.is_blocked and not self.blocked_tags
-
-    def to_response(self) -> dict[str, Any]:
-        return {
-            "metricMri": self.metric_mri,
-            "isBlocked": self.is_blocked,
-            "blockedTags": sorted(self.blocked_tags),
-        }
-
-
 class MalformedBlockedMetrics(Exception):
     pass
 
 
 def load_blocking_state(raw: Any, project_id: int) -> dict[str, MetricBlocking]:
-    """``MetricsBlockingState.load_from_project``: missing or empty means no blocking."""
-    if raw is None or raw == "":
-        return {}
+    """``MetricsBlockingState.load_from_project`` (events/metrics.py has the format)."""
     try:
-        if not isinstance(raw, str):
-            raise ValueError(raw)
-        decoded = json.loads(raw)
-    except ValueError:
-        raise MalformedBlockedMetrics(
-            f"Invalid metrics blocking state payload for project {project_id}"
-        ) from None
-    if not isinstance(decoded, list):
-        raise MalformedBlockedMetrics(
-            f"The metrics blocking state payload is not a list for project {project_id}"
-        )
-    state: dict[str, MetricBlocking] = {}
-    for item in decoded:
-        entry = _entry_from_dict(item, project_id)
-        if entry is not None:
-            state[entry.metric_mri] = entry  # a duplicate mri: the last one wins
-    return state
+        return parse_option(raw)
+    except MalformedOption as exc:
+        raise MalformedBlockedMetrics(f"{exc} for project {project_id}") from None
 
 
-def _entry_from_dict(item: Any, project_id: int) -> MetricBlocking | None:
-    if not isinstance(item, dict):
-        raise MalformedBlockedMetrics(f"Invalid metrics blocking state payload for project {project_id}")
-    if "metric_mri" not in item:
-        return None
-    if "is_blocked" not in item:
-        raise MalformedBlockedMetrics(f"Invalid metrics blocking state payload for project {project_id}")
-    tags = item.get("blocked_tags") or []
-    if not isinstance(tags, list):
-        raise MalformedBlockedMetrics(f"Invalid metrics blocking state payload for project {project_id}")
-    return MetricBlocking(str(item["metric_mri"]), bool(item["is_blocked"]), frozenset(map(str, tags)))
-
-
-def dump_blocking_state(state: dict[str, MetricBlocking]) -> str:
-    """``save_to_project``: ``json.dumps`` of the entries' ``__dict__`` (tags sorted here)."""
-    return json.dumps(
-        [
-            {
-                "metric_mri": b.metric_mri,
-                "is_blocked": b.is_blocked,
-                "blocked_tags": sorted(b.blocked_tags),
-            }
-            for b in state.values()
-        ]
-    )
+def dump_blocking_state(state: Blocking) -> str:
+    return render_option(state)
 
 
 def apply_operation(
-    state: dict[str, MetricBlocking],
+    state: Blocking,
     mri: str,
     block_metric: bool | None,
     block_tags: frozenset[str] = frozenset(),
@@ -123,12 +74,7 @@ def apply_operation(
         patched = MetricBlocking(mri, is_blocked, (old.blocked_tags | block_tags) - unblock_tags)
     else:
         patched = MetricBlocking(mri, block_metric is True, block_tags)
-    new_state = dict(state)
-    if patched.is_empty():
-        new_state.pop(mri, None)
-    else:
-        new_state[mri] = patched
-    return new_state, patched
+    return with_entry(state, patched), patched
 
 
 @dataclass(frozen=True)
@@ -176,16 +122,18 @@ def _decide_operation(cmd: MetricCommand, project: ProjectState) -> Decision:
         raise InvalidCommand(TAG_NOT_STRING)  # the option's tags are sorted: one type only
     tags = sanitize_tags(cmd.tags) if isinstance(cmd, BlockMetricTags | UnblockMetricTags) else frozenset()
     stream = streams.project(project.project_id)
-    raw = project.options.get(BLOCKED_METRICS_OPTION)
-    try:
-        state = load_blocking_state(raw, project.project_id)
-    except MalformedBlockedMetrics:
-        reset = BlockedMetricsReset(project.project_id, project.organization_id, json.dumps(raw))
-        return Decision(changes=(Change(stream, reset),), error=Conflict(CORRUPTED))
+    state = project.blocked_metrics
+    if state is None:  # not folded from metric events yet: the option as stored
+        raw = project.options.get(BLOCKED_METRICS_OPTION)
+        try:
+            state = load_blocking_state(raw, project.project_id)
+        except MalformedBlockedMetrics:
+            reset = BlockedMetricsReset(project.project_id, project.organization_id, json.dumps(raw))
+            return Decision(changes=(Change(stream, reset),), error=Conflict(CORRUPTED))
     block = {BlockMetric: True, UnblockMetric: False}.get(type(cmd))
     block_tags = tags if isinstance(cmd, BlockMetricTags) else frozenset()
     unblock_tags = tags if isinstance(cmd, UnblockMetricTags) else frozenset()
-    new_state, patched = apply_operation(state, cmd.metric_mri, block, block_tags, unblock_tags)
+    _, patched = apply_operation(state, cmd.metric_mri, block, block_tags, unblock_tags)
     common: dict[str, Any] = dict(
         project_id=project.project_id,
         organization_id=project.organization_id,
@@ -193,7 +141,6 @@ def _decide_operation(cmd: MetricCommand, project: ProjectState) -> Decision:
         metric_mri=cmd.metric_mri,
         is_blocked=patched.is_blocked,
         blocked_tags=tuple(sorted(patched.blocked_tags)),
-        option_value=dump_blocking_state(new_state),
     )
     evt: MetricBlockingChanged
     if isinstance(cmd, BlockMetric):

@@ -118,7 +118,7 @@ def normalized_options(
             continue
         if known is not None:
             normalized.append(known)
-        elif value is None and key in project.options:
+        elif value is None and project.has_option(key):
             normalized.append((key, None))
     if errors:
         raise FieldErrors({"options": errors})

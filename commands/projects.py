@@ -7,7 +7,16 @@ from typing import Any, Self
 
 from commands.base import Change, InvalidCommand, NotFound, State
 from events import Event, streams
-from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged
+from events.metrics import (
+    BLOCKED_METRICS_OPTION,
+    BlockedMetricsReset,
+    Blocking,
+    MetricBlockingChanged,
+    entry_of,
+    lenient,
+    render_option,
+    with_entry,
+)
 from events.project_keys import ProjectKeyEvent, ProjectKeyRemoved
 from events.projects import (
     ProjectCreated,
@@ -31,6 +40,9 @@ class ProjectState(State):
     status: str = ACTIVE
     options: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, ProjectKeyEvent] = field(default_factory=dict)  # public key -> its latest state
+    # ``sentry:blocked_metrics`` once a metric event has been folded (None: read the option as
+    # stored). Kept as entries, so that folding one metric's change costs no JSON.
+    blocked_metrics: Blocking | None = None
 
     @property
     def exists(self) -> bool:
@@ -55,7 +67,11 @@ class ProjectState(State):
         if isinstance(event, ProjectOptionRemoved):
             return self._with_option(event.key, None)
         if isinstance(event, MetricBlockingChanged):
-            return self._with_option(BLOCKED_METRICS_OPTION, event.option_value)
+            before = self.blocked_metrics
+            if before is None:
+                before = lenient(self.options.get(BLOCKED_METRICS_OPTION))
+            options = {k: v for k, v in self.options.items() if k != BLOCKED_METRICS_OPTION}
+            return replace(self, options=options, blocked_metrics=with_entry(before, entry_of(event)))
         if isinstance(event, BlockedMetricsReset):
             return self._with_option(BLOCKED_METRICS_OPTION, None)
         if isinstance(event, ProjectKeyRemoved):
@@ -68,7 +84,24 @@ class ProjectState(State):
         options = {k: v for k, v in self.options.items() if k != key}
         if value is not None:
             options[key] = value
+        if key == BLOCKED_METRICS_OPTION:  # set or removed as a whole: the stored value is it
+            return replace(self, options=options, blocked_metrics=None)
         return replace(self, options=options)
+
+    def option(self, key: str) -> Any:
+        """An option's stored value (``sentry:blocked_metrics`` rendered from its entries)."""
+        if key == BLOCKED_METRICS_OPTION and self.blocked_metrics is not None:
+            return render_option(self.blocked_metrics)
+        return self.options.get(key)
+
+    def has_option(self, key: str) -> bool:
+        return key in self.options or (key == BLOCKED_METRICS_OPTION and self.blocked_metrics is not None)
+
+    def option_values(self) -> dict[str, Any]:
+        """Every option as stored (what Sentry's project details list)."""
+        if self.blocked_metrics is None:
+            return dict(self.options)
+        return {**self.options, BLOCKED_METRICS_OPTION: render_option(self.blocked_metrics)}
 
 
 def project_reads(c: Any) -> dict[str, tuple[Any, type[State]]]:
@@ -89,9 +122,9 @@ def option_changes(project: ProjectState, options: tuple[tuple[str, Any], ...]) 
     for key, value in options:
         if not key or len(key) > MAX_OPTION_KEY_LENGTH:
             raise InvalidCommand(f"Invalid option key: {key!r}")
-        if value is None and key in project.options:
+        if value is None and project.has_option(key):
             changes.append(ProjectOptionRemoved(project.project_id, project.organization_id, key))
-        elif value is not None and project.options.get(key) != value:
+        elif value is not None and project.option(key) != value:
             changes.append(ProjectOptionSet(project.project_id, project.organization_id, key, value))
     return changes
 

@@ -1,12 +1,22 @@
-"""Metric blocking. Each event records the operation asked for and what it resulted in:
-the metric's blocking entry after the operation and the new ``sentry:blocked_metrics``
-option value, serialised exactly as Sentry stores it."""
+"""Metric blocking. Each event records the operation asked for and the metric's blocking entry
+after it: the change, not the whole ``sentry:blocked_metrics`` option. The option's value
+after an event is the value before it with that one entry replaced (``option_after``), which
+is how the deciders and every view fold it, identically.
+
+Version 1 of these events also carried the whole option value (it grew with every blocked
+metric: 99 kB at 1,000). Version 2 leaves it out; the v1 payloads are read as v2 by dropping
+it, and the fold gives the same value the v1 event recorded (tests/unit/test_metric_events.py
+checks that on a log written the old way).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from events.base import event
+from events.base import event, upcaster
 from events.projects import ProjectEvent
 
 BLOCKED_METRICS_OPTION = "sentry:blocked_metrics"
@@ -17,37 +27,36 @@ class MetricBlockingChanged(ProjectEvent):
     project_slug: str
     metric_mri: str
     is_blocked: bool
-    blocked_tags: tuple[str, ...]
-    option_value: str
+    blocked_tags: tuple[str, ...]  # the metric's blocked tags after the operation, sorted
 
 
 @event
 @dataclass(frozen=True)
 class MetricBlocked(MetricBlockingChanged):
-    TOPIC = "metrics.MetricBlocked.v1"
+    TOPIC = "metrics.MetricBlocked.v2"
 
 
 @event
 @dataclass(frozen=True)
 class MetricUnblocked(MetricBlockingChanged):
-    TOPIC = "metrics.MetricUnblocked.v1"
+    TOPIC = "metrics.MetricUnblocked.v2"
 
 
 @dataclass(frozen=True)
 class MetricTagsChanged(MetricBlockingChanged):
-    tags: tuple[str, ...]
+    tags: tuple[str, ...]  # the tags the operation named
 
 
 @event
 @dataclass(frozen=True)
 class MetricTagsBlocked(MetricTagsChanged):
-    TOPIC = "metrics.MetricTagsBlocked.v1"
+    TOPIC = "metrics.MetricTagsBlocked.v2"
 
 
 @event
 @dataclass(frozen=True)
 class MetricTagsUnblocked(MetricTagsChanged):
-    TOPIC = "metrics.MetricTagsUnblocked.v1"
+    TOPIC = "metrics.MetricTagsUnblocked.v2"
 
 
 @event
@@ -57,3 +66,105 @@ class BlockedMetricsReset(ProjectEvent):
 
     TOPIC = "metrics.BlockedMetricsReset.v1"
     malformed_value: str
+
+
+def _without_option_value(payload: dict[str, Any]) -> dict[str, Any]:
+    payload.pop("option_value", None)
+    return payload
+
+
+for _name in ("MetricBlocked", "MetricUnblocked", "MetricTagsBlocked", "MetricTagsUnblocked"):
+    upcaster(f"metrics.{_name}.v1", f"metrics.{_name}.v2")(_without_option_value)
+
+
+# -- the option's format (Sentry's MetricsBlockingState) ------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricBlocking:
+    metric_mri: str
+    is_blocked: bool
+    blocked_tags: frozenset[str]
+
+    def is_empty(self) -> bool:
+        return not self.is_blocked and not self.blocked_tags
+
+    def to_response(self) -> dict[str, Any]:
+        return {
+            "metricMri": self.metric_mri,
+            "isBlocked": self.is_blocked,
+            "blockedTags": sorted(self.blocked_tags),
+        }
+
+
+Blocking = Mapping[str, MetricBlocking]  # by mri, in the option's order
+
+
+class MalformedOption(ValueError):
+    pass
+
+
+def parse_option(raw: Any) -> dict[str, MetricBlocking]:
+    """``MetricsBlockingState.load_from_project``: missing or empty means no blocking; entries
+    without an mri are skipped; a repeated mri keeps its first place and its last value.
+    Raises ``MalformedOption`` for a value Sentry could not load."""
+    if raw is None or raw == "":
+        return {}
+    try:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        decoded = json.loads(raw)
+    except ValueError:
+        raise MalformedOption("Invalid metrics blocking state payload") from None
+    if not isinstance(decoded, list):
+        raise MalformedOption("The metrics blocking state payload is not a list")
+    state: dict[str, MetricBlocking] = {}
+    for item in decoded:
+        if not isinstance(item, dict) or ("metric_mri" in item and "is_blocked" not in item):
+            raise MalformedOption("Invalid metrics blocking state payload")
+        if "metric_mri" not in item:
+            continue
+        tags = item.get("blocked_tags") or []
+        if not isinstance(tags, list):
+            raise MalformedOption("Invalid metrics blocking state payload")
+        mri = str(item["metric_mri"])
+        state[mri] = MetricBlocking(mri, bool(item["is_blocked"]), frozenset(map(str, tags)))
+    return state
+
+
+def render_option(state: Blocking) -> str:
+    """``save_to_project``: ``json.dumps`` of the entries' ``__dict__`` (tags sorted here)."""
+    return json.dumps(
+        [
+            {"metric_mri": b.metric_mri, "is_blocked": b.is_blocked, "blocked_tags": sorted(b.blocked_tags)}
+            for b in state.values()
+        ]
+    )
+
+
+def with_entry(state: Blocking, entry: MetricBlocking) -> dict[str, MetricBlocking]:
+    """The state with ``entry`` in its metric's place (new metrics last); empty entries leave."""
+    new_state = dict(state)
+    if entry.is_empty():
+        new_state.pop(entry.metric_mri, None)
+    else:
+        new_state[entry.metric_mri] = entry
+    return new_state
+
+
+def entry_of(evt: MetricBlockingChanged) -> MetricBlocking:
+    return MetricBlocking(evt.metric_mri, evt.is_blocked, frozenset(evt.blocked_tags))
+
+
+def lenient(raw: Any) -> dict[str, MetricBlocking]:
+    """The option as a fold reads it: a value the deciders would have reset counts as empty (an
+    operation is never decided on one, so this only keeps a fold from failing)."""
+    try:
+        return parse_option(raw)
+    except MalformedOption:
+        return {}
+
+
+def option_after(previous: Any, evt: MetricBlockingChanged) -> str:
+    """The stored option's value after ``evt``, from its value before (what views fold)."""
+    return render_option(with_entry(lenient(previous), entry_of(evt)))

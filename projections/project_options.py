@@ -11,7 +11,7 @@ from events import Recorded
 from events.option_registry import read_project_options
 from events.projects import RELAY_REV_LASTCHANGE_OPTION, RELAY_REV_OPTION
 from projections.base import Projection, View, on
-from projections.option_changes import OPTION_EVENTS, option_change
+from projections.option_changes import OPTION_EVENTS, new_value, option_change
 
 
 class ProjectOptions(Projection):
@@ -33,6 +33,7 @@ class ProjectOptions(Projection):
 
 
 def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
+    value = new_value(value, lambda: _current(view, project_id, key))
     view.execute(
         "INSERT INTO {revisions} (project_id, position, last_change) VALUES (%s, %s, %s) "
         "ON CONFLICT (project_id, position) DO NOTHING",
@@ -51,6 +52,11 @@ def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> 
         "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, position = excluded.position",
         (project_id, key, encoded, rec.position),
     )
+
+
+def _current(view: View, project_id: int, key: str) -> Any:
+    rows = view.execute("SELECT value FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
+    return json.loads(rows[0][0]) if rows else None
 
 
 def options(view: View, project_id: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from events.projects import (
     ProjectUpdated,
 )
 from projections.base import Projection, View, on
-from projections.option_changes import OPTION_EVENTS, option_change
+from projections.option_changes import OPTION_EVENTS, new_value, option_change
 from projections.relay_document import KeyFacts, ProjectFacts, document
 
 REV_NAMESPACE = uuid.UUID("0e6c1c9e-55b4-4c55-9a6a-7e1a7c0f5d21")
@@ -103,6 +103,7 @@ def set_project_option(view: View, rec: Recorded, project_id: int, key: str, val
     if not rows:
         return
     options = json.loads(rows[0][0])
+    value = new_value(value, lambda: options.get(key))
     if value is None:
         options.pop(key, None)
     else:

@@ -127,7 +127,7 @@ def update_project(org_slug: str, project_slug: str) -> Response:
 
     def render(after: ProjectState) -> dict[str, Any]:
         summary = project_summary(project.id, after.slug, after.name, after.platform, project.date_created)
-        return {**project_details(summary, org, after.options), **project_teams(project.id)}
+        return {**project_details(summary, org, after.option_values()), **project_teams(project.id)}
 
     return execute(command, render)
 

@@ -80,7 +80,7 @@ def test_eight_writers_on_one_project_lose_nothing(pg_settings: Settings) -> Non
     recorded = svc.store.read_stream(streams.project(tenant.project_id))
     assert len(recorded) == 1 + accepted  # created + every accepted command, once
     folded = ProjectState.fold(r.event for r in recorded)
-    state = load_blocking_state(folded.options["sentry:blocked_metrics"], tenant.project_id)
+    state = load_blocking_state(folded.option("sentry:blocked_metrics"), tenant.project_id)
     assert state[MRI].blocked_tags == expected
 
     svc.engine.catch_up_all()

@@ -53,12 +53,13 @@ def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
     database.close()
 
 
+BLOCKED_A = '[{"metric_mri": "c:custom/a@none", "is_blocked": true, "blocked_tags": []}]'
+
+
 def test_project_options_current_and_as_of_a_position(db: SqliteDatabase) -> None:
     f = Feeder(db, ProjectOptions())
     p1 = f.feed(ProjectOptionSet(1, 9, "sentry:origins", ["*"]))
-    p2 = f.feed(
-        MetricBlocked(1, 9, "web", "c:custom/a@none", True, (), '[{"metric_mri": "c:custom/a@none"}]')
-    )
+    p2 = f.feed(MetricBlocked(1, 9, "web", "c:custom/a@none", True, ()))
     p3 = f.feed(ProjectOptionRemoved(1, 9, "sentry:origins"), ProjectOptionSet(2, 9, "other", 1))
     p4 = f.feed(BlockedMetricsReset(1, 9, '"}{"'))
     for view in f.read():
@@ -66,12 +67,10 @@ def test_project_options_current_and_as_of_a_position(db: SqliteDatabase) -> Non
         assert options_view.options(view, 2) == {"other": 1}
         assert options_view.options_at(view, 1, p1) == {"sentry:origins": ["*"]}
         assert options_view.options_at(view, 1, p2) == {
-            "sentry:blocked_metrics": '[{"metric_mri": "c:custom/a@none"}]',
+            "sentry:blocked_metrics": BLOCKED_A,
             "sentry:origins": ["*"],
         }
-        assert options_view.options_at(view, 1, p3) == {
-            "sentry:blocked_metrics": '[{"metric_mri": "c:custom/a@none"}]'
-        }
+        assert options_view.options_at(view, 1, p3) == {"sentry:blocked_metrics": BLOCKED_A}
         assert options_view.options_at(view, 1, p4) == {}
         assert options_view.options_at(view, 1, 0) == {}
 
@@ -99,7 +98,7 @@ def test_audit_log_entries_notes_and_filters(db: SqliteDatabase) -> None:
     f = Feeder(db, AuditLog())
     f.feed(OrganizationCreated(9, "acme", "Acme"), meta=Meta(actor_type="cli", actor_label="op@host"))
     f.feed(
-        MetricTagsBlocked(1, 9, "web", "c:custom/a@none", False, ("a", "b"), "[]", ("a", "b")),
+        MetricTagsBlocked(1, 9, "web", "c:custom/a@none", False, ("a", "b"), ("a", "b")),
         ProjectOptionSet(1, 9, "sentry:origins", ["*"]),
         ProjectCreated(2, 8, "other", "Other", None),
     )
