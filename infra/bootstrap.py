@@ -14,12 +14,13 @@ from infra.config import Settings
 from infra.db import Database, PostgresDatabase, SqliteDatabase
 from infra.dispatcher import Dispatcher, Outcome
 from infra.engine import Engine
-from infra.eventstore import EventStore, build_recorder
+from infra.eventstore import EventStore, build_recorders
 from infra.fetch_commits import enqueuer
 from infra.lookups import Lookups
 from infra.read_your_writes import WriteMarks
 from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
+from infra.snapshots import Snapshots
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
 from infra.worker import Worker
 
@@ -80,7 +81,8 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
     settings = settings or Settings.from_env()
     if create_tables is None:
         create_tables = not settings.is_postgres
-    store = EventStore(build_recorder(settings.eventsourcing_env(create_table=create_tables)))
+    recorder, snapshot_recorder = build_recorders(settings.eventsourcing_env(create_table=create_tables))
+    store = EventStore(recorder)
     db: Database
     if settings.is_postgres:
         db = PostgresDatabase(settings.postgres_conninfo())
@@ -100,7 +102,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
     )
     if create_tables:
         engine.migrate()
-    dispatcher = Dispatcher(store)
+    dispatcher = Dispatcher(store, snapshots=Snapshots(snapshot_recorder))
     lookups = Lookups(settings.lookup_cache_seconds)
     dispatcher.observers.append(lookups.appended)
     return Services(

@@ -24,6 +24,7 @@ from events.requests import RequestCompleted
 from infra import telemetry
 from infra.eventstore import EventStore, IntegrityError, Pending
 from infra.reserved_ids import reservations
+from infra.snapshots import Snapshots
 from infra.snowflake import MAX_RETRY_DETAIL
 
 Render = Callable[[Any], tuple[int, Any]]
@@ -76,8 +77,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_attempts: int = 100,
         cache_size: int = 10_000,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self.store = store
+        self.snapshots = snapshots or Snapshots(None)
         self.clock = clock
         self.max_attempts = max_attempts
         self.cache_size = cache_size
@@ -179,10 +182,14 @@ class Dispatcher:
                 trusted.add(stream)
                 recorded = []
             else:
+                if state is None:  # a cold load starts from the newest snapshot
+                    version, state = self.snapshots.load(stream, state_type) or (0, None)
                 recorded = self.store.read_stream(stream, after_version=version)
             state = state if state is not None else state_type.initial()
             for r in recorded:
                 state = state.evolve(r.event)
+            if recorded and self.snapshots.due(version, recorded[-1].version):
+                self.snapshots.save(stream, state_type, recorded[-1].version, state)
             version = recorded[-1].version if recorded else version
             states[name], versions[stream] = state, version
             with self._cache_lock:
@@ -204,6 +211,8 @@ class Dispatcher:
             for appended_stream, appended_version, evt in pending:
                 if appended_stream == stream:
                     state, version = state.evolve(evt), appended_version
+            if self.snapshots.due(versions[stream], version):  # the writer snapshots long streams
+                self.snapshots.save(stream, state_type, version, state)
             with self._cache_lock:
                 cached = self._cache.get((stream, state_type))
                 if cached is None or cached[0] < version:  # never replace a newer fold

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    AggregateRecorder,
     ApplicationRecorder,
     InfrastructureFactory,
     IntegrityError,
@@ -32,11 +33,20 @@ Pending = tuple[UUID, int, Event]  # (stream, version, event)
 
 
 def build_recorder(env: dict[str, str]) -> ApplicationRecorder:
+    return _factory(env).application_recorder()
+
+
+def build_recorders(env: dict[str, str]) -> tuple[ApplicationRecorder, AggregateRecorder]:
+    """The log's recorder and, on the same database, the snapshot table's (infra/snapshots.py)."""
+    factory = _factory(env)
+    return factory.application_recorder(), factory.aggregate_recorder("snapshots")
+
+
+def _factory(env: dict[str, str]) -> InfrastructureFactory[Any]:
     if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
         # Appends that do not serialize through each commit's fsync (infra/pg_recorder.py).
         env = {"APPLICATION_RECORDER_TOPIC": "infra.pg_recorder:OrderedCommitRecorder", **env}
-    factory = InfrastructureFactory.construct(Environment(APPLICATION_NAME, env))
-    return factory.application_recorder()
+    return InfrastructureFactory.construct(Environment(APPLICATION_NAME, env))
 
 
 class EventStore:

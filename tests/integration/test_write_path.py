@@ -16,7 +16,9 @@ from commands.base import NotFound
 from commands.metrics import BlockMetric
 from commands.organizations import CreateProject
 from commands.project_settings import DeleteProject
+from commands.projects import ProjectState
 from commands.slugs import SUFFIX_SCHEDULE
+from events import streams
 from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
 from infra.lookups import Recent
@@ -144,3 +146,51 @@ def test_cached_lookups_expire() -> None:
     off: Recent[str, str] = Recent(ttl=0)
     off.put("k", "v")
     assert off.get("k") is None
+
+
+def test_a_cold_load_of_a_long_stream_reads_a_bounded_amount(
+    services: Services, settings: Settings, tenant: Tenant
+) -> None:
+    """250 blocks, then a process that never saw the project: it starts from the newest
+    snapshot and reads fewer than 100 events, and its fold is the fold of the whole log."""
+    for i in range(250):
+        services.dispatch(BlockMetric(tenant.project_id, f"d:custom/long_{i}@millisecond"), OPERATOR)
+    fresh = bootstrap(settings, create_tables=False)
+    try:
+        read: list[int] = []
+        real = fresh.store.read_stream
+
+        def counting(stream: Any, after_version: int = 0) -> Any:
+            recorded = real(stream, after_version)
+            read.append(len(recorded))
+            return recorded
+
+        fresh.store.read_stream = counting  # type: ignore[method-assign]
+        fresh.dispatch(BlockMetric(tenant.project_id, "d:custom/cold@millisecond"), OPERATOR)
+        assert sum(read) < 100
+        everything = services.store.read_stream(streams.project(tenant.project_id))
+        folded = ProjectState.fold(r.event for r in everything)
+        cached = fresh.dispatcher._cache[(streams.project(tenant.project_id), ProjectState)]
+        assert cached == (everything[-1].version, folded)
+        assert len(folded.blocked_metrics or {}) == 251
+    finally:
+        fresh.close()
+
+
+def test_a_snapshot_that_does_not_load_is_folded_from_the_log(
+    services: Services, settings: Settings, tenant: Tenant
+) -> None:
+    """A snapshot is a cache: one that cannot be read (here: not a state at all) is ignored."""
+    stream = streams.project(tenant.project_id)
+    for i in range(5):
+        services.dispatch(BlockMetric(tenant.project_id, f"d:custom/s_{i}@millisecond"), OPERATOR)
+    version = services.store.stream_version(stream)
+    services.dispatcher.snapshots.save(stream, ProjectState, version, "not a state")
+    fresh = bootstrap(settings, create_tables=False)
+    try:
+        assert fresh.dispatcher.snapshots.load(stream, ProjectState) is None
+        fresh.dispatch(BlockMetric(tenant.project_id, "d:custom/after@millisecond"), OPERATOR)
+        _, state = fresh.dispatcher._cache[(stream, ProjectState)]
+        assert len(state.blocked_metrics or {}) == 6
+    finally:
+        fresh.close()
