@@ -230,13 +230,17 @@ def _targets(client: FlaskClient, tenant: Tenant, headers: dict[str, str]) -> di
     key = client.post(f"{project}/keys/", json={"name": "hostile"}, headers=headers)
     release = client.post(f"{project}/releases/", json={"version": VERSION}, headers=headers)
     issue = client.post(f"{project}/issues/", json={"title": "hostile"}, headers=headers)
-    assert [r.status_code for r in (key, release, issue)] == [201, 201, 201]
+    team = client.post(
+        f"/api/0/organizations/{tenant.org_slug}/teams/", json={"slug": "hostile"}, headers=headers
+    )
+    assert [r.status_code for r in (key, release, issue, team)] == [201, 201, 201, 201]
     return {
         "org_slug": tenant.org_slug,
         "project_slug": tenant.project_slug,
         "key_id": key.get_json()["id"],
         "version": VERSION,
         "issue_id": str(issue.get_json()["id"]),
+        "team_slug": team.get_json()["slug"],
     }
 
 
