@@ -16,6 +16,16 @@ from commands.org_options import (
 )
 
 CUSTOM_DYNAMIC_SAMPLING = "organizations:dynamic-sampling-custom"
+TRUSTED_ONLY_FEATURE = "organizations:ingest-through-trusted-relays-only"
+# ``OrganizationStatus``: the id is the member's name, the name its label.
+STATUS_NAMES = {"active": "active", "pending_deletion": "pending deletion"}
+# What Sentry's base ``OrganizationSerializer`` shows (``?detailed=0``); the detailed
+# serializers add the settings, access, teams and projects.
+SUMMARY_KEYS = (
+    "id", "slug", "status", "name", "dateCreated", "isEarlyAdopter", "require2FA",
+    "requireEmailVerification", "avatar", "allowMemberInvite", "allowMemberProjectCreation",
+    "allowSuperuserAccess", "links", "hasAuthProvider", "features", "access",
+)  # fmt: skip
 
 
 def _trusted_relay(item: dict[str, Any]) -> dict[str, Any]:
@@ -35,6 +45,8 @@ def _option_fields(options: dict[str, Any], features: frozenset[str]) -> dict[st
     body = {spec.field: option_value(options, spec.field) for spec in ORG_OPTIONS}
     if CUSTOM_DYNAMIC_SAMPLING not in features:  # Sentry shows these only with the feature
         del body["targetSampleRate"], body["samplingMode"]
+    if TRUSTED_ONLY_FEATURE not in features:
+        del body["ingestThroughTrustedRelaysOnly"]
     body["sensitiveFields"] = body["sensitiveFields"] or []
     body["safeFields"] = body["safeFields"] or []
     body["storeCrashReports"] = convert_crashreport_count(options.get("sentry:store_crash_reports"))
@@ -55,17 +67,20 @@ def organization_details(
     scopes: tuple[str, ...],
     projects: list[dict[str, Any]],
     url_prefix: str,
+    status: str = "active",
+    detailed: bool = True,
 ) -> dict[str, Any]:
+    """``detailed=False``: the summary ``?detailed=0`` asks for (no settings, teams or projects)."""
     flags = {**FLAG_DEFAULTS, **flags}
     feature_set = {f.removeprefix("organizations:") for f in features if f.startswith("organizations:")}
     if flags["allow_joinleave"]:
         feature_set.add("open-membership")
     if not flags["disable_shared_issues"]:
         feature_set.add("shared-issues")
-    return {
+    body = {
         "id": str(organization_id),
         "slug": slug,
-        "status": {"id": "active", "name": "active"},
+        "status": {"id": status, "name": STATUS_NAMES.get(status, status)},
         "name": name or slug,
         "dateCreated": iso(date_created),
         "isEarlyAdopter": flags["early_adopter"],
@@ -95,3 +110,4 @@ def organization_details(
         "teams": [],
         "projects": projects,
     }
+    return body if detailed else {key: body[key] for key in SUMMARY_KEYS}

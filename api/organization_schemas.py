@@ -16,6 +16,7 @@ from sentry_relay.exceptions import RelayError
 from sentry_relay.processing import validate_pii_config, validate_pii_selector
 
 from api import drf
+from api.organization_render import SUMMARY_KEYS
 from api.project_schemas import ProjectSummary
 from api.response_fields import Body, Bool, Int, ListOf, Null, Num, Obj, Str, Time, strings
 from commands.org_options import ORG_OPTIONS, ROLES, STORE_CRASH_REPORTS_MAX, convert_crashreport_count
@@ -173,11 +174,6 @@ class OrganizationSchema(Schema):
         if value not in RUN_STOPPING_POINTS:
             raise ValidationError(f'"{value}" is not a valid choice.')
 
-    @validates("defaultCodingAgentIntegrationId")
-    def _integration(self, value: int | None, **kwargs: Any) -> None:
-        if value is not None:  # no integrations are installed here
-            raise ValidationError("Integration does not exist.")
-
 
 class OwnerOrganizationSchema(OrganizationSchema):
     """For tokens with ``org:admin`` (``OwnerOrganizationSerializer``)."""
@@ -238,39 +234,40 @@ def _org_option_field(name: str, convert: Any, default: Any) -> fields.Field:
     return by_type[convert](optional=optional, null=null)
 
 
-OrganizationDetails = Body.from_dict(
-    {
-        "id": Str(),
-        "slug": Str(),
-        "status": Obj(Status),
-        "name": Str(),
-        "dateCreated": Time(),
-        "isEarlyAdopter": Bool(),
-        "require2FA": Bool(),
-        "requireEmailVerification": Bool(),
-        "avatar": Obj(Avatar),
-        "allowMemberInvite": Bool(),
-        "allowMemberProjectCreation": Bool(),
-        "allowSuperuserAccess": Bool(),
-        "links": Obj(Links),
-        "hasAuthProvider": Bool(),
-        "features": ListOf(strings()),
-        "isDefault": Bool(),
-        "defaultRole": Str(enum=list(ROLES)),
-        "availableRoles": ListOf(Role),
-        "openMembership": Bool(),
-        "allowSharedIssues": Bool(),
-        "enhancedPrivacy": Bool(),
-        "codecovAccess": Bool(),
-        **{o.field: _org_option_field(o.field, o.convert, o.default) for o in ORG_OPTIONS},
-        "trustedRelays": ListOf(TrustedRelay),
-        "pendingAccessRequests": Int(),
-        "access": ListOf(strings()),
-        "teams": ListOf(fields.Raw()),
-        "projects": ListOf(ProjectSummary),
-    },
-    name="OrganizationDetails",
-)
+_DETAILS: dict[str, fields.Field] = {
+    "id": Str(),
+    "slug": Str(),
+    "status": Obj(Status),
+    "name": Str(),
+    "dateCreated": Time(),
+    "isEarlyAdopter": Bool(),
+    "require2FA": Bool(),
+    "requireEmailVerification": Bool(),
+    "avatar": Obj(Avatar),
+    "allowMemberInvite": Bool(),
+    "allowMemberProjectCreation": Bool(),
+    "allowSuperuserAccess": Bool(),
+    "links": Obj(Links),
+    "hasAuthProvider": Bool(),
+    "features": ListOf(strings()),
+    "isDefault": Bool(),
+    "defaultRole": Str(enum=list(ROLES)),
+    "availableRoles": ListOf(Role),
+    "openMembership": Bool(),
+    "allowSharedIssues": Bool(),
+    "enhancedPrivacy": Bool(),
+    "codecovAccess": Bool(),
+    **{o.field: _org_option_field(o.field, o.convert, o.default) for o in ORG_OPTIONS},
+    "trustedRelays": ListOf(TrustedRelay),
+    "pendingAccessRequests": Int(),
+    "access": ListOf(strings()),
+    "teams": ListOf(fields.Raw()),
+    "projects": ListOf(ProjectSummary),
+}
+for _key, _field in _DETAILS.items():  # ``?detailed=0`` shows only the summary
+    if _key not in SUMMARY_KEYS:
+        _field.required = False
+OrganizationDetails = Body.from_dict(_DETAILS, name="OrganizationDetails")
 OrganizationDetails.__doc__ = (
     "``organization_render.organization_details`` (with the organization's projects)."
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -12,6 +13,10 @@ from projections.audit_log import MAX_ACTOR_ID
 
 OPERATIONS = ["blockMetric", "blockTags", "unblockMetric", "unblockTags"]
 INVALID_OPERATION = f"You must supply a valid operation, which must be one of {OPERATIONS}"
+DRF_DATETIME = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
 
 
 class MetricVisibilitySchema(Schema):
@@ -60,6 +65,13 @@ class AuditQuerySchema(Schema):
         ],
         error_messages={"invalid": "A valid integer is required."},
     )
+    start = fields.AwareDateTime(
+        load_default=None, default_timezone=UTC, error_messages={"invalid": DRF_DATETIME}
+    )
+    end = fields.AwareDateTime(
+        load_default=None, default_timezone=UTC, error_messages={"invalid": DRF_DATETIME}
+    )
+    statsPeriod = fields.String(load_default=None)
     cursor = fields.String(load_default=None)
     per_page = fields.Integer(
         load_default=100,

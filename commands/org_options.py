@@ -73,7 +73,7 @@ _ROWS: tuple[tuple[Any, ...], ...] = (
     ("defaultSeerScannerAutomation", "sentry:default_seer_scanner_automation", bool, True),
     ("enableSeerEnhancedAlerts", "sentry:enable_seer_enhanced_alerts", bool, True),
     ("enableSeerCoding", "sentry:enable_seer_coding", bool, True),
-    ("defaultCodingAgent", "sentry:seer_default_coding_agent", str, "seer"),
+    ("defaultCodingAgent", "sentry:seer_default_coding_agent", str, None),
     ("defaultCodingAgentIntegrationId", "sentry:seer_default_coding_agent_integration_id", int, None),
     ("autoOpenPrs", "sentry:auto_open_prs", bool, False),
     ("defaultAutomatedRunStoppingPoint", "sentry:default_automated_run_stopping_point", str,

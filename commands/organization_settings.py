@@ -23,10 +23,16 @@ from commands.org_options import (
     TRUSTED_RELAYS_OPTION,
     merge_trusted_relays,
 )
-from commands.organizations import OrganizationRegistry, OrganizationState
+from commands.organization_removal import audit_data
+from commands.organizations import ACTIVE, PENDING_DELETION, OrganizationRegistry, OrganizationState
 from events import streams
 from events.option_registry import OptionError, trusted_relays
-from events.organizations import OrganizationEdited, OrganizationSlugReleased, OrganizationSlugReserved
+from events.organizations import (
+    OrganizationEdited,
+    OrganizationRestored,
+    OrganizationSlugReleased,
+    OrganizationSlugReserved,
+)
 
 AUTOMATIC_MODE_ONLY = "Must be in Automatic Mode to configure the organization sample rate."
 
@@ -35,7 +41,8 @@ AUTOMATIC_MODE_ONLY = "Must be in Automatic Mode to configure the organization s
 class UpdateOrganization(Command):
     """Validated request fields. ``values``: ORG_OPTIONS fields present; ``flags``: API flag
     fields resolved to (flag name, value); ``dynamic_sampling``: the organization has custom
-    dynamic sampling and the caller may use it (Sentry then adjusts the sampling options)."""
+    dynamic sampling and the caller may use it (Sentry then adjusts the sampling options);
+    ``cancel_deletion``: an owner's ``cancelDeletion`` (restores a pending-deletion organization)."""
 
     organization_id: int
     values: tuple[tuple[str, Any], ...] = ()
@@ -45,6 +52,7 @@ class UpdateOrganization(Command):
     slug: str | None = None
     default_role: str | None = None
     dynamic_sampling: bool = False
+    cancel_deletion: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class OrganizationSettings:
     options: dict[str, Any]
     flags: dict[str, bool]
     default_role: str
+    status: str = ACTIVE
 
 
 def _reads(c: UpdateOrganization) -> dict[str, Any]:
@@ -176,7 +185,8 @@ def _slug_move(
         return ()
     assert registry is not None and org.organization_id is not None
     owner = registry.slugs.get(slug)
-    if owner is not None and owner != org.organization_id:
+    # Sentry's slug reservation refuses what is taken and what is not lower case, with one message.
+    if (owner is not None and owner != org.organization_id) or cmd.slug != slug:
         raise FieldErrors({"slug": [f'The slug "{cmd.slug}" is in use by another organization.']})
     return (
         Change(streams.ORGANIZATION_REGISTRY, OrganizationSlugReleased(org.organization_id, org.slug)),
@@ -204,16 +214,25 @@ def update_organization(
     removed = tuple(k for k in removed if k in org.options)
     name, slug, role, flags = _tracked_fields(cmd, org, changed)
     registry_changes = _slug_move(cmd, org, slug, registry)
+    restoring = cmd.cancel_deletion and org.status == PENDING_DELETION
     edited = OrganizationEdited(
-        org.organization_id, slug, name, org.slug, options, removed, flags, role, changed
+        org.organization_id, slug, name, org.slug, options, removed, flags, role, {} if restoring else changed
     )
     after = org.evolve(edited)
+    events: tuple[Change, ...] = ()
+    if options or removed or flags or changed:  # else nothing changed: nothing appended, nothing audited
+        events = (*registry_changes, Change(streams.organization(org.organization_id), edited))
+    if restoring:  # Sentry audits the restore instead of the edit
+        restored = OrganizationRestored(org.organization_id, after.slug, audit_data(after, ACTIVE))
+        events = (*events, Change(streams.organization(org.organization_id), restored))
+        after = after.evolve(restored)
     settings = OrganizationSettings(
-        org.organization_id, after.slug, after.name, after.options, after.flags, after.default_role
+        org.organization_id,
+        after.slug,
+        after.name,
+        after.options,
+        after.flags,
+        after.default_role,
+        after.status,
     )
-    if not (options or removed or flags or changed):
-        return Decision(result=settings)  # nothing changed: nothing appended, nothing audited
-    return Decision(
-        changes=(*registry_changes, Change(streams.organization(org.organization_id), edited)),
-        result=settings,
-    )
+    return Decision(changes=events, result=settings)

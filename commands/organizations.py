@@ -35,12 +35,16 @@ from events.organizations import (
     ApiTokenIdAllocated,
     OrganizationCreated,
     OrganizationEdited,
+    OrganizationRemoved,
+    OrganizationRestored,
     OrganizationSlugReleased,
     OrganizationSlugReserved,
     ProjectSlugReleased,
     ProjectSlugReserved,
 )
 from events.projects import ProjectCreated
+
+ACTIVE, PENDING_DELETION = "active", "pending_deletion"  # Sentry's OrganizationStatus names
 
 __all__ = ["IdCollision"]  # re-exported: the dispatcher's retry catches it from here
 
@@ -75,6 +79,7 @@ class OrganizationState(State):
     options: dict[str, Any] = field(default_factory=dict)  # stored options only (None is stored)
     flags: dict[str, bool] = field(default_factory=lambda: dict(FLAG_DEFAULTS))
     default_role: str = DEFAULT_ROLE
+    status: str = ACTIVE
 
     @property
     def exists(self) -> bool:
@@ -93,6 +98,10 @@ class OrganizationState(State):
                 flags={**self.flags, **event.flags},
                 default_role=event.default_role,
             )
+        if isinstance(event, OrganizationRemoved):
+            return replace(self, status=PENDING_DELETION)
+        if isinstance(event, OrganizationRestored):
+            return replace(self, status=ACTIVE)
         if isinstance(event, ProjectSlugReserved):
             return replace(self, project_slugs={**self.project_slugs, event.slug.lower(): event.project_id})
         if isinstance(event, ProjectSlugReleased):

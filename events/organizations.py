@@ -101,3 +101,26 @@ class ProjectSlugReleased(Event):
     organization_id: int
     project_id: int
     slug: str
+
+
+@event
+@dataclass(frozen=True)
+class OrganizationRemoved(Event):
+    """``DELETE /organizations/{org}/``: the organization is pending deletion. ``audit`` is
+    ``Organization.get_audit_log_data()`` as Sentry records it for ``org.remove``."""
+
+    TOPIC = "organizations.OrganizationRemoved.v1"
+    organization_id: int
+    slug: str
+    audit: dict[str, Any]
+
+
+@event
+@dataclass(frozen=True)
+class OrganizationRestored(Event):
+    """``PUT`` with ``cancelDeletion``: active again; ``audit`` as for ``org.restore``."""
+
+    TOPIC = "organizations.OrganizationRestored.v1"
+    organization_id: int
+    slug: str
+    audit: dict[str, Any]

@@ -9,7 +9,12 @@ from typing import Any
 
 from events import Event, Recorded
 from events.metrics import MetricBlocked, MetricTagsBlocked, MetricTagsUnblocked, MetricUnblocked
-from events.organizations import OrganizationCreated, OrganizationEdited
+from events.organizations import (
+    OrganizationCreated,
+    OrganizationEdited,
+    OrganizationRemoved,
+    OrganizationRestored,
+)
 from events.project_keys import ProjectKeyCreated, ProjectKeyEvent, ProjectKeyRemoved, ProjectKeyUpdated
 from events.projects import (
     ProjectCreated,
@@ -34,6 +39,8 @@ AUDIT_EVENTS: dict[str, AuditEvent] = {
     for e in (
         AuditEvent(10, "org.create", "created the organization"),
         AuditEvent(11, "org.edit", "edited the organization setting: {changes}"),
+        AuditEvent(12, "org.remove", "removed the organization"),
+        AuditEvent(13, "org.restore", "restored the organization"),
         AuditEvent(20, "team.create", "created team {slug}"),
         AuditEvent(30, "project.create", "created project {slug}"),
         AuditEvent(31, "project.edit", "edited project settings {changes}"),
@@ -127,6 +134,8 @@ ENTRIES: dict[type[Event], Callable[[Any], Entry | None]] = {
     OrganizationEdited: lambda e: (
         Entry(e.organization_id, "org.edit", e.organization_id, dict(e.changes)) if e.changes else None
     ),
+    OrganizationRemoved: lambda e: Entry(e.organization_id, "org.remove", e.organization_id, dict(e.audit)),
+    OrganizationRestored: lambda e: Entry(e.organization_id, "org.restore", e.organization_id, dict(e.audit)),
     ProjectUpdated: lambda e: Entry(e.organization_id, "project.edit", e.project_id, dict(e.changes)),
     ProjectRemoved: _removed_project,
     ProjectKeyCreated: _key_entry("projectkey.create"),
@@ -198,6 +207,7 @@ class AuditQuery:
     api_name: str | None = None
     actor_id: int | None = None
     since: str | None = None
+    until: str | None = None  # inclusive, as ``since``
     before_id: int | None = None
     after_id: int | None = None
     limit: int = 100
@@ -228,6 +238,7 @@ def query(view: View, q: AuditQuery) -> list[dict[str, Any]]:
         ("api_name = %s", q.api_name),
         ("actor_id = %s", q.actor_id),
         ("date_created >= %s", q.since),
+        ("date_created <= %s", q.until),
         ("id < %s", q.before_id),
         ("id > %s", q.after_id),
     ):

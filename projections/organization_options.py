@@ -1,5 +1,5 @@
 """Organization settings as stored: options (Sentry's OrganizationOption rows) and the
-organization's own attributes (flags that changed, the default role). Defaults for what was
+organization's own attributes (flags that changed, the default role, the status). Defaults for what was
 never stored are Sentry's and applied where the settings are rendered."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from events import Recorded
-from events.organizations import OrganizationEdited
+from events.organizations import OrganizationEdited, OrganizationRemoved, OrganizationRestored
 from projections.base import Projection, View, on
 
 
@@ -40,6 +40,18 @@ class OrganizationOptions(Projection):
             "INSERT INTO {attributes} (organization_id, name, value) VALUES (%s, %s, %s) "
             "ON CONFLICT (organization_id, name) DO UPDATE SET value = excluded.value",
             [(e.organization_id, name, json.dumps(value)) for name, value in attributes.items()],
+        )
+
+    @on(OrganizationRemoved, OrganizationRestored)
+    def _status(self, view: View, rec: Recorded) -> None:
+        """The organization's status, an attribute like the flags (absent: active)."""
+        e = rec.event
+        assert isinstance(e, OrganizationRemoved | OrganizationRestored)
+        status = "pending_deletion" if isinstance(e, OrganizationRemoved) else "active"
+        view.execute(
+            "INSERT INTO {attributes} (organization_id, name, value) VALUES (%s, %s, %s) "
+            "ON CONFLICT (organization_id, name) DO UPDATE SET value = excluded.value",
+            (e.organization_id, "status", json.dumps(status)),
         )
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from flask import Response, request
 from flask_smorest import Blueprint
 
 from api import context
+from api.audit_names import SENTRY_API_NAMES
 from api.consistency import consistent, with_position
-from api.errors import ApiError
+from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.pagination import INVALID_CURSOR, link_header, parse_cursor
 from api.response_fields import Body, Int, ListOf, Map, Null, Obj, Str, Time, strings
@@ -17,6 +22,9 @@ from projections import audit_log
 bp = Blueprint("audit", __name__)
 SCHEMA = AuditQuerySchema()
 VIEWS = ["audit_log"]
+STATS_PERIOD = re.compile(r"^(\d+)([hdmsw]?)$")
+PERIOD_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_STATS_PERIOD = timedelta(days=90)
 
 
 class AuditActor(Body):
@@ -59,10 +67,13 @@ def audit_logs(org_slug: str) -> Response:
     org = context.organization(org_slug, context.ORG_WRITE)
     args = load_fields(SCHEMA, request.args.to_dict())
     cursor_id, backwards = _cursor(args["cursor"])
+    start, end = _date_range(args)
     query = audit_log.AuditQuery(
         organization_id=org.id,
         api_name=args["event"],
         actor_id=args["actor"],
+        since=_stored_time(start),
+        until=_stored_time(end),
         before_id=None if backwards else cursor_id,
         after_id=cursor_id if backwards else None,
         limit=args["per_page"] + 1,
@@ -74,9 +85,34 @@ def audit_logs(org_slug: str) -> Response:
         page.reverse()
     has_newer = more if backwards else cursor_id is not None
     has_older = cursor_id is not None if backwards else more
-    response = with_position({"rows": page, "options": sorted(audit_log.AUDIT_EVENTS)}, VIEWS)
+    response = with_position({"rows": page, "options": list(SENTRY_API_NAMES)}, VIEWS)
     response.headers["Link"] = _link(page, has_newer, has_older)
     return response
+
+
+def _date_range(args: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """Sentry's ``get_date_range_from_stats_period(optional=True)``: ``statsPeriod`` (ending
+    now) wins over ``start`` and ``end``, which go together; neither: no bounds."""
+    if args["statsPeriod"] is not None:
+        match = STATS_PERIOD.match(args["statsPeriod"])
+        period = timedelta(seconds=int(match[1]) * PERIOD_UNITS[match[2]]) if match else None
+        if period is None or not timedelta(seconds=1) <= period <= MAX_STATS_PERIOD:
+            raise detail(400, "Invalid statsPeriod")
+        now = datetime.now(UTC)
+        return now - period, now
+    start, end = args["start"], args["end"]
+    if start is None and end is None:
+        return None, None
+    if start is None or end is None:
+        raise detail(400, "start and end are both required")
+    if start >= end:
+        raise detail(400, "start must be before end")
+    return start, end
+
+
+def _stored_time(moment: datetime | None) -> str | None:
+    """As the view stores times (``isoformat`` in UTC), so that text order is time order."""
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _known(api_name: str | None) -> bool:

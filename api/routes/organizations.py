@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute, execute_new
 from api.consistency import consistent, with_position
-from api.context import ORG_READ, ORG_WRITE, PROJECT_CREATE, requires
+from api.context import ORG_ADMIN, ORG_READ, ORG_WRITE, PROJECT_CREATE, requires
 from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.organization_render import CUSTOM_DYNAMIC_SAMPLING, organization_details
@@ -27,8 +28,9 @@ from api.response_fields import STORED_OPTIONS
 from api.schemas import load_fields, load_with_errors
 from api.team_render import organization_teams
 from commands.org_options import FLAG_FIELDS, OPTIONS_BY_FIELD
+from commands.organization_removal import RemoveOrganization
 from commands.organization_settings import OrganizationSettings, UpdateOrganization
-from commands.organizations import CreateProject, organization_slug_errors
+from commands.organizations import CreateProject, OrganizationState, organization_slug_errors
 from infra import draws
 from projections import organization_options
 from projections.directory import OrganizationRow, find_organization, list_projects
@@ -61,7 +63,7 @@ def _projects(organization_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _render(org: OrganizationRow, settings: OrganizationSettings) -> dict[str, Any]:
+def _render(org: OrganizationRow, settings: OrganizationSettings, detailed: bool = True) -> dict[str, Any]:
     svc = context.services()
     body = organization_details(
         organization_id=org.id,
@@ -75,8 +77,10 @@ def _render(org: OrganizationRow, settings: OrganizationSettings) -> dict[str, A
         scopes=context.principal().scopes,
         projects=_projects(org.id),
         url_prefix=svc.settings.url_prefix,
+        status=settings.status,
+        detailed=detailed,
     )
-    return {**body, "teams": organization_teams(org.id)}
+    return {**body, "teams": organization_teams(org.id)} if detailed else body
 
 
 def _stored_settings(org: OrganizationRow) -> OrganizationSettings:
@@ -84,17 +88,49 @@ def _stored_settings(org: OrganizationRow) -> OrganizationSettings:
         options = organization_options.options(view, org.id)
         attributes = organization_options.attributes(view, org.id)
     role = attributes.pop("default_role", "member")
-    return OrganizationSettings(org.id, org.slug, org.name, options, attributes, role)
+    status = attributes.pop("status", "active")
+    return OrganizationSettings(org.id, org.slug, org.name, options, attributes, role, status)
 
 
 @bp.get("/organizations/<org_slug>/")
 @bp.response(200, OrganizationDetails)
-@operation("An organization's details", reads=True)
+@operation(
+    "An organization's details",
+    query=[
+        {
+            "in": "query",
+            "name": "detailed",
+            "schema": {"type": "string"},
+            "description": "0: no settings, teams or projects",
+        }
+    ],
+    reads=True,
+)
 @requires(ORG_READ)
 def get_organization(org_slug: str) -> Response:
     consistent(VIEWS)
     org = context.organization(org_slug)
-    return with_position(_render(org, _stored_settings(org)), ["directory", *VIEWS])
+    detailed = request.args.get("detailed", "1") != "0"
+    return with_position(_render(org, _stored_settings(org), detailed), ["directory", *VIEWS])
+
+
+@bp.delete("/organizations/<org_slug>/")
+@bp.response(202, OrganizationDetails)
+@operation(
+    "Schedule the organization's deletion (pending deletion until restored with cancelDeletion)",
+    reads=True,
+    writes=True,
+)
+@requires(ORG_ADMIN)
+def remove_organization(org_slug: str) -> Response:
+    consistent(VIEWS)
+    org = context.organization(org_slug)
+    settings = _stored_settings(org)
+
+    def render(state: OrganizationState) -> dict[str, Any]:
+        return _render(org, dataclasses.replace(settings, status=state.status))
+
+    return execute(RemoveOrganization(org.id), render, status=202)
 
 
 def _context_errors(body: dict[str, Any], org: OrganizationRow) -> dict[str, list[str]]:
@@ -122,8 +158,8 @@ def _context_errors(body: dict[str, Any], org: OrganizationRow) -> dict[str, lis
 
 
 def _command(org: OrganizationRow, body: dict[str, Any], owner: bool) -> UpdateOrganization:
-    if "defaultCodingAgent" in body:
-        agent = body["defaultCodingAgent"] or "seer"
+    if body.get("defaultCodingAgent"):
+        agent = body["defaultCodingAgent"]
         body["defaultCodingAgent"] = CODING_AGENT_ALIASES.get(agent, agent)
     flags = tuple(
         (flag, not body[f] if negated else body[f]) for f, (flag, negated) in FLAG_FIELDS.items() if f in body
@@ -138,6 +174,7 @@ def _command(org: OrganizationRow, body: dict[str, Any], owner: bool) -> UpdateO
         slug=body.get("slug", "").strip() or None,
         default_role=body.get("defaultRole") if owner else None,
         dynamic_sampling=CUSTOM_DYNAMIC_SAMPLING in context.services().settings.features,
+        cancel_deletion=owner and bool(body.get("cancelDeletion")),
     )
 
 

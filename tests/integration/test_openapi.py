@@ -200,6 +200,9 @@ def walk_operations(walk: Walk) -> None:
     )
     assert updated["trustedRelays"][0]["publicKey"] == relay_key
     walk("PUT", ORG + "/", 400, json={"storeCrashReports": "many"})
+    walk("GET", ORG + "/", query="?detailed=0")
+    assert walk("DELETE", ORG + "/", 202)["status"]["id"] == "pending_deletion"
+    assert walk("PUT", ORG + "/", json={"cancelDeletion": True})["status"]["id"] == "active"
     walk("GET", ORG + "/options/")
     walk("GET", ORG + "/projects/")
     created = walk("POST", ORG + "/projects/", 201, json={"name": "Second", "platform": "python"})

@@ -24,9 +24,15 @@ def put(client: FlaskClient, t: Tenant, body: Any, token: str | None = None, slu
     return client.put(f"/api/0/organizations/{slug or t.org_slug}/", json=body, headers=t.headers(token))
 
 
-def get(client: FlaskClient, t: Tenant, position: str | None = None, slug: str | None = None) -> Any:
+def get(
+    client: FlaskClient,
+    t: Tenant,
+    position: str | None = None,
+    slug: str | None = None,
+    token: str | None = None,
+) -> Any:
     headers = {"X-Eventry-Min-Position": position} if position else {}
-    response = client.get(f"/api/0/organizations/{slug or t.org_slug}/", headers=t.headers(**headers))
+    response = client.get(f"/api/0/organizations/{slug or t.org_slug}/", headers=t.headers(token, **headers))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -93,7 +99,7 @@ ROWS = [
     ({"ingestThroughTrustedRelaysOnly": "enabled"}, NO_TRUSTED_ONLY),
     ({"enabledConsolePlatforms": ["xbox"]}, "Only staff members can toggle console platforms."),
     ({"consoleSdkInviteQuota": 3}, "Only staff members can change console SDK invite quota limit."),
-    ({"defaultCodingAgentIntegrationId": 5}, "Integration does not exist."),
+    ({"defaultCodingAgentIntegrationId": "x"}, "A valid integer is required."),
     ({"defaultAutomatedRunStoppingPoint": "moon"}, '"moon" is not a valid choice.'),
     ({"dashboardsAsyncQueueParallelLimit": 0}, "Ensure this value is greater than or equal to 1."),
     ({"trustedRelays": None}, "This field may not be null."),
@@ -375,3 +381,122 @@ def test_not_a_json_object(client: FlaskClient, tenant: Tenant) -> None:
     response = put(client, tenant, [1, 2])
     assert response.status_code == 400
     assert response.get_json() == {"non_field_errors": ["Invalid data. Expected a dictionary."]}
+
+
+def owner(services: Services, t: Tenant) -> str:
+    return make_token(services, t.org_id, ("org:read", "org:write", "org:admin"))[0]
+
+
+def org_audit(client: FlaskClient, t: Tenant, token: str, event: str) -> list[dict[str, Any]]:
+    response = client.get(
+        f"/api/0/organizations/{t.org_slug}/audit-logs/?event={event}", headers=t.headers(token)
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["rows"]  # type: ignore[no-any-return]
+
+
+def test_delete_is_pending_deletion_until_cancelled(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    """Sentry: 202 with the organization, ``org.remove`` with ``get_audit_log_data()``; a second
+    DELETE is a no-op; an owner's ``cancelDeletion`` restores it and audits ``org.restore``
+    (not ``org.edit``, even with other changes)."""
+    token = owner(services, tenant)
+    url = f"/api/0/organizations/{tenant.org_slug}/"
+    response = client.delete(url, headers=tenant.headers(token))
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["status"] == {"id": "pending_deletion", "name": "pending deletion"}
+    assert client.delete(url, headers=tenant.headers(token)).status_code == 202
+    assert get(client, tenant, token=token)["status"]["id"] == "pending_deletion"
+    [removed] = org_audit(client, tenant, token, "org.remove")
+    assert removed["note"] == "removed the organization" and removed["targetObject"] == tenant.org_id
+    assert removed["data"] == {
+        "id": tenant.org_id, "slug": tenant.org_slug, "name": tenant.org_slug,
+        "status": 1, "flags": 1, "default_role": "member",
+    }  # fmt: skip
+    restored = put(client, tenant, {"cancelDeletion": True, "dataScrubber": True}, token=token)
+    assert restored.status_code == 200 and restored.get_json()["status"]["id"] == "active"
+    assert get(client, tenant, token=token)["dataScrubber"] is True
+    [entry] = org_audit(client, tenant, token, "org.restore")
+    assert entry["data"]["status"] == 0 and entry["note"] == "restored the organization"
+    assert org_audit(client, tenant, token, "org.edit") == []
+
+
+def test_delete_needs_org_admin_and_an_organization(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    url = f"/api/0/organizations/{tenant.org_slug}/"
+    assert client.delete(url, headers=tenant.headers()).status_code == 403  # org:write only
+    token = owner(services, tenant)
+    assert (
+        client.delete("/api/0/organizations/no-such-org/", headers=tenant.headers(token)).status_code == 404
+    )
+    assert get(client, tenant)["status"]["id"] == "active"
+
+
+def test_cancel_deletion_needs_org_admin(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    url, token = f"/api/0/organizations/{tenant.org_slug}/", owner(services, tenant)
+    assert client.delete(url, headers=tenant.headers(token)).status_code == 202
+    assert put(client, tenant, {"cancelDeletion": True}).status_code == 200  # ignored for org:write
+    assert get(client, tenant, token=token)["status"]["id"] == "pending_deletion"
+
+
+def test_an_uppercase_slug_is_refused(client: FlaskClient, services: Services, tenant: Tenant) -> None:
+    head = services.store.head()
+    response = put(client, tenant, {"slug": "Acme-Two"})
+    assert response.status_code == 400
+    assert response.get_json() == {"slug": ['The slug "Acme-Two" is in use by another organization.']}
+    assert services.store.head() == head
+
+
+def test_not_detailed_is_sentrys_summary(client: FlaskClient, tenant: Tenant) -> None:
+    response = client.get(f"/api/0/organizations/{tenant.org_slug}/?detailed=0", headers=tenant.headers())
+    assert response.status_code == 200
+    assert set(response.get_json()) == {
+        "id", "slug", "status", "name", "dateCreated", "isEarlyAdopter", "require2FA",
+        "requireEmailVerification", "avatar", "allowMemberInvite", "allowMemberProjectCreation",
+        "allowSuperuserAccess", "links", "hasAuthProvider", "features", "access",
+    }  # fmt: skip
+
+
+def test_newer_sentry_defaults(client: FlaskClient, tenant: Tenant) -> None:
+    body = get(client, tenant)
+    assert body["defaultCodingAgent"] is None and body["defaultCodingAgentIntegrationId"] is None
+    assert "ingestThroughTrustedRelaysOnly" not in body  # only with its feature
+    data = ok(client, tenant, {"defaultCodingAgentIntegrationId": 123}).get_json()
+    assert data["defaultCodingAgentIntegrationId"] == 123
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"start": "2026-01-01T00:00:00Z"}, {"detail": "start and end are both required"}),
+        ({"start": "2026-01-02T00:00Z", "end": "2026-01-01T00:00Z"}, {"detail": "start must be before end"}),
+        ({"statsPeriod": "forever"}, {"detail": "Invalid statsPeriod"}),
+        ({"statsPeriod": "91d"}, {"detail": "Invalid statsPeriod"}),
+        ({"start": "yesterday", "end": "2026-01-01T00:00:00Z"}, {"start": [
+            "Datetime has wrong format. Use one of these formats instead: "
+            "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+        ]}),
+    ],
+)  # fmt: skip
+def test_audit_log_date_range_errors(
+    client: FlaskClient, tenant: Tenant, query: dict[str, str], message: dict[str, Any]
+) -> None:
+    response = client.get(
+        f"/api/0/organizations/{tenant.org_slug}/audit-logs/", query_string=query, headers=tenant.headers()
+    )
+    assert response.status_code == 400 and response.get_json() == message
+
+
+def test_audit_log_date_range_keeps_what_it_spans(client: FlaskClient, tenant: Tenant) -> None:
+    ok(client, tenant, {"name": "Dated"})
+    url = f"/api/0/organizations/{tenant.org_slug}/audit-logs/"
+    [edit] = client.get(url, query_string={"event": "org.edit"}, headers=tenant.headers()).get_json()["rows"]
+    naive = edit["dateCreated"].removesuffix("Z")[:19]  # a naive time is UTC, as Django's is
+    inside = {"event": "org.edit", "start": naive[:17] + "00", "end": naive[:11] + "23:59:59"}
+    assert len(client.get(url, query_string=inside, headers=tenant.headers()).get_json()["rows"]) == 1
+    before = {"event": "org.edit", "start": "2020-01-01T00:00:00Z", "end": "2020-01-02T00:00:00Z"}
+    assert client.get(url, query_string=before, headers=tenant.headers()).get_json()["rows"] == []
+    recent = {"event": "org.edit", "statsPeriod": "1h"}
+    assert len(client.get(url, query_string=recent, headers=tenant.headers()).get_json()["rows"]) == 1

@@ -126,7 +126,6 @@ def test_organization_details__OrganizationDetailsTest__test_with_projects(org: 
     assert "deleted" not in team_slugs
 
 
-@pytest.mark.xfail(strict=True, reason="eventry ignores ?detailed=0: projects and teams are always listed")
 def test_organization_details__OrganizationDetailsTest__test_details_no_projects_or_teams(org: Org) -> None:
     for _ in range(2):
         org.create_project()
@@ -297,7 +296,6 @@ def test_organization_details__OrganizationUpdateTest__test_valid_slugs(org: Org
         org = Org(org.client, org.services, dataclasses.replace(org.tenant, org_slug=slug))
 
 
-@pytest.mark.xfail(strict=True, reason="eventry accepts an uppercase slug (stored lower case); Sentry: 400")
 def test_organization_details__OrganizationUpdateTest__test_invalid_slugs(org: Org) -> None:
     for slug in [
         " i have whitespace ", "foo-bar ", "bird-company!", "downtown_canada", "canada-",
@@ -438,7 +436,6 @@ def test_organization_details__OrganizationUpdateTest__test_empty_sensitive_fiel
     assert not options(org).get("sentry:sensitive_fields")
 
 
-@pytest.mark.xfail(strict=True, reason="eventry has no organization DELETE (405), so nothing to cancel")
 def test_organization_details__OrganizationUpdateTest__test_cancel_delete(org: Org) -> None:
     """The pending deletion is made with ``DELETE`` (Sentry creates the organization so)."""
     assert org.delete(org.url).status_code == 202
@@ -515,11 +512,6 @@ def test_organization_details__OrganizationUpdateTest__test_get_ingest_through_t
         assert details(make_bare_org(client, svc))["ingestThroughTrustedRelaysOnly"] == "disabled"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry shows ingestThroughTrustedRelaysOnly without the organizations:"
-    "ingest-through-trusted-relays-only feature",
-)
 def test_organization_details__OrganizationUpdateTest__test_get_ingest_through_trusted_relays_only_option_without_feature(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:
@@ -627,10 +619,6 @@ def test_organization_details__OrganizationUpdateTest__test_enable_seer_coding_c
         assert options(again)["sentry:enable_seer_coding"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry's defaultCodingAgent defaults to 'seer' (Sentry: None)",
-)
 def test_organization_details__OrganizationUpdateTest__test_default_coding_agent(org: Org) -> None:
     """Sentry: ``test_default_coding_agent_default_none``, ``..._can_be_set``, ``..._can_be_cleared``."""
     assert details(org)["defaultCodingAgent"] is None
@@ -648,11 +636,6 @@ def test_organization_details__OrganizationUpdateTest__test_default_coding_agent
     assert details(org)["defaultCodingAgentIntegrationId"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry refuses defaultCodingAgentIntegrationId 123: 400 'Integration does not exist.' "
-    "(no integrations); Sentry stores it",
-)
 def test_organization_details__OrganizationUpdateTest__test_default_coding_agent_integration_id_can_be_set(
     org: Org,
 ) -> None:
@@ -715,10 +698,7 @@ def test_organization_details__OrganizationUpdateTest__test_granular_replay_perm
 
 # OrganizationDeleteTest
 
-NO_DELETE = "eventry has no organization DELETE (405); Sentry: 202 and pending deletion"
 
-
-@pytest.mark.xfail(strict=True, reason=NO_DELETE)
 def test_organization_details__OrganizationDeleteTest__test_can_remove_as_owner(org: Org) -> None:
     """The deletion mail to the owners is left out (tokens have no mailbox)."""
     response = org.delete(org.url)
@@ -728,18 +708,15 @@ def test_organization_details__OrganizationDeleteTest__test_can_remove_as_owner(
     assert len(rows) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=NO_DELETE + " (an admin gets 405, Sentry: 403)")
 def test_organization_details__OrganizationDeleteTest__test_cannot_remove_as_admin(org: Org) -> None:
     assert org.delete(org.url, token=org.token(*ADMIN)).status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=NO_DELETE)
 def test_organization_details__OrganizationDeleteTest__test_redo_deletion(org: Org) -> None:
     assert org.delete(org.url).status_code == 202
     assert org.delete(org.url).status_code == 202
     assert details(org)["status"]["id"] == "pending_deletion"
 
 
-@pytest.mark.xfail(strict=True, reason=NO_DELETE + " (an unknown slug gets 405, Sentry: 404)")
 def test_organization_details__OrganizationDeleteTest__test_organization_does_not_exist(org: Org) -> None:
     assert org.delete("/api/0/organizations/nonexistent-slug/").status_code == 404

@@ -132,7 +132,7 @@ def test_slug_moves_on_the_registry() -> None:
     registry = OrganizationRegistry.fold(
         [OrganizationSlugReserved(OID, "acme"), OrganizationSlugReserved(8, "taken")]
     )
-    decision = when(UpdateOrganization(OID, slug="Acme-Two"), organization=org(), registry=registry)
+    decision = when(UpdateOrganization(OID, slug="acme-two"), organization=org(), registry=registry)
     released, reserved, event = then(decision)
     assert released == OrganizationSlugReleased(OID, "acme") and reserved == OrganizationSlugReserved(
         OID, "acme-two"
@@ -144,6 +144,9 @@ def test_slug_moves_on_the_registry() -> None:
     with pytest.raises(FieldErrors) as taken:
         when(UpdateOrganization(OID, slug="taken"), organization=org(), registry=registry)
     assert taken.value.errors == {"slug": ['The slug "taken" is in use by another organization.']}
+    with pytest.raises(FieldErrors) as upper:  # Sentry's slug reservation: lower case only
+        when(UpdateOrganization(OID, slug="Acme-Two"), organization=org(), registry=registry)
+    assert upper.value.errors == {"slug": ['The slug "Acme-Two" is in use by another organization.']}
 
 
 def test_sampling_mode_rules() -> None:
