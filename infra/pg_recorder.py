@@ -191,7 +191,6 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
             return row["max"] if row else None
 
-
     def max_written_id(self) -> int | None:
         """The last position taken by any committed append, visible to readers or not yet."""
         return super().max_notification_id()
