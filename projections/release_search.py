@@ -8,10 +8,10 @@ eventry parses it here when a query or sort needs it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sentry_relay.processing import parse_release
 
@@ -27,6 +27,7 @@ INVALID_SEMVER = (
 )
 WILDCARDS = ("X", "*")
 Release = Mapping[str, Any]
+R = TypeVar("R", bound=Release)
 
 
 class InvalidSearch(ValueError):
@@ -222,7 +223,7 @@ def _check(term: Term, latest: Callable[[], set[str]]) -> Callable[[Release], bo
     return lambda r: True  # release.stage: adoption needs sessions, which eventry does not have
 
 
-def semver_order(releases: Iterable[Release]) -> list[Release]:
+def semver_order(releases: Iterable[R]) -> list[R]:
     """Sentry's ``sort=semver``: the semver columns descending, releases without them last,
     then the newest created first."""
     by_date = sorted(releases, key=lambda r: (r["date_added"], r["id"]), reverse=True)
@@ -244,13 +245,13 @@ class _Reversed:
         return self.text > other.text
 
 
-def build_order(releases: Iterable[Release]) -> list[Release]:
+def build_order(releases: Iterable[R]) -> list[R]:
     """Sentry's ``sort=build``: releases with a numeric build, the highest first."""
     numbered = [(parse_version(r["version"]).build_number, r) for r in releases]
     return [r for n, r in sorted(((n, r) for n, r in numbered if n is not None), key=lambda x: -x[0])]
 
 
-def follows_semver(releases: list[Release]) -> bool:
+def follows_semver(releases: Sequence[Release]) -> bool:
     """Sentry's ``follows_semver_versioning_scheme`` over a project's ten newest open releases."""
     semver = [parse_version(r["version"]).semver is not None for r in releases[:10]]
     if not semver:
@@ -262,7 +263,7 @@ def follows_semver(releases: list[Release]) -> bool:
     return any(semver[:3]) and sum(semver) >= 3
 
 
-def latest_version(releases: list[Release]) -> str | None:
+def latest_version(releases: Sequence[Release]) -> str | None:
     """Sentry's ``get_latest_release`` for one project, given its releases newest first: the
     highest semver when the project follows semver, else the newest."""
     if not releases:
