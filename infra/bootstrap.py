@@ -52,7 +52,8 @@ class Services:
         """Draw a snowflake id for a new entity; a collision draws again (5 tries, as Sentry)."""
         for _ in range(MAX_SAVE_ATTEMPTS):
             try:
-                return self.dispatcher.dispatch(make(self.snowflake(redis_key)), meta, **kwargs)
+                command = make(self.snowflake(redis_key))
+                return self.dispatcher.dispatch(command, meta, inline_response=True, **kwargs)
             except IdCollision:
                 continue
         raise Conflict(MAX_RETRY_DETAIL)

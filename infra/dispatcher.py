@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ from infra.snapshots import Snapshots
 from infra.snowflake import MAX_RETRY_DETAIL
 
 Render = Callable[[Any], tuple[int, Any]]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,13 @@ class Dispatcher:
         meta: Meta | None = None,
         idempotency: Idempotency | None = None,
         render: Render | None = None,
+        inline_response: bool = False,
     ) -> Outcome:
+        """``inline_response``: keep the idempotent response in the marker whatever its size (a
+        command with freshly drawn ids cannot be decided again the same way on a replay)."""
         name = type(command).__name__
         try:
-            outcome = self._dispatch(command, meta or Meta(), idempotency, render)
+            outcome = self._dispatch(command, meta or Meta(), idempotency, render, inline_response)
         except FailedAfterAppend:
             telemetry.COMMANDS.labels(name, "failed_after_append").inc()
             raise
@@ -110,13 +115,18 @@ class Dispatcher:
         return outcome
 
     def _dispatch(
-        self, command: Command, meta: Meta, idempotency: Idempotency | None, render: Render | None
+        self,
+        command: Command,
+        meta: Meta,
+        idempotency: Idempotency | None,
+        render: Render | None,
+        inline_response: bool = False,
     ) -> Outcome:
         handler = handler_for(command)
-        trust = True  # the first attempt may decide on cached states (see _trusted)
+        trust = True  # the first attempt may decide on cached states (see _checked_by_append)
         for attempt in range(self.max_attempts):
             if idempotency is not None:
-                replay = self._replay(idempotency)
+                replay = self._replay(idempotency, command, render)
                 if replay is not None:
                     return replay
             reads = handler.reads(command)
@@ -137,7 +147,7 @@ class Dispatcher:
             response = None
             if idempotency is not None and decision.error is None:
                 response = (render or _default_render)(decision.result)
-                marker = RequestCompleted(idempotency.key, idempotency.fingerprint, *response)
+                marker = _marker(idempotency, response, versions, inline_response)
                 pending.append((idempotency.stream, 1, marker))
             if not pending:
                 return Outcome(None, decision.result, response)
@@ -250,7 +260,7 @@ class Dispatcher:
             raise IdCollision(MAX_RETRY_DETAIL)
         return reserved
 
-    def _replay(self, idempotency: Idempotency) -> Outcome | None:
+    def _replay(self, idempotency: Idempotency, command: Command, render: Render | None) -> Outcome | None:
         recorded = self.store.read_stream(idempotency.stream)
         if not recorded:
             return None
@@ -258,8 +268,47 @@ class Dispatcher:
         assert isinstance(marker, RequestCompleted)
         if marker.fingerprint != idempotency.fingerprint:
             raise IdempotencyMismatch("This Idempotency-Key was already used for a different request")
+        body = marker.body
+        if marker.digest:
+            body = self._rerender(command, marker, recorded[0].at, render)
         # The first request's events are in the log, so its head is a safe read-your-writes position.
-        return Outcome(self.store.head(), None, (marker.status, marker.body), replayed=True)
+        return Outcome(self.store.head(), None, (marker.status, body), replayed=True)
+
+    def _rerender(
+        self, command: Command, marker: RequestCompleted, at: datetime, render: Render | None
+    ) -> Any:
+        """The response of a marker kept by reference: the same command decided again on the
+        states it was first decided on (their versions are in the marker), at the same time."""
+        versions = {UUID(str(stream)): int(version) for stream, version in marker.read_versions}
+        states: dict[str, State] = {}
+        for name, (stream, state_type) in handler_for(command).reads(command).items():
+            events = self.store.read_stream(stream)
+            states[name] = state_type.fold(r.event for r in events if r.version <= versions.get(stream, 0))
+        _, body = (render or _default_render)(decide(command, at, states).result)
+        if _digest(body) != marker.digest:  # e.g. rendering adds an organization renamed since
+            log.warning("idempotent replay of %s re-rendered a different body", marker.key)
+        return body
+
+
+INLINE_LIMIT = 4096  # bytes of JSON: larger responses are kept by reference in the marker
+
+
+def _marker(
+    idempotency: Idempotency, response: tuple[int, Any], versions: dict[UUID, int], inline: bool
+) -> RequestCompleted:
+    status, body = response
+    if inline or len(_canonical(body)) <= INLINE_LIMIT:
+        return RequestCompleted(idempotency.key, idempotency.fingerprint, status, body)
+    read = tuple((str(stream), version) for stream, version in versions.items())
+    return RequestCompleted(idempotency.key, idempotency.fingerprint, status, None, _digest(body), read)
+
+
+def _canonical(body: Any) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _digest(body: Any) -> str:
+    return hashlib.sha256(_canonical(body)).hexdigest()
 
 
 def _checked_by_append(trusted: frozenset[UUID], pending: list[Pending], error: DomainError | None) -> bool:
