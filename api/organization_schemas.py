@@ -122,6 +122,7 @@ class OrganizationSchema(Schema):
     defaultSeerScannerAutomation = drf.Boolean()
     enableSeerEnhancedAlerts = drf.Boolean()
     enableSeerCoding = drf.Boolean()
+    enablePrReviewTestGeneration = drf.Boolean()
     defaultCodingAgent = drf.Choice(CODING_AGENTS, allow_none=True)
     defaultCodingAgentIntegrationId = drf.Integer(maximum=INT32_MAX, allow_none=True)
     defaultAutomatedRunStoppingPoint = drf.String()

@@ -73,6 +73,7 @@ _ROWS: tuple[tuple[Any, ...], ...] = (
     ("defaultSeerScannerAutomation", "sentry:default_seer_scanner_automation", bool, True),
     ("enableSeerEnhancedAlerts", "sentry:enable_seer_enhanced_alerts", bool, True),
     ("enableSeerCoding", "sentry:enable_seer_coding", bool, True),
+    ("enablePrReviewTestGeneration", "sentry:enable_pr_review_test_generation", bool, False),
     ("defaultCodingAgent", "sentry:seer_default_coding_agent", str, None),
     ("defaultCodingAgentIntegrationId", "sentry:seer_default_coding_agent_integration_id", int, None),
     ("autoOpenPrs", "sentry:auto_open_prs", bool, False),

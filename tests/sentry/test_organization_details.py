@@ -575,12 +575,7 @@ def test_organization_details__OrganizationUpdateTest__test_enabled_console_plat
 @pytest.mark.parametrize(
     ("field", "option", "default"),
     [
-        pytest.param(
-            "enablePrReviewTestGeneration",
-            "sentry:enable_pr_review_test_generation",
-            False,
-            marks=pytest.mark.xfail(strict=True, reason="eventry does not know enablePrReviewTestGeneration"),
-        ),
+        ("enablePrReviewTestGeneration", "sentry:enable_pr_review_test_generation", False),
         ("enableSeerEnhancedAlerts", "sentry:enable_seer_enhanced_alerts", True),
         ("enableSeerCoding", "sentry:enable_seer_coding", True),
     ],
