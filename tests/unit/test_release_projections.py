@@ -88,7 +88,7 @@ def test_a_fetching_set_refs_emits_the_job_and_deletion_clears_the_release(db: S
         f.projection.apply(view, Recorded(uuid4(), 2, event, datetime.now(UTC), position=9))
         assert view.effects == [
             {"task": FETCH_COMMITS, "release_id": RID, "organization_id": ORG, "version": "1.0", "user_id": 3,
-             "refs": list(refs), "position": 9}
+             "refs": list(refs), "position": 9, "previous_release_id": None}
         ]  # fmt: skip
     f.feed(ReleaseDeleted(RID, ORG, "1.0"))
     for view in f.read():
