@@ -31,7 +31,7 @@ def test_metrics_count_commands_events_and_lag(client: FlaskClient, tenant: Tena
     )
     text = client.get("/metrics").get_data(as_text=True)
     assert 'eventry_commands_total{command="BlockMetric",outcome="ok"}' in text
-    assert 'eventry_events_appended_total{topic="metrics.MetricBlocked.v1"}' in text
+    assert 'eventry_events_appended_total{topic="metrics.MetricBlocked.v2"}' in text
     assert 'eventry_projection_lag_events{projection="audit_log"}' in text
     assert "eventry_http_request_seconds_bucket" in text
 

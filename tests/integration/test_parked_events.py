@@ -87,7 +87,7 @@ def test_a_poison_event_parks_its_stream_while_every_other_stream_flows(svc: Ser
         (FOLD, a2, "waiting", 0),
     ]
     assert {p.stream for p in parked} == {str(streams.project(a.project_id))}
-    assert parked[0].topic == "metrics.MetricBlocked.v1"
+    assert parked[0].topic == "metrics.MetricBlocked.v2"
     assert parked[0].error == "ValueError: cannot fold c:custom/poison@none"
     assert parked[0].first_failed and parked[0].last_failed and parked[0].generation == 1
     assert all(s.lag == 0 for s in svc.engine.status()), "every view, this one too, reached the head"
@@ -244,7 +244,7 @@ def test_projections_errors_lists_it_and_retry_applies_it_after_the_fix(svc: Ser
         "1",
         str(bad),
         str(streams.project(t.project_id)),
-        "metrics.MetricBlocked.v1",
+        "metrics.MetricBlocked.v2",
         "1",
     ]
     assert rows[0].rstrip().endswith("ValueError: cannot fold c:custom/poison@none")
