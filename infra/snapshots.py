@@ -19,12 +19,14 @@ import hashlib
 import inspect
 import logging
 import pickle
-import sys
 import uuid
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import AggregateRecorder, StoredEvent
+
+import events
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +36,12 @@ EVERY = 100  # events folded past the last snapshot before another one is writte
 
 @cache
 def fingerprint(state_type: type) -> str:
-    """The state's module and the event modules, as source: what a fold depends on."""
-    modules = [sys.modules[state_type.__module__]]
-    modules += [m for name, m in sorted(sys.modules.items()) if name.partition(".")[0] == "events"]
+    """The source of the state's module and of every event module: what a fold depends on
+    (read from the files, so every process computes the same, whatever it has imported)."""
+    module = Path(inspect.getfile(state_type))
     digest = hashlib.sha256()
-    for module in modules:
-        try:
-            digest.update(inspect.getsource(module).encode())
-        except (OSError, TypeError):
-            digest.update(module.__name__.encode())
+    for path in [module, *sorted(Path(events.__file__).parent.glob("*.py"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
