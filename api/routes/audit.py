@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from api.consistency import consistent, with_position
 from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.pagination import INVALID_CURSOR, link_header, parse_cursor
+from api.periods import parse_stats_period
 from api.response_fields import Body, Int, ListOf, Map, Null, Obj, Str, Time, strings
 from api.schemas import AuditQuerySchema, load_fields
 from projections import audit_log
@@ -22,8 +22,6 @@ from projections import audit_log
 bp = Blueprint("audit", __name__)
 SCHEMA = AuditQuerySchema()
 VIEWS = ["audit_log"]
-STATS_PERIOD = re.compile(r"^(\d+)([hdmsw]?)$")
-PERIOD_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_STATS_PERIOD = timedelta(days=90)
 
 
@@ -94,8 +92,7 @@ def _date_range(args: dict[str, Any]) -> tuple[datetime | None, datetime | None]
     """Sentry's ``get_date_range_from_stats_period(optional=True)``: ``statsPeriod`` (ending
     now) wins over ``start`` and ``end``, which go together; neither: no bounds."""
     if args["statsPeriod"] is not None:
-        match = STATS_PERIOD.match(args["statsPeriod"])
-        period = timedelta(seconds=int(match[1]) * PERIOD_UNITS[match[2]]) if match else None
+        period = parse_stats_period(args["statsPeriod"])
         if period is None or not timedelta(seconds=1) <= period <= MAX_STATS_PERIOD:
             raise detail(400, "Invalid statsPeriod")
         now = datetime.now(UTC)

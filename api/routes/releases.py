@@ -18,6 +18,7 @@ from api.consistency import consistent, with_position
 from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.pagination import paginate
+from api.periods import parse_stats_period
 from api.release_render import release_of_state, render_commit, render_deploy, render_release, utc
 from api.release_schemas import (
     PAGE,
@@ -255,8 +256,7 @@ def _searched(
         raise detail(400, str(exc)) from None
 
 
-STATS_PERIOD = re.compile(r"^(\d{1,9})([smhdw]?)$")
-PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "": 3600}
+LONGEST_PERIOD = timedelta(days=365 * 1000)  # older than any release; keeps the start representable
 
 
 def date_window() -> tuple[str, str] | None:
@@ -266,12 +266,11 @@ def date_window() -> tuple[str, str] | None:
     if start and end:
         return _parsed_date(start), _parsed_date(end)
     if period:
-        matched = STATS_PERIOD.match(period)
-        if matched is None:
+        parsed = parse_stats_period(period)
+        if parsed is None:
             raise detail(400, f"Invalid date range: Invalid statsPeriod: {period!r}")
         now = datetime.now(UTC)
-        seconds = min(int(matched[1]) * PERIOD_SECONDS[matched[2]], 10**11)
-        return (now - timedelta(seconds=seconds)).isoformat(), now.isoformat()
+        return (now - min(parsed, LONGEST_PERIOD)).isoformat(), now.isoformat()
     return None
 
 
