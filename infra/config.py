@@ -74,7 +74,7 @@ class Settings:
 
     @property
     def is_embedded(self) -> bool:
-        """SQLite and an in-process Redis: one process only."""
+        """SQLite, or the Redis under the data directory: one API process, which runs the projections."""
         return not self.is_postgres or self.redis_url is None
 
     @property

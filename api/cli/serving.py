@@ -23,7 +23,7 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = Settings.from_env()
     if workers > 1 and settings.is_embedded:
         raise click.ClickException(
-            "the embedded default (SQLite, in-process Redis) runs one process; "
+            "the embedded default (SQLite, the Redis under the data directory) runs one process; "
             "set DATABASE_URL and REDIS_URL to serve with --workers"
         )
     run(host, port, workers, settings)
