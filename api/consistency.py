@@ -28,10 +28,6 @@ def requested_min_position() -> int | None:
     )
 
 
-def wait_for(position: int | None, views: list[str], name: str = "min_position") -> None:
-    context.wait_until(position, views, name)
-
-
 def consistent(views: list[str]) -> None:
     """Wait until the views this request reads show the caller's own acknowledged writes, and
     the position the caller asked for, if any (for readers that are not the writer)."""

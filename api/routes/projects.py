@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute
-from api.consistency import consistent, parse_position, wait_for, with_position
+from api.consistency import consistent, parse_position, with_position
 from api.context import PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
 from api.errors import ApiError
 from api.openapi import DETAIL_OR_FIELDS, operation
@@ -48,7 +48,7 @@ def get_options(org_slug: str, project_slug: str) -> Response:
     consistent(VIEWS)
     _, project = context.project(org_slug, project_slug)
     at = parse_position(request.args.get("at_position"), "at_position")
-    wait_for(at, VIEWS, "at_position")
+    context.wait_until(at, VIEWS, "at_position")
     with context.services().engine.read("project_options") as view:
         if at is None:
             body = project_options.options(view, project.id)

@@ -16,7 +16,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import context
 from api.commanding import remember_write
-from api.consistency import wait_for
 from api.errors import ApiError
 from api.openapi import DETAIL, UPLOAD, operation
 from api.screen import load_json
@@ -159,7 +158,7 @@ def upload_chunks(org_slug: str) -> Response:
     if outcome.position is not None:
         remember_write(outcome.position, outcome.topics)
     # sentry-cli asks for missing chunks right after this answer: the view must have them.
-    wait_for(outcome.position, ["uploads"], "position")
+    context.wait_until(outcome.position, ["uploads"], "position")
     return Response(status=200)
 
 
