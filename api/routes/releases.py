@@ -57,12 +57,6 @@ INVALID_PROJECTS = "Invalid project ids or slugs"
 RELEASE_REFERENCED = "This release is referenced by active issues and cannot be removed."
 
 
-def caught_up() -> None:
-    """Reads of the releases view show the caller's own writes (sentry-cli reads right after
-    it writes and sends no position), as every read does."""
-    consistent(VIEWS)
-
-
 def _projects(org: OrganizationRow) -> dict[int, ProjectRow]:
     with context.services().engine.read("directory") as view:
         return {p.id: p for p in list_projects(view, org.id) if p.status == "active"}
@@ -196,7 +190,7 @@ def create_project_release(org_slug: str, project_slug: str) -> Response:
 @context.requires(RELEASE_READ)
 def list_organization_releases(org_slug: str) -> Response:
     org = context.organization(org_slug)
-    caught_up()
+    consistent(VIEWS)
     status = request.args.get("status", "open") or None
     if status not in (None, "open", "archived"):
         raise detail(400, "invalid value for status")
@@ -295,7 +289,7 @@ def _parsed_date(text: str) -> str:
 def release_stats(org_slug: str) -> Response:
     """Sentry's ``OrganizationReleasesStatsEndpoint``: every status, ``query`` and dates honoured."""
     org = context.organization(org_slug)
-    caught_up()
+    consistent(VIEWS)
     window = date_window()
     projects = _projects(org)
     project_ids = requested_projects(projects) or tuple(projects)
@@ -314,7 +308,7 @@ def release_stats(org_slug: str) -> Response:
 @context.requires(RELEASE_READ)
 def list_project_releases(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
-    caught_up()
+    consistent(VIEWS)
     # An environment the organization does not have lists nothing here (Sentry's queryset.none()).
     environments = [name for name in request.args.getlist("environment") if name] or None
     return _release_page(org, _projects(org), (project.id,), "open", project.id, environments)
@@ -443,7 +437,7 @@ def _project_meta(
     suffix = RELEASE_SUFFIX.match(query or "")
     if suffix is not None:
         matches.append(f"{suffix[1]}+{suffix[2]}")
-    caught_up()
+    consistent(VIEWS)
     environments = request.args.getlist("environment") or None
     with context.services().engine.read("releases") as view:
         if environments and queries.known_environments(view, org.id, environments) != set(environments):
@@ -547,7 +541,7 @@ def delete_project_release(org_slug: str, project_slug: str, version: str) -> Re
 def release_commits(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
     release = _existing(org, version)
-    caught_up()
+    consistent(VIEWS)
     return view_page(
         lambda view, offset, limit: queries.release_commits(view, org.id, release["id"], offset, limit),
         render_commit,
@@ -561,7 +555,7 @@ def release_commits(org_slug: str, version: str) -> Response:
 def previous_with_commits(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
     release = _existing(org, version)
-    caught_up()
+    consistent(VIEWS)
     with context.services().engine.read("releases") as view:
         previous = queries.previous_with_commits(view, release)
     return with_position(_render(org, previous) if previous else {}, VIEWS)
@@ -606,7 +600,7 @@ def create_deploy(org_slug: str, version: str) -> Response:
 def list_deploys(org_slug: str, version: str) -> Response:
     org = context.organization(org_slug)
     release = _existing(org, version)
-    caught_up()
+    consistent(VIEWS)
     projects = _projects(org)
     project_ids = tuple(requested_projects(projects) or projects)
     return view_page(

@@ -11,11 +11,12 @@ from flask_smorest import Blueprint
 
 from api import context
 from api.commanding import execute
+from api.consistency import consistent
 from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.release_render import render_repository
 from api.release_schemas import REPO_LIST_QUERY, Repository, RepositorySchema
-from api.routes.releases import caught_up, view_page
+from api.routes.releases import VIEWS, view_page
 from api.schemas import load_fields
 from commands.releases import AddRepository
 from infra.git_provider import ProviderError, repository_dir
@@ -35,7 +36,7 @@ STATUSES = ("active", "disabled", "hidden", "pending_deletion", "deletion_in_pro
 @context.requires(REPOS_READ)
 def list_repositories(org_slug: str) -> Response:
     org = context.organization(org_slug)
-    caught_up()
+    consistent(VIEWS)
     status = request.args.get("status", "active") or None
     if status is not None and status not in STATUSES:
         raise detail(400, "Invalid status")
