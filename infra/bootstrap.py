@@ -116,7 +116,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         redis=redis,
         # One id space per Redis, as in Sentry: ids stay unique across deployments sharing it,
         # so caches keyed by ids (assembly state, locks, flags) never mix them up.
-        snowflake=SnowflakeGenerator(redis),
+        snowflake=SnowflakeGenerator(redis, region_id=settings.snowflake_region),
         marks=WriteMarks(redis, engine, settings.deployment, settings.read_your_writes_ttl),
     )
 

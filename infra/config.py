@@ -34,6 +34,9 @@ class Settings:
     # Directories git repositories may be read from ("{org_id}" names the organization's own);
     # empty: $EVENTRY_DATA_DIR/git/{org_id} (see infra/git_roots.py).
     git_roots: tuple[str, ...] = ()
+    # Sentry's snowflake region (0-4095): each region draws its own 16 ids per second, so
+    # deployments (or test runs) sharing one Redis can be given separate id budgets.
+    snowflake_region: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +69,7 @@ class Settings:
             git_roots=tuple(
                 r.strip() for r in env.get("EVENTRY_GIT_ROOTS", "").split(os.pathsep) if r.strip()
             ),
+            snowflake_region=int(env.get("EVENTRY_SNOWFLAKE_REGION", "0")),
         )
 
     @property

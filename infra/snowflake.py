@@ -1,7 +1,9 @@
 """Sentry's snowflake ids: 53 bits of version, seconds since the epoch, region and sequence.
 
-The per-second sequence comes from Redis (``INCR`` of the second's key); when a second's 16
-ids are used up, earlier seconds are tried, up to five minutes back.
+The per-second sequence comes from Redis (``INCR`` of the region's key for that second); when a
+second's 16 ids are used up, earlier seconds are tried, up to five minutes back. Sentry keeps one
+Redis cluster per region; eventry may share one Redis between regions, so the key names the
+region and each region has its own sequence (ids stay unique: the region is part of the id).
 """
 
 from __future__ import annotations
@@ -49,12 +51,16 @@ def compose(time_difference: int, region_id: int, sequence: int) -> int:
     )
 
 
-def sequence_value(redis: Any, redis_key: str, starting_timestamp: int) -> tuple[int, int]:
+def counter_key(region_id: int, timestamp: int) -> str:
+    return f"snowflake:{region_id}:{timestamp}"
+
+
+def sequence_value(redis: Any, region_id: int, starting_timestamp: int) -> tuple[int, int]:
     """``get_sequence_value_from_redis``. As in Sentry the counter is per second, shared by
-    every model (``redis_key`` only picks the cluster there), so ids are unique per Redis."""
+    every model (``redis_key`` only picks the cluster there), so ids are unique per region."""
     for i in range(TTL_SECONDS):
         timestamp = starting_timestamp - i
-        key = f"snowflake:{timestamp}"
+        key = counter_key(region_id, timestamp)
         value = int(redis.incr(key)) - 1
         if value == 0:
             redis.expire(key, TTL_SECONDS)
@@ -79,5 +85,5 @@ class SnowflakeGenerator:
 
     def __call__(self, redis_key: str) -> int:
         current = int(self.clock() - self.epoch)
-        timestamp, sequence = sequence_value(self.redis, redis_key, current)
+        timestamp, sequence = sequence_value(self.redis, self.region_id, current)
         return compose(timestamp, self.region_id, sequence)

@@ -21,7 +21,7 @@ from commands.project_keys import CreateProjectKey
 from commands.releases import AddRepository, CreateRelease
 from infra import draws
 from infra.bootstrap import Services
-from infra.snowflake import MAX_RETRY_DETAIL, SnowflakeGenerator
+from infra.snowflake import MAX_RETRY_DETAIL, SnowflakeGenerator, counter_key
 from tests.conftest import OPERATOR, Tenant, make_tenant
 
 SCOPES = ("project:releases", "project:write", "org:write", "project:read")
@@ -40,7 +40,7 @@ def second() -> int:
 
 def lose_counters(services: Services, second: int) -> None:
     """What a Redis restart without persistence does to the sequence of ``second``."""
-    services.redis.delete(f"snowflake:{second}")
+    services.redis.delete(counter_key(0, second))
 
 
 def releases_url(t: Tenant, tail: str = "") -> str:

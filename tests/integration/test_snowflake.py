@@ -17,11 +17,13 @@ import redis as redis_lib
 from flask.testing import FlaskClient
 
 from infra.bootstrap import Services
+from infra.config import Settings
 from infra.snowflake import (
     MAX_RETRY_DETAIL,
     SnowflakeError,
     SnowflakeGenerator,
     compose,
+    counter_key,
     msb_0_ordering,
     validate_bits,
 )
@@ -64,9 +66,26 @@ def test_sixteen_ids_a_second_then_the_second_before(redis: Any) -> None:
 def test_no_available_id_when_the_look_back_is_used_up(redis: Any) -> None:
     diff = fresh_second()
     for ts in range(diff - 299, diff + 1):
-        redis.set(f"snowflake:{ts}", 16, ex=300)
+        redis.set(counter_key(0, ts), 16, ex=300)
     with pytest.raises(SnowflakeError, match=r"^No available ID$"):
         frozen(redis, diff)("project_snowflake_key")
+
+
+def test_each_region_has_its_own_sequence(redis: Any) -> None:
+    """Deployments sharing one Redis under different regions never use up each other's ids, and
+    their ids still differ (the region is part of the id)."""
+    diff = fresh_second()
+    for ts in range(diff - 299, diff + 1):
+        redis.set(counter_key(7, ts), 16, ex=300)
+    with pytest.raises(SnowflakeError, match=r"^No available ID$"):
+        frozen(redis, diff, region_id=7)("project_snowflake_key")
+    first = frozen(redis, diff, region_id=8)("project_snowflake_key")
+    assert first == VERSION + (diff << 16) + (8 << 4)
+
+
+def test_the_region_comes_from_the_environment() -> None:
+    assert Settings.from_env({"EVENTRY_SNOWFLAKE_REGION": "42"}).snowflake_region == 42
+    assert Settings.from_env({}).snowflake_region == 0
 
 
 def test_region_id_and_bit_limits(redis: Any) -> None:
@@ -126,7 +145,7 @@ def test_no_available_id_over_http_is_a_503_and_changes_nothing(
 ) -> None:
     diff = fresh_second()
     for ts in range(diff - 299, diff + 1):
-        services.redis.set(f"snowflake:{ts}", 16, ex=300)
+        services.redis.set(counter_key(0, ts), 16, ex=300)
     services.snowflake = frozen(services.redis, diff)
     head = services.store.head()
     response = client.post(
@@ -146,7 +165,7 @@ def test_colliding_ids_are_retried_five_times_then_409(
     url = f"/api/0/organizations/{tenant.org_slug}/projects/"
     for n in range(5):
         assert client.post(url, json={"name": f"p{n}"}, headers=tenant.headers()).status_code == 201
-    services.redis.delete(f"snowflake:{diff}")  # the counter is gone; ids restart at sequence 0
+    services.redis.delete(counter_key(0, diff))  # the counter is gone; ids restart at sequence 0
     head = services.store.head()
     response = client.post(url, json={"name": "again"}, headers=tenant.headers())
     assert response.status_code == 409 and response.get_json() == {"detail": MAX_RETRY_DETAIL}
