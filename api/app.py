@@ -16,6 +16,7 @@ from api.routes import (
     metrics,
     openapi,
     ops,
+    org_auth_tokens,
     organizations,
     project_keys,
     projects,
@@ -51,7 +52,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.register_blueprint(ops.bp)
     for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
         app.register_blueprint(module.bp, url_prefix="/api/0")
-    for module in (releases, repositories, issues, teams, openapi):
+    for module in (releases, repositories, issues, teams, org_auth_tokens, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
     return app

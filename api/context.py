@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
@@ -16,7 +17,7 @@ from commands.organizations import TokenState
 from events import Meta, streams
 from infra.bootstrap import Services
 from infra.read_your_writes import position_for
-from infra.tokens import hash_token
+from infra.tokens import ORG_PREFIX, hash_token
 from projections import View
 from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project
 
@@ -66,6 +67,7 @@ class Principal:
     organization_id: int
     label: str
     scopes: tuple[str, ...]
+    expires_at: datetime | None = None
 
 
 def services() -> Services:
@@ -90,18 +92,37 @@ def principal() -> Principal:
         raise detail(401, "Authentication credentials were not provided.")
     if scheme.lower() != "bearer" or not token.strip():
         raise detail(401, "Invalid token")
-    hashed = hash_token(token.strip())
-    cache = services().lookups.principals  # how long another process's change may go unseen: infra/lookups.py
+    who = _token_principal(token.strip())
+    services().token_usage.touch(who.token_id)  # throttled: at most once a minute per token
+    g.principal = who
+    return who
+
+
+def _token_principal(token: str) -> Principal:
+    """The token's principal, in Sentry's words when there is none: an unknown or revoked
+    token is ``Invalid token`` (``Invalid org token`` for an org auth token), an expired one
+    ``Token expired``. A revocation by another process is seen within the lookup cache's
+    lifetime (infra/lookups.py); expiry is checked on every request."""
+    return principal_of(
+        hash_token(token), "Invalid org token" if token.startswith(ORG_PREFIX) else "Invalid token"
+    )
+
+
+def principal_of(hashed: str, invalid: str = "Invalid token") -> Principal:
+    """The principal of the token whose SHA-256 is ``hashed`` (all the operator console's
+    session keeps); 401 ``invalid`` for an unknown or revoked token."""
+    cache = services().lookups.principals
     who = cache.get(hashed)
     if who is None:
-        recorded = services().store.read_stream(streams.api_token(hashed))
-        state = TokenState.fold(r.event for r in recorded)
-        if state.token_id is None or state.organization_id is None:
-            raise detail(401, "Invalid token")
-        who = Principal(state.token_id, state.organization_id, state.label, state.scopes)
+        state = TokenState.fold(r.event for r in services().store.read_stream(streams.api_token(hashed)))
+        if state.token_id is None or state.organization_id is None or state.revoked:
+            raise detail(401, invalid)
+        expires = datetime.fromisoformat(state.expires_at) if state.expires_at else None
+        who = Principal(state.token_id, state.organization_id, state.label, state.scopes, expires)
         cache.put(hashed, who)
-    g.principal = who
-    return g.principal
+    if who.expires_at is not None and who.expires_at <= datetime.now(UTC):
+        raise detail(401, "Token expired")
+    return who
 
 
 def caller_key(who: Principal) -> str:

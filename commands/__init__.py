@@ -12,6 +12,7 @@ from commands import (
     relays,
     releases,
     teams,
+    tokens,
     uploads,
     users,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "relays",
     "releases",
     "teams",
+    "tokens",
     "uploads",
     "users",
 ]

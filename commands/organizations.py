@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
+from uuid import UUID
 
 from commands.base import (
     Change,
@@ -31,8 +33,12 @@ from commands.slugs import (
 )
 from events import Event, streams
 from events.organizations import (
+    ORG_TOKEN,
+    USER_TOKEN,
     ApiTokenCreated,
     ApiTokenIdAllocated,
+    ApiTokenRenamed,
+    ApiTokenRevoked,
     OrganizationCreated,
     OrganizationEdited,
     OrganizationRemoved,
@@ -56,6 +62,10 @@ SCOPES = (
     "event:read", "event:write", "event:admin",
     "alerts:read", "alerts:write",
 )  # fmt: skip
+# Not one of Sentry's: lets a token operate eventry itself (the console's rebuild and retry).
+# No API route can grant it: CreateApiToken refuses it among ``scopes`` and adds it only for
+# ``operator=True``, which only ``eventry tokens create --operator`` sets. A rotation keeps it.
+OPERATOR_SCOPE = "eventry:operator"
 
 
 @dataclass(frozen=True)
@@ -300,42 +310,131 @@ def create_project(
 
 @dataclass(frozen=True)
 class CreateApiToken(Command):
+    """``expires_in``: seconds from now until the token stops authenticating (None: never)."""
+
     organization_id: int
     token_hash: str
     token_last_characters: str
     label: str
     scopes: tuple[str, ...]
+    kind: str = USER_TOKEN
+    expires_in: int | None = None
+    operator: bool = False  # adds OPERATOR_SCOPE; set by the command line only
 
 
-@handles(
-    CreateApiToken,
-    reads=lambda c: {
+TOKEN_NAME_BLANK = "The name cannot be blank."
+TOKEN_NAME_TOO_LONG = "The name cannot be longer than 255 characters."
+MAX_TOKEN_NAME = 255  # Sentry's OrgAuthToken MAX_NAME_LENGTH
+MAX_EXPIRES_IN = 100 * 366 * 86400  # a century: any later is "never", said plainly
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_token_name(label: str) -> None:
+    if not label:  # as Sentry: only the empty name is blank
+        raise InvalidCommand(TOKEN_NAME_BLANK)
+    if len(label) > MAX_TOKEN_NAME:
+        raise InvalidCommand(TOKEN_NAME_TOO_LONG)
+
+
+def token_expiry(now: datetime, expires_in: int | None) -> str | None:
+    """When a token made now stops authenticating; a refusal for a duration out of range."""
+    if expires_in is None:
+        return None
+    if not 0 < expires_in <= MAX_EXPIRES_IN:
+        raise InvalidCommand(f"The expiry must be between 1 second and {MAX_EXPIRES_IN // 86400} days")
+    return (now + timedelta(seconds=expires_in)).isoformat()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token about to be stored: its secret's hash and the rest of what it is."""
+
+    organization_id: int
+    token_hash: str
+    token_last_characters: str
+    label: str
+    scopes: tuple[str, ...]
+    kind: str
+    expires_at: str | None
+
+
+def new_token_reads(organization_id: int, token_hash: str) -> dict[str, tuple[UUID, type[State]]]:
+    """What storing a new token reads: the id registry, its organization, its (empty) stream."""
+    return {
         "registry": (streams.TOKEN_REGISTRY, TokenRegistry),
-        "organization": (streams.organization(c.organization_id), OrganizationState),
-    },
-)
-def create_api_token(
-    cmd: CreateApiToken, now: datetime, registry: TokenRegistry, organization: OrganizationState
-) -> Decision:
+        "organization": (streams.organization(organization_id), OrganizationState),
+        "successor": (streams.api_token(token_hash), TokenState),
+    }
+
+
+def new_token_changes(
+    registry: TokenRegistry, organization: OrganizationState, successor: TokenState, token: NewToken
+) -> tuple[ApiTokenCreated, tuple[Change, ...]]:
+    """The token as stored under the next id, and the changes that store it (validated here: an
+    accepted token is in the log forever). ``successor`` is its stream so far: empty."""
     if not organization.exists:
         raise NotFound("The requested resource does not exist")
-    unknown = sorted(set(cmd.scopes) - set(SCOPES))
+    if successor.token_id is not None:  # the same secret twice: never two tokens on one stream
+        raise Conflict("A token with this secret exists already")
+    if token.kind not in (USER_TOKEN, ORG_TOKEN):
+        raise InvalidCommand(f"Unknown token kind: {token.kind}")
+    if not SHA256_HEX.match(token.token_hash) or len(token.token_last_characters) != 4:
+        raise InvalidCommand("A token is stored as the SHA-256 of its secret and its last 4 characters")
+    check_token_name(token.label)
+    unknown = sorted(set(token.scopes) - set(SCOPES))
     if unknown:
         raise InvalidCommand(f"Invalid scopes: {', '.join(unknown)}")
-    if not cmd.scopes:
+    if not token.scopes:
         raise InvalidCommand("A token needs at least one scope")
     token_id = registry.allocated + 1
-    scopes = tuple(s for s in SCOPES if s in cmd.scopes)
     created = ApiTokenCreated(
-        token_id, cmd.organization_id, cmd.token_hash, cmd.token_last_characters, cmd.label, scopes
+        token_id,
+        token.organization_id,
+        token.token_hash,
+        token.token_last_characters,
+        token.label,
+        tuple(s for s in SCOPES if s in token.scopes),
+        token.kind,
+        token.expires_at,
     )
-    return Decision(
-        changes=(
-            Change(streams.TOKEN_REGISTRY, ApiTokenIdAllocated(token_id)),
-            Change(streams.api_token(cmd.token_hash), created),
-        ),
-        result={"id": token_id, "scopes": list(scopes)},
+    return created, (
+        Change(streams.TOKEN_REGISTRY, ApiTokenIdAllocated(token_id)),
+        Change(streams.api_token(token.token_hash), created),
     )
+
+
+@handles(CreateApiToken, reads=lambda c: new_token_reads(c.organization_id, c.token_hash))
+def create_api_token(
+    cmd: CreateApiToken,
+    now: datetime,
+    registry: TokenRegistry,
+    organization: OrganizationState,
+    successor: TokenState,
+) -> Decision:
+    token = NewToken(
+        cmd.organization_id,
+        cmd.token_hash,
+        cmd.token_last_characters,
+        cmd.label,
+        cmd.scopes,
+        cmd.kind,
+        token_expiry(now, cmd.expires_in),
+    )
+    created, changes = new_token_changes(registry, organization, successor, token)
+    return Decision(changes=changes, result=token_result(created, now))
+
+
+def token_result(created: ApiTokenCreated, now: datetime) -> dict[str, Any]:
+    """What creating (or rotating to) a token answers; the secret is added by the caller."""
+    return {
+        "id": created.token_id,
+        "name": created.label,
+        "kind": created.kind,
+        "scopes": list(created.scopes),
+        "tokenLastCharacters": created.token_last_characters,
+        "dateCreated": now.isoformat(),
+        "expiresAt": created.expires_at,
+    }
 
 
 @dataclass(frozen=True)
@@ -344,6 +443,9 @@ class TokenState(State):
     organization_id: int | None = None
     label: str = ""
     scopes: tuple[str, ...] = ()
+    kind: str = USER_TOKEN
+    expires_at: str | None = None
+    revoked: bool = False
 
     def evolve(self, event: Event) -> Self:
         if isinstance(event, ApiTokenCreated):
@@ -353,5 +455,11 @@ class TokenState(State):
                 organization_id=event.organization_id,
                 label=event.label,
                 scopes=event.scopes,
+                kind=event.kind,
+                expires_at=event.expires_at,
             )
+        if isinstance(event, ApiTokenRenamed):
+            return replace(self, label=event.label)
+        if isinstance(event, ApiTokenRevoked):
+            return replace(self, revoked=True)
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from events.base import Event, event
+from events.base import Event, event, upcaster
 
 
 @event
@@ -47,16 +47,56 @@ class ApiTokenIdAllocated(Event):
     token_id: int
 
 
+USER_TOKEN, ORG_TOKEN = "user", "org"  # a user auth token (sntryu_), an org auth token (sntrys_)
+
+
 @event
 @dataclass(frozen=True)
 class ApiTokenCreated(Event):
-    TOPIC = "organizations.ApiTokenCreated.v1"
+    """On the token's stream. ``expires_at`` (ISO 8601, UTC) or None: it never expires."""
+
+    TOPIC = "organizations.ApiTokenCreated.v2"
     token_id: int
     organization_id: int
     token_hash: str
     token_last_characters: str
     label: str
     scopes: tuple[str, ...]
+    kind: str = USER_TOKEN
+    expires_at: str | None = None
+
+
+@upcaster("organizations.ApiTokenCreated.v1", ApiTokenCreated.TOPIC)
+def _token_created_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 tokens were user tokens without an expiry (the new fields' defaults)."""
+    return payload
+
+
+@event
+@dataclass(frozen=True)
+class ApiTokenRevoked(Event):
+    """On the token's stream: the token authenticates no more (Sentry's ``date_deactivated``).
+    ``label`` and ``scopes`` as they were, for the audit entry; ``rotated_to``: the token that
+    replaced it (0: none)."""
+
+    TOPIC = "organizations.ApiTokenRevoked.v1"
+    token_id: int
+    organization_id: int
+    label: str
+    scopes: tuple[str, ...]
+    kind: str
+    rotated_to: int = 0
+
+
+@event
+@dataclass(frozen=True)
+class ApiTokenRenamed(Event):
+    """On the token's stream: ``PUT /org-auth-tokens/{id}/`` gave it a new name."""
+
+    TOPIC = "organizations.ApiTokenRenamed.v1"
+    token_id: int
+    organization_id: int
+    label: str
 
 
 @event

@@ -22,6 +22,7 @@ from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
 from infra.snapshots import Snapshots
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
+from infra.token_usage import TokenUsage
 from infra.worker import Worker
 
 
@@ -35,6 +36,7 @@ class Services:
     redis: Any
     snowflake: SnowflakeGenerator
     marks: WriteMarks
+    token_usage: TokenUsage
     lookups: Lookups = field(default_factory=lambda: Lookups(0))
     worker: Worker | None = None
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -118,6 +120,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         # so caches keyed by ids (assembly state, locks, flags) never mix them up.
         snowflake=SnowflakeGenerator(redis, region_id=settings.snowflake_region),
         marks=WriteMarks(redis, engine, settings.deployment, settings.read_your_writes_ttl),
+        token_usage=TokenUsage(redis, settings.deployment),
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from events.organizations import ApiTokenCreated
+from events.organizations import ApiTokenCreated, ApiTokenRenamed, ApiTokenRevoked
 from infra.eventstore import Pending
 
 K = TypeVar("K", bound=Hashable)
@@ -77,7 +77,9 @@ class Lookups:
     def appended(self, pending: Sequence[Pending]) -> None:
         """Called by the dispatcher after each append of this process."""
         for _, _, evt in pending:
-            if isinstance(evt, ApiTokenCreated):  # rare: dropping them all costs one read each
+            # Rare: dropping them all costs one read each. A revocation takes effect in this
+            # process at once, in others within the cache's lifetime.
+            if isinstance(evt, ApiTokenCreated | ApiTokenRevoked | ApiTokenRenamed):
                 self.principals.clear()
             if evt.TOPIC.startswith(DIRECTORY_TOPIC_PREFIXES):
                 self.directory.clear()

@@ -11,6 +11,7 @@ from projections.relay_configs import RelayConfigs
 from projections.relays import Relays
 from projections.releases import Releases
 from projections.teams import Teams
+from projections.tokens import Tokens
 from projections.uploads import Uploads
 
 PROJECTIONS: tuple[type[Projection], ...] = (
@@ -25,6 +26,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     Releases,
     Groups,
     Teams,
+    Tokens,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "Relays",
     "Releases",
     "Teams",
+    "Tokens",
     "Uploads",
     "View",
     "on",

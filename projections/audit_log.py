@@ -10,6 +10,8 @@ from typing import Any
 from events import Event, Recorded
 from events.metrics import MetricBlocked, MetricTagsBlocked, MetricTagsUnblocked, MetricUnblocked
 from events.organizations import (
+    ApiTokenCreated,
+    ApiTokenRevoked,
     OrganizationCreated,
     OrganizationEdited,
     OrganizationRemoved,
@@ -48,6 +50,8 @@ AUDIT_EVENTS: dict[str, AuditEvent] = {
         AuditEvent(50, "projectkey.create", "added project key {public_key}"),
         AuditEvent(51, "projectkey.edit", "edited project key {public_key}"),
         AuditEvent(52, "projectkey.remove", "removed project key {public_key}"),
+        AuditEvent(176, "org-auth-token.create", "added org auth token {name}"),
+        AuditEvent(177, "org-auth-token.remove", "removed org auth token {name}"),
         AuditEvent(182, "metric.block", "blocked metric {metric_mri} for project {project_slug}"),
         AuditEvent(
             183,
@@ -145,6 +149,13 @@ ENTRIES: dict[type[Event], Callable[[Any], Entry | None]] = {
     MetricUnblocked: _metric_entry("metric.unblock"),
     MetricTagsBlocked: _metric_entry("metric.tags.block"),
     MetricTagsUnblocked: _metric_entry("metric.tags.unblock"),
+    # OrgAuthToken.get_audit_log_data; every eventry token belongs to an organization.
+    ApiTokenCreated: lambda e: Entry(
+        e.organization_id, "org-auth-token.create", e.token_id, {"name": e.label, "scopes": list(e.scopes)}
+    ),
+    ApiTokenRevoked: lambda e: Entry(
+        e.organization_id, "org-auth-token.remove", e.token_id, {"name": e.label, "scopes": list(e.scopes)}
+    ),
     TeamCreated: lambda e: Entry(  # Team.get_audit_log_data; status 0 is ACTIVE
         e.organization_id,
         "team.create",
@@ -168,6 +179,7 @@ def render_note(api_name: str, data: dict[str, Any]) -> str:
 
 class AuditLog(Projection):
     name = "audit_log"
+    version = 2  # 2: token creations and revocations (org-auth-token.*)
     tables = {
         "entries": "id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, event INTEGER NOT NULL, "
         "api_name TEXT NOT NULL, actor_type TEXT, actor_id BIGINT, actor_label TEXT, ip_address TEXT, "

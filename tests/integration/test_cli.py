@@ -44,6 +44,7 @@ def test_orgs_projects_tokens_and_audit(env: dict[str, str]) -> None:
 
     everything = run(env, "audit", "--org", "acme")
     assert "metric.block" in everything and "project.create" in everything and "org.create" in everything
+    assert "org-auth-token.create" in everything
     lines = [
         json.loads(line)
         for line in run(env, "audit", "--org", "acme", "--event", "metric.block", "--json").splitlines()
@@ -52,7 +53,8 @@ def test_orgs_projects_tokens_and_audit(env: dict[str, str]) -> None:
     actor = lines[0]["actor"]["id"]
     assert len(run(env, "audit", "--org", "acme", "--actor", actor, "--json").splitlines()) == 1
     assert run(env, "audit", "--org", "acme", "--since", "2999-01-01", "--json").strip() == ""
-    assert len(run(env, "audit", "--org", "acme", "--since", "1h", "--json").splitlines()) == 4
+    # org.create, two project.create, org-auth-token.create (the token), metric.block
+    assert len(run(env, "audit", "--org", "acme", "--since", "1h", "--json").splitlines()) == 5
     assert "--since" in fails(env, "audit", "--org", "acme", "--since", "yesterday-ish")
 
 

@@ -233,7 +233,10 @@ def _targets(client: FlaskClient, tenant: Tenant, headers: dict[str, str]) -> di
     team = client.post(
         f"/api/0/organizations/{tenant.org_slug}/teams/", json={"slug": "hostile"}, headers=headers
     )
-    assert [r.status_code for r in (key, release, issue, team)] == [201, 201, 201, 201]
+    token = client.post(
+        f"/api/0/organizations/{tenant.org_slug}/org-auth-tokens/", json={"name": "hostile"}, headers=headers
+    )
+    assert [r.status_code for r in (key, release, issue, team, token)] == [201] * 5
     return {
         "org_slug": tenant.org_slug,
         "project_slug": tenant.project_slug,
@@ -241,6 +244,7 @@ def _targets(client: FlaskClient, tenant: Tenant, headers: dict[str, str]) -> di
         "version": VERSION,
         "issue_id": str(issue.get_json()["id"]),
         "team_slug": team.get_json()["slug"],
+        "token_id": token.get_json()["id"],
     }
 
 

@@ -182,7 +182,21 @@ def test_every_operation_answers_as_documented(walk: Walk, client: FlaskClient, 
     walk_releases(walk, tmp_path)
     walk_uploads(walk)
     walk_relays(walk, client)
+    walk_org_auth_tokens(walk)
     assert walk.succeeded == {(m, p) for p, m, _ in _ops(walk.document)}
+
+
+def walk_org_auth_tokens(walk: Walk) -> None:
+    tokens, one = ORG + "/org-auth-tokens/", ORG + "/org-auth-tokens/{token_id}/"
+    made = walk("POST", tokens, 201, json={"name": "ci"})
+    walk("POST", tokens, 400, json={})
+    walk("GET", tokens)
+    path = {"token_id": made["id"]}
+    walk("GET", one, path=path)
+    walk("PUT", one, 204, path=path, json={"name": "renamed"})
+    walk("PUT", one, 400, path=path, json={"name": ""})
+    walk("DELETE", one, 204, path=path)
+    walk("GET", one, 404, path=path)
 
 
 def walk_operations(walk: Walk) -> None:

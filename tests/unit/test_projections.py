@@ -124,7 +124,8 @@ def test_audit_log_entries_notes_and_filters(db: SqliteDatabase) -> None:
 def test_projection_topics_cover_subclasses_of_handled_events() -> None:
     assert "metrics.MetricTagsUnblocked.v1" in ProjectOptions.topics()
     assert "metrics.MetricBlocked.v1" in AuditLog.topics()
-    assert "organizations.ApiTokenCreated.v1" not in AuditLog.topics()
+    assert "organizations.ApiTokenCreated.v1" in AuditLog.topics()  # upcast to v2, which it audits
+    assert "organizations.ApiTokenIdAllocated.v1" not in AuditLog.topics()
 
 
 def test_option_values_round_trip_as_json(db: SqliteDatabase) -> None:
