@@ -381,7 +381,7 @@ def new_token_changes(
     if not SHA256_HEX.match(token.token_hash) or len(token.token_last_characters) != 4:
         raise InvalidCommand("A token is stored as the SHA-256 of its secret and its last 4 characters")
     check_token_name(token.label)
-    unknown = sorted(set(token.scopes) - set(SCOPES))
+    unknown = sorted(set(token.scopes) - {*SCOPES, OPERATOR_SCOPE})
     if unknown:
         raise InvalidCommand(f"Invalid scopes: {', '.join(unknown)}")
     if not token.scopes:
@@ -393,7 +393,7 @@ def new_token_changes(
         token.token_hash,
         token.token_last_characters,
         token.label,
-        tuple(s for s in SCOPES if s in token.scopes),
+        tuple(s for s in (*SCOPES, OPERATOR_SCOPE) if s in token.scopes),
         token.kind,
         token.expires_at,
     )
@@ -411,12 +411,14 @@ def create_api_token(
     organization: OrganizationState,
     successor: TokenState,
 ) -> Decision:
+    if OPERATOR_SCOPE in cmd.scopes:  # only ``operator`` grants it
+        raise InvalidCommand(f"Invalid scopes: {OPERATOR_SCOPE}")
     token = NewToken(
         cmd.organization_id,
         cmd.token_hash,
         cmd.token_last_characters,
         cmd.label,
-        cmd.scopes,
+        cmd.scopes + ((OPERATOR_SCOPE,) if cmd.operator else ()),
         cmd.kind,
         token_expiry(now, cmd.expires_in),
     )
