@@ -20,6 +20,7 @@ from api.cli import (
     remote,
     serving,
     tokens,
+    transfer,
 )
 
 
@@ -48,5 +49,7 @@ for command in (
     remote.api_command,
     remote.metrics_group,
     openapi.openapi_command,
+    transfer.export_command,
+    transfer.import_command,
 ):
     main.add_command(command)
