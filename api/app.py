@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import errors
 from api.context import request_id
@@ -55,7 +56,16 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     for module in (releases, repositories, issues, teams, org_auth_tokens, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     _log_requests(app)
+    _behind_proxies(app, services.settings.trusted_proxies)
     return app
+
+
+def _behind_proxies(app: Flask, hops: int) -> None:
+    """Behind HOPS trusted reverse proxies the client is the address they forwarded (the audit
+    log's IP address, the request log): werkzeug's ProxyFix. Zero trusts no header, as a
+    client could set them itself."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _log_requests(app: Flask) -> None:

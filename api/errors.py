@@ -18,6 +18,7 @@ from commands import DomainError
 from commands.base import FieldErrors
 from infra.dispatcher import FailedAfterAppend
 from infra.engine import UnknownProjection
+from infra.preflight import not_migrated
 from infra.snowflake import SnowflakeError
 from infra.telemetry import log
 
@@ -88,6 +89,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
+        if not_migrated(exc):  # a table missing: no retry helps until someone migrates
+            log(LOGGER, logging.ERROR, "tables missing", error=repr(exc), fix="run `eventry migrate`")
+            return jsonify(detail="The service is not migrated yet; run `eventry migrate`"), 503
         if isinstance(exc, OUTAGES):
             log(LOGGER, logging.ERROR, "backing service unavailable", error=repr(exc))
             return (

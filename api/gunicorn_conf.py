@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from infra.config import Settings
+from infra.telemetry import gunicorn_logging
+
+_settings = Settings.from_env()  # `eventry serve` validated it before it started gunicorn
+logconfig_dict = gunicorn_logging(_settings.log_level, _settings.log_json)
+
 
 def child_exit(server: Any, worker: Any) -> None:
     """A dead worker's Prometheus files must stop counting as live gauges."""

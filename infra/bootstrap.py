@@ -16,6 +16,7 @@ from infra.dispatcher import Dispatcher, Outcome
 from infra.engine import Engine
 from infra.eventstore import EventStore, build_recorders
 from infra.fetch_commits import enqueuer
+from infra.heartbeat import Heartbeat
 from infra.lookups import Lookups
 from infra.read_your_writes import WriteMarks
 from infra.redis import connect
@@ -34,6 +35,7 @@ class Services:
     engine: Engine
     dispatcher: Dispatcher
     redis: Any
+    heartbeat: Heartbeat
     snowflake: SnowflakeGenerator
     marks: WriteMarks
     token_usage: TokenUsage
@@ -65,7 +67,9 @@ class Services:
         if self.worker is None:
             conninfo = self.settings.postgres_conninfo() if self.settings.is_postgres else None
             channel = getattr(self.store.recorder, "channel_name", "eventry_events")
-            self.worker = Worker(self.engine, None, self.settings.poll_interval, conninfo, channel)
+            self.worker = Worker(
+                self.engine, None, self.settings.poll_interval, conninfo, channel, heartbeat=self.heartbeat
+            )
             self.dispatcher.listeners.append(self.worker.notify)
             self._thread = self.worker.start()
         return self.worker
@@ -116,6 +120,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         dispatcher=dispatcher,
         lookups=lookups,
         redis=redis,
+        heartbeat=Heartbeat(redis, settings.deployment),
         # One id space per Redis, as in Sentry: ids stay unique across deployments sharing it,
         # so caches keyed by ids (assembly state, locks, flags) never mix them up.
         snowflake=SnowflakeGenerator(redis, region_id=settings.snowflake_region),

@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+from infra.environment import ConfigError, parse
+
+__all__ = ["ConfigError", "Settings"]
 
 
 @dataclass(frozen=True)
@@ -37,39 +42,43 @@ class Settings:
     # Sentry's snowflake region (0-4095): each region draws its own 16 ids per second, so
     # deployments (or test runs) sharing one Redis can be given separate id budgets.
     snowflake_region: int = 0
+    # Reverse proxies in front of the API whose X-Forwarded-For/-Proto are trusted (ProxyFix).
+    trusted_proxies: int = 0
+    # /readyz: the largest lag (events) a view may have, and the oldest worker heartbeat (seconds).
+    ready_max_lag: int = 1000
+    ready_max_heartbeat_age: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if environ is None else environ)
-        thread = env.get("EVENTRY_PROJECTION_THREAD", "auto").lower()
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of ENVIRON (default: the process's), validated (infra/environment.py):
+        a value that cannot be used raises ConfigError, one line naming the variable."""
+        env = parse(environ)
         return cls(
-            database_url=env.get("DATABASE_URL") or None,
-            redis_url=env.get("REDIS_URL") or None,
-            data_dir=Path(env.get("EVENTRY_DATA_DIR", "var")),
-            read_wait_timeout=float(env.get("EVENTRY_READ_WAIT_TIMEOUT", "5")),
-            read_your_writes_ttl=int(env.get("EVENTRY_READ_YOUR_WRITES_TTL", "300")),
-            lookup_cache_seconds=float(env.get("EVENTRY_LOOKUP_CACHE_SECONDS", "1")),
-            poll_interval=float(env.get("EVENTRY_POLL_INTERVAL", "0.05")),
-            projection_thread=None if thread == "auto" else thread in ("1", "yes", "true", "on"),
-            batch_size=int(env.get("EVENTRY_BATCH_SIZE", "500")),
-            log_level=env.get("EVENTRY_LOG_LEVEL", "INFO").upper(),
-            log_json=env.get("EVENTRY_LOG_FORMAT", "json").lower() == "json",
-            url_prefix=env.get("EVENTRY_URL_PREFIX", "http://127.0.0.1:8000"),
-            secret_key=env.get("EVENTRY_SECRET_KEY") or None,
-            internal_relays=frozenset(
-                k.strip() for k in env.get("EVENTRY_INTERNAL_RELAYS", "").split(",") if k.strip()
-            ),
-            relay_open_registration=env.get("EVENTRY_RELAY_OPEN_REGISTRATION", "yes").lower()
-            in ("1", "yes", "true"),
-            features=frozenset(f.strip() for f in env.get("EVENTRY_FEATURES", "").split(",") if f.strip()),
-            smtp_url=env.get("SMTP_URL") or None,
-            mail_from=env.get("EVENTRY_MAIL_FROM", "eventry@localhost"),
-            metrics_token=env.get("EVENTRY_METRICS_TOKEN") or None,
-            git_roots=tuple(
-                r.strip() for r in env.get("EVENTRY_GIT_ROOTS", "").split(os.pathsep) if r.strip()
-            ),
-            snowflake_region=int(env.get("EVENTRY_SNOWFLAKE_REGION", "0")),
+            database_url=env.database_url,
+            redis_url=env.redis_url,
+            data_dir=env.data_dir,
+            read_wait_timeout=env.read_wait_timeout,
+            read_your_writes_ttl=env.read_your_writes_ttl,
+            lookup_cache_seconds=env.lookup_cache_seconds,
+            poll_interval=env.poll_interval,
+            projection_thread=None if env.projection_thread == "auto" else bool(env.projection_thread),
+            batch_size=env.batch_size,
+            log_level=env.log_level,
+            log_json=env.log_format == "json",
+            url_prefix=env.url_prefix,
+            secret_key=env.secret_key,
+            internal_relays=frozenset(_split(env.internal_relays, ",")),
+            relay_open_registration=env.relay_open_registration,
+            features=frozenset(_split(env.features, ",")),
+            smtp_url=env.smtp_url,
+            mail_from=env.mail_from,
+            metrics_token=env.metrics_token,
+            git_roots=tuple(_split(env.git_roots, os.pathsep)),
+            snowflake_region=env.snowflake_region,
+            trusted_proxies=env.trusted_proxies,
+            ready_max_lag=env.ready_max_lag,
+            ready_max_heartbeat_age=env.ready_max_heartbeat_age,
         )
 
     @property
@@ -169,3 +178,7 @@ class Settings:
         if env["POSTGRES_SCHEMA"] != "public":
             parts.append(f"options='-c search_path={env['POSTGRES_SCHEMA']}'")
         return " ".join(parts)
+
+
+def _split(value: str, separator: str) -> Iterator[str]:
+    return (part.strip() for part in value.split(separator) if part.strip())

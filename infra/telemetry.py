@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
+import pythonjsonlogger.json
 from prometheus_client import Counter, Gauge, Histogram
 
 COMMANDS = Counter("eventry_commands_total", "Commands dispatched", ["command", "outcome"])
@@ -35,6 +34,11 @@ PROJECTION_PARKED = Gauge(
     ["projection"],
     multiprocess_mode="mostrecent",
 )
+WORKER_HEARTBEAT_AGE = Gauge(
+    "eventry_worker_heartbeat_age_seconds",
+    "Seconds since the projection worker last finished a cycle (+Inf: it never reported)",
+    multiprocess_mode="mostrecent",
+)
 PROJECTION_HANDLER_FAILURES = Counter(
     "eventry_projection_handler_failures_total",
     "Events a projection's handler raised on (first tries and retries)",
@@ -56,28 +60,51 @@ def record_appended(topics: Iterable[str]) -> None:
         EVENTS_APPENDED.labels(topic).inc()
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+TEXT_FORMAT = "%(levelname)s %(name)s %(message)s"
+
+
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object a line for every logger, ours and gunicorn's: ts, level, logger, msg, the
+    fields given to ``log()`` and any ``extra``, and exc for a traceback (python-json-logger)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Arguments from a logging config (gunicorn's logconfig_dict) are ignored: one format.
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger", "message": "msg", "exc_info": "exc"},
+            timestamp="ts",
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message)
+        log_data["level"] = record.levelname.lower()
+        log_data.update(log_data.pop("fields", None) or {})
 
 
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def gunicorn_logging(level: str = "INFO", as_json: bool = True) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its own lines (start, workers, errors) in the app's format
+    on stderr, not plain text among the JSON."""
+    formatter = {"()": JsonFormatter} if as_json else {"format": TEXT_FORMAT}
+    handler = {"class": "logging.StreamHandler", "formatter": "eventry", "stream": "ext://sys.stderr"}
+    logger = {"level": level, "handlers": ["eventry"], "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"eventry": formatter},
+        "handlers": {"eventry": handler},
+        "root": {"level": level, "handlers": ["eventry"]},
+        "loggers": {"gunicorn.error": logger, "gunicorn.access": logger},
+    }
 
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:

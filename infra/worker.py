@@ -17,6 +17,8 @@ from typing import Any
 import psycopg
 
 from infra.engine import Engine, advisory_key
+from infra.heartbeat import Heartbeat
+from infra.preflight import not_migrated
 from infra.telemetry import log
 
 LOGGER = logging.getLogger("eventry.worker")
@@ -31,6 +33,7 @@ class Worker:
         conninfo: str | None = None,
         channel: str = "eventry_events",
         retry_interval: float = 1.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.engine = engine
         self.names = names
@@ -38,6 +41,7 @@ class Worker:
         self.conninfo = conninfo
         self.channel = channel
         self.retry_interval = retry_interval
+        self.heartbeat = heartbeat
         self._next_retry = 0.0
         self.wake = threading.Event()
         self.stop = threading.Event()
@@ -58,20 +62,34 @@ class Worker:
                     self._next_retry = time.monotonic() + self.retry_interval
                     batches += self.engine.retry_due(self.names)
                 failures = 0
+                self._beat()
                 if not batches:
                     self._sleep()
             except Exception as exc:  # keep following; a bad batch was rolled back whole
                 failures += 1
+                # Missing tables are no transient fault: say what fixes them (it is retried all
+                # the same, so the worker resumes by itself once someone runs the migration).
+                hint = "run `eventry migrate`" if not_migrated(exc) else None
                 log(
                     LOGGER,
                     logging.ERROR,
                     "projection batch failed",
                     error=repr(exc),
                     failures=failures,
+                    **({"fix": hint} if hint else {}),
                 )
                 self._disconnect()
                 self.stop.wait(min(0.1 * 2**failures, 5.0))
         self._disconnect()
+
+    def _beat(self) -> None:
+        """Tell /readyz this worker is alive; Redis being down must not stop the views."""
+        if self.heartbeat is None:
+            return
+        try:
+            self.heartbeat.beat()
+        except Exception as exc:
+            log(LOGGER, logging.WARNING, "worker heartbeat not written", error=repr(exc))
 
     def _lead(self) -> bool:
         """Connect, LISTEN and take the advisory lock; False while another worker leads."""

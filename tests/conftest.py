@@ -23,11 +23,20 @@ from events import Meta
 from infra import tokens
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
-from tests import embedded_redis
+from tests import embedded_redis, private_servers
 
-PG_ADMIN = os.environ.get("EVENTRY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE = os.environ.get("EVENTRY_TEST_REDIS", "redis://127.0.0.1:6379")
+# The servers of this run (tests/private_servers.py): set by pytest_configure, before collection.
+PG_ADMIN = private_servers.DEFAULT_POSTGRES
+REDIS_BASE = private_servers.DEFAULT_REDIS
 _schemas = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Find PostgreSQL and Redis, or start private ones for the run; an unreachable configured
+    one stops the run with one line instead of failing every test."""
+    global PG_ADMIN, REDIS_BASE
+    PG_ADMIN = private_servers.postgres_url(config.add_cleanup)
+    REDIS_BASE = private_servers.redis_base(config.add_cleanup)
 
 
 def own_region() -> int:

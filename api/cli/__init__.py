@@ -12,6 +12,7 @@ import click
 from api.cli import (
     audit,
     billing,
+    check,
     openapi,
     organizations,
     projections,
@@ -20,11 +21,12 @@ from api.cli import (
     remote,
     serving,
     tokens,
-    transfer,
 )
+from api.cli.common import EventryGroup
 
 
-@click.group()
+@click.group(cls=EventryGroup)
+@click.version_option(package_name="eventry", message="eventry %(version)s")
 def main() -> None:
     """eventry: Sentry's project settings, releases and relay configs, event-sourced."""
 
@@ -33,6 +35,7 @@ for command in (
     serving.serve,
     serving.migrate_command,
     serving.worker,
+    check.check,
     projections.projections,
     organizations.orgs,
     organizations.projects,
@@ -49,7 +52,5 @@ for command in (
     remote.api_command,
     remote.metrics_group,
     openapi.openapi_command,
-    transfer.export_command,
-    transfer.import_command,
 ):
     main.add_command(command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from api.cli.common import stop_on_signals
-from infra import telemetry
+from infra import preflight, telemetry
 from infra.billing import BillingConsumer, BillingStreams
 from infra.bootstrap import bootstrap
 from infra.config import Settings
@@ -58,6 +58,7 @@ def billing_metrics(
     if settings.redis_url is None:
         raise click.ClickException("the consumer reads a Redis stream: set REDIS_URL")
     telemetry.configure_logging(settings.log_level, settings.log_json)
+    preflight.require(settings)
     svc = bootstrap(settings)
     streams = BillingStreams(input_stream, group, outcomes_stream, dead_letter_stream)
     runner = BillingConsumer(

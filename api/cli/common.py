@@ -17,14 +17,25 @@ import click
 
 from commands import Command, DomainError
 from events import Meta
-from infra import telemetry
+from infra import preflight, telemetry
 from infra.bootstrap import Services, bootstrap
-from infra.config import Settings
+from infra.config import ConfigError, Settings
 from infra.engine import UnknownProjection
 from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project
 
 ORG_OPTION = click.option("--org", "org_slug", required=True)
 JSON_OPTION = click.option("--json", "as_json", is_flag=True)
+
+
+class EventryGroup(click.Group):
+    """The ``eventry`` group: a setting that does not work (a mistyped variable, a database that
+    does not answer or is not migrated) ends any command with one line naming it, exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, preflight.Unusable) as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def cli_meta() -> Meta:
@@ -37,6 +48,7 @@ def services() -> Iterator[Services]:
     """The services configured by the environment; a domain error is the command's error message."""
     settings = Settings.from_env()
     telemetry.configure_logging("WARNING", settings.log_json)
+    preflight.require(settings)
     svc = bootstrap(settings)
     try:
         yield svc

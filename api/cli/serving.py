@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from api.cli.common import stop_on_signals
-from infra import telemetry
+from infra import preflight, telemetry
 from infra.assemble import job_runner
 from infra.bootstrap import bootstrap, migrate
 from infra.config import Settings
@@ -26,14 +26,17 @@ def serve(host: str, port: int, workers: int) -> None:
             "the embedded default (SQLite, the Redis under the data directory) runs one process; "
             "set DATABASE_URL and REDIS_URL to serve with --workers"
         )
+    preflight.require(settings)  # one line now, rather than a 500 on every request
     run(host, port, workers, settings)
 
 
 @click.command("migrate")
 def migrate_command() -> None:
     """Create or upgrade every table; run once before servers and workers."""
-    migrate(Settings.from_env())
-    click.echo("migrated")
+    settings = Settings.from_env()
+    preflight.require(settings, tables=False)
+    migrate(settings)
+    click.echo(f"migrated: {preflight.database_target(settings)}")
 
 
 @click.command()
@@ -42,12 +45,15 @@ def worker(names: tuple[str, ...]) -> None:
     """Follow the log and keep the views up to date, and run background jobs (until SIGINT/SIGTERM)."""
     settings = Settings.from_env()
     telemetry.configure_logging(settings.log_level, settings.log_json)
+    preflight.require(settings)
     svc = bootstrap(settings)
     for name in names:
         svc.engine.projection(name)
     conninfo = settings.postgres_conninfo() if settings.is_postgres else None
     channel = getattr(svc.store.recorder, "channel_name", "eventry_events")
-    runner = Worker(svc.engine, list(names) or None, settings.poll_interval, conninfo, channel)
+    runner = Worker(
+        svc.engine, list(names) or None, settings.poll_interval, conninfo, channel, heartbeat=svc.heartbeat
+    )
     stop_on_signals(runner.stop)
     jobs = job_runner(svc)  # assembly of uploaded files
     jobs_thread = jobs.start()

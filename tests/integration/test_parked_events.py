@@ -141,6 +141,7 @@ def test_the_rebuild_of_a_view_parks_the_same_event_and_completes(svc: Services)
 
 def test_readyz_names_the_view_with_parked_events(svc: Services) -> None:
     client: FlaskClient = create_app(svc).test_client()
+    svc.heartbeat.beat()  # as a worker does (this test catches up itself)
     assert client.get("/readyz").json == {"ready": True, "reasons": []}
     t = make_tenant(svc)
     block(svc, t.project_id, "poison")

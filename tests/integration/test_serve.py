@@ -10,10 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 from infra.config import Settings
+from infra.worker import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +83,14 @@ def test_the_readme_walkthrough_works_as_written(tmp_path: Path) -> None:
         server.wait(15)
 
 
+def readyz(port: int) -> tuple[int, list[str]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            return r.status, json.loads(r.read())["reasons"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["reasons"]
+
+
 def test_serve_with_workers_on_postgres(pg_settings: Settings, tmp_path: Path) -> None:
     """Production mode: migrate once, then gunicorn workers with tables they never create."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVENTRY_", "PROMETHEUS_"))}
@@ -104,12 +114,13 @@ def test_serve_with_workers_on_postgres(pg_settings: Settings, tmp_path: Path) -
         .splitlines()[-1]
     )
     port = free_port()
+    log = tmp_path / "serve.log"
     server = subprocess.Popen(
         [*cli, "serve", "--workers", "2", "--port", str(port)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
     worker = subprocess.Popen([*cli, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -129,6 +140,10 @@ def test_serve_with_workers_on_postgres(pg_settings: Settings, tmp_path: Path) -
             metrics = r.read().decode()
         # counters from both workers are summed in one scrape
         assert 'eventry_commands_total{command="BlockMetric",outcome="ok"} 6.0' in metrics
+        assert wait_until(lambda: readyz(port) == (200, []), 10), readyz(port)
+        # gunicorn's own lines are JSON like the app's
+        entries = [json.loads(line) for line in log.read_text().splitlines()]
+        assert any(e["logger"] == "gunicorn.error" and "Booting worker" in e["msg"] for e in entries)
     finally:
         for proc in (server, worker):
             proc.terminate()
