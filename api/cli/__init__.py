@@ -21,6 +21,7 @@ from api.cli import (
     remote,
     serving,
     tokens,
+    transfer,
 )
 from api.cli.common import EventryGroup
 
@@ -52,5 +53,7 @@ for command in (
     remote.api_command,
     remote.metrics_group,
     openapi.openapi_command,
+    transfer.export_command,
+    transfer.import_command,
 ):
     main.add_command(command)
