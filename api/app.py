@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import errors
+from api import console, errors
 from api.context import request_id
 from api.routes import (
     audit,
@@ -55,6 +55,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         app.register_blueprint(module.bp, url_prefix="/api/0")
     for module in (releases, repositories, issues, teams, org_auth_tokens, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
+    console.register(app)  # the operator console's pages, under /console/ (not in the OpenAPI document)
     _log_requests(app)
     _behind_proxies(app, services.settings.trusted_proxies)
     return app

@@ -32,6 +32,7 @@ TITLE = "eventry"
 VERSION = "0"
 OPENAPI_VERSION = "3.1.0"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+NOT_API_PREFIX = "/console/"
 JSON = "application/json"
 
 BEARER, RELAY, PUBLIC, OPTIONAL_BEARER = "bearer", "relay", "public", "optional-bearer"
@@ -193,12 +194,20 @@ class Undocumented(LookupError):
 
 
 def operations(app: Flask) -> list[tuple[str, str, str]]:
-    """``(path, method, endpoint)`` of every route the app registers, in OpenAPI path form."""
+    """``(path, method, endpoint)`` of every API route the app registers, in OpenAPI path form."""
     found = []
     for rule in app.url_map.iter_rules():
+        if not is_api(rule.rule):
+            continue
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             found.append((openapi_path(rule.rule), method.lower(), rule.endpoint))
     return sorted(found)
+
+
+def is_api(rule: str) -> bool:
+    """False for the operator console's pages (HTML for people, signed in with a session
+    cookie): they are not part of the API's contract."""
+    return not rule.startswith(NOT_API_PREFIX)
 
 
 def openapi_path(rule: str) -> str:

@@ -57,6 +57,11 @@ class EventStore:
         stored = self.recorder.select_events(stream, gt=after_version or None)
         return [_decode(s) for s in stored]
 
+    def read_versions(self, stream: UUID, first: int, last: int) -> list[Recorded]:
+        """Versions ``first`` to ``last`` of a stream (without log positions)."""
+        stored = self.recorder.select_events(stream, gt=first - 1 or None, lte=last)
+        return [_decode(s) for s in stored]
+
     def stream_version(self, stream: UUID) -> int:
         last = self.recorder.select_events(stream, desc=True, limit=1)
         return last[0].originator_version if last else 0

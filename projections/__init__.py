@@ -4,6 +4,7 @@ from projections.audit_log import AuditLog
 from projections.base import Projection, View, on
 from projections.directory import Directory
 from projections.groups import Groups
+from projections.org_events import OrgEvents
 from projections.organization_options import OrganizationOptions
 from projections.project_keys import ProjectKeys
 from projections.project_options import ProjectOptions
@@ -27,6 +28,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     Groups,
     Teams,
     Tokens,
+    OrgEvents,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "AuditLog",
     "Directory",
     "Groups",
+    "OrgEvents",
     "OrganizationOptions",
     "ProjectKeys",
     "ProjectOptions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,11 +64,27 @@ class AuditLog(Body):
 def audit_logs(org_slug: str) -> Response:
     consistent(VIEWS)
     org = context.organization(org_slug, context.ORG_WRITE)
-    args = load_fields(SCHEMA, request.args.to_dict())
+    found = entries(org.id, request.args.to_dict())
+    response = with_position({"rows": found.rows, "options": list(SENTRY_API_NAMES)}, VIEWS)
+    response.headers["Link"] = _link(found.rows, found.has_newer, found.has_older)
+    return response
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[dict[str, Any]]  # newest first
+    has_newer: bool
+    has_older: bool
+
+
+def entries(organization_id: int, raw_args: dict[str, str]) -> AuditPage:
+    """One page of the audit log for the query arguments of this route (400 for invalid
+    ones): the operator console pages through the same query."""
+    args = load_fields(SCHEMA, raw_args)
     cursor_id, backwards = _cursor(args["cursor"])
     start, end = _date_range(args)
     query = audit_log.AuditQuery(
-        organization_id=org.id,
+        organization_id=organization_id,
         api_name=args["event"],
         actor_id=args["actor"],
         since=_stored_time(start),
@@ -83,9 +100,7 @@ def audit_logs(org_slug: str) -> Response:
         page.reverse()
     has_newer = more if backwards else cursor_id is not None
     has_older = cursor_id is not None if backwards else more
-    response = with_position({"rows": page, "options": list(SENTRY_API_NAMES)}, VIEWS)
-    response.headers["Link"] = _link(page, has_newer, has_older)
-    return response
+    return AuditPage(page, has_newer, has_older)
 
 
 def _date_range(args: dict[str, Any]) -> tuple[datetime | None, datetime | None]:

@@ -12,6 +12,7 @@ from infra.bootstrap import Services
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 PUBLIC = {"/api/0/", "/healthz", "/readyz", "/metrics", "/api/0/openapi.json"}
+CONSOLE_PUBLIC = {"console.index", "console.login", "console.logout", "console.static"}
 
 
 def rows(app: Flask) -> list[str]:
@@ -21,7 +22,9 @@ def rows(app: Flask) -> list[str]:
             continue
         view = app.view_functions[rule.endpoint]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            if rule.rule.startswith("/api/0/relays/"):
+            if rule.rule.startswith("/console/"):
+                auth = "none" if rule.endpoint in CONSOLE_PUBLIC else "console session"
+            elif rule.rule.startswith("/api/0/relays/"):
                 auth = "relay signature" if "register" not in rule.rule else "self-signed (registration)"
             elif rule.rule in PUBLIC:
                 auth = "none"
