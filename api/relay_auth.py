@@ -48,8 +48,16 @@ def relay_id_header() -> str:
 
 
 def registered_relay(relay_id: str) -> RelayState:
-    """The relay's state, read from its own stream (consistent, unlike a view)."""
-    return RelayState.fold(r.event for r in services().store.read_stream(streams.relay(relay_id)))
+    """The relay's state, read from its own stream (consistent, unlike a view), kept for the
+    lookup caches' lifetime once it exists (infra/lookups.py): a relay's public key never
+    changes once registered, and this process's own writes to relays drop the cache."""
+    svc = services()
+    state: RelayState | None = svc.lookups.relays.get(relay_id)
+    if state is None:
+        state = RelayState.fold(r.event for r in svc.store.read_stream(streams.relay(relay_id)))
+        if state.exists:  # an unknown relay is looked up again next time
+            svc.lookups.relays.put(relay_id, state)
+    return state
 
 
 def is_internal(public_key: str, registered_internal: bool = False) -> bool:

@@ -80,7 +80,9 @@ class Population:
     def organization(self, index: int, projects: int) -> None:
         org = next(self.ids)
         self.do(CreateOrganization(org, f"rebuild-{index}", f"Rebuild {index}"))
-        token = self.do(CreateApiToken(org, uuid.uuid4().hex, "abcd", "bench", ("project:write",)))["id"]
+        secret = uuid.uuid4().hex  # stored as its SHA-256 and its last 4 characters
+        token_hash = hashlib.sha256(secret.encode()).hexdigest()
+        token = self.do(CreateApiToken(org, token_hash, secret[-4:], "bench", ("project:write",)))["id"]
         for i in range(3):
             fields = [f"field-{index}-{i}"]
             self.do(UpdateOrganization(org, values=(("sensitiveFields", fields),)), token)

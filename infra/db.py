@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,10 @@ class Tx(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def pipelined(self) -> AbstractContextManager[None]: ...
 
 
 class Database(Protocol):
@@ -38,15 +42,40 @@ class _PgTx:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+        self._pipeline: psycopg.Pipeline | None = None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
             cur.execute(sql, params)
+            if self._pipeline is not None:
+                self._pipeline.sync()  # the rows (and any queued write's error) now
             return list(cur.fetchall()) if cur.description else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(sql, rows)
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A statement whose result nobody reads: inside ``pipelined`` it goes out without
+        waiting for the server, and its error (if any) surfaces at a later statement or at
+        the end of the block."""
         with self.conn.cursor() as cur:
-            cur.executemany(sql, rows)
+            cur.execute(sql, params)
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        """Writes queue up and travel with the next read (``execute`` waits for its rows, so
+        it syncs); the block's end waits for every result. Saves a round trip per write."""
+        if self._pipeline is not None:  # already inside one
+            yield
+            return
+        with self.conn.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
 
 
 class PostgresDatabase:
@@ -78,6 +107,13 @@ class _SqliteTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql.replace("%s", "?"), [tuple(r) for r in rows])
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql.replace("%s", "?"), tuple(params))
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        yield  # no server to wait for
 
 
 class SqliteDatabase:

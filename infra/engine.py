@@ -202,24 +202,25 @@ class Engine:
         position: int,
         live: bool = True,
         performed: list[Any] | None = None,
+        head: int | None = None,
     ) -> tuple[int, int]:
-        """Apply one batch after ``position`` to ``generation``; returns the new position and
-        how many events it parked."""
+        """Apply one batch after ``position`` (up to ``head``, the log's head when not given)
+        to ``generation``; returns the new position and how many events it parked."""
         projection = self.projection(name)
-        head = self.store.head()
+        head = self.store.head() if head is None else head
         if head <= position:
             return position, 0
         records = self._read(position, self.batch_size, projection.topics(), stop=head)
         tables = self.tables(name, generation)
         blocked = parking.streams(tx, name, generation)
         view = View(tx, tables)
-        # The fast path: the whole batch at once. Only when a handler raises is it redone
-        # event by event, so a bad event costs its batch a replay and nothing else.
-        tx.execute("SAVEPOINT eventry_batch")
+        # The fast path: the whole batch at once, its writes pipelined. Only when a handler
+        # (or a write it queued) fails is it redone event by event, so a bad event costs its
+        # batch a replay and nothing else.
         try:
-            for record in records:
-                if str(record.stream) not in blocked:
-                    _apply(projection, view, record)
+            with tx.pipelined():
+                tx.write("SAVEPOINT eventry_batch")
+                self._fold(projection, view, [r for r in records if str(r.stream) not in blocked])
             parked: list[tuple[Record, str | None]] = [(r, None) for r in records if str(r.stream) in blocked]
         except Exception as exc:
             if transient(exc):
@@ -227,20 +228,32 @@ class Engine:
             tx.execute("ROLLBACK TO SAVEPOINT eventry_batch")
             view = View(tx, tables)
             parked = self._apply_each(tx, name, view, records, set(blocked))
-        tx.execute("RELEASE SAVEPOINT eventry_batch")
-        if parked:
-            self._park(tx, name, generation, parked)
-        if live:
-            self._perform(name, view)
-            if performed is not None:
-                performed.extend(view.effects)
         new_position = records[-1].position if len(records) == self.batch_size else head
         assert new_position is not None
-        tx.execute(
-            "UPDATE projection_state SET position = %s, updated_at = %s WHERE name = %s AND generation = %s",
-            (new_position, _now(), name, generation),
-        )
+        with tx.pipelined():
+            tx.write("RELEASE SAVEPOINT eventry_batch")
+            if parked:
+                self._park(tx, name, generation, parked)
+            if live:
+                self._perform(name, view)
+                if performed is not None:
+                    performed.extend(view.effects)
+            tx.write(
+                "UPDATE projection_state SET position = %s, updated_at = %s "
+                "WHERE name = %s AND generation = %s",
+                (new_position, _now(), name, generation),
+            )
         return new_position, len(parked)
+
+    @staticmethod
+    def _fold(projection: Projection, view: View, records: Sequence[Record]) -> None:
+        """A batch in one go (an undecodable event sends it the event-by-event way)."""
+        decoded = []
+        for record in records:
+            if isinstance(record, Undecodable):
+                raise record.error
+            decoded.append(record)
+        projection.fold(view, decoded)
 
     def _apply_each(
         self, tx: Tx, name: str, view: View, records: Sequence[Record], blocked: set[str]
@@ -264,13 +277,14 @@ class Engine:
         mark = len(view.effects)
         tx.execute("SAVEPOINT eventry_event")
         try:
-            _apply(self.projection(name), view, record)
+            self._fold(self.projection(name), view, [record])  # its set-wise writes are its own
         except Exception as exc:
             if transient(exc):
                 raise
             tx.execute("ROLLBACK TO SAVEPOINT eventry_event")
             tx.execute("RELEASE SAVEPOINT eventry_event")
             del view.effects[mark:]
+            view.discard()  # what the event collected is undone with it
             telemetry.PROJECTION_HANDLER_FAILURES.labels(name).inc()
             log(
                 LOGGER,
@@ -318,12 +332,16 @@ class Engine:
             )
         return record
 
-    def catch_up(self, name: str) -> bool:
-        """One batch for the active generation; True if the position moved."""
+    def catch_up(self, name: str, head: int | None = None) -> bool:
+        """One batch for the active generation (up to ``head``, the log's head when not
+        given); True if the position moved."""
         performed: list[Any] = []
         with self.db.transaction() as tx:
             generation, position = self._lock(tx, name)
-            new_position, parked = self._advance(tx, name, generation, position, performed=performed)
+            new_position, parked = self._advance(
+                tx, name, generation, position, performed=performed, head=head
+            )
+        self._reached[name] = max(self._reached.get(name, 0), new_position)
         self._repeat(name, performed)
         telemetry.PROJECTION_POSITION.labels(name).set(new_position)
         if parked:
@@ -341,12 +359,25 @@ class Engine:
                 log(LOGGER, logging.WARNING, "post-commit effect failed", projection=name, error=repr(exc))
 
     def catch_up_all(self, names: list[str] | None = None) -> int:
-        """Run batches until every named projection is at the head; returns batches run."""
+        """Run batches until every named projection is at the head; returns batches run.
+        Each round reads the log's head once and takes a batch for each view behind it, so an
+        idle round is one query (two when a view may have moved in another process)."""
+        names = names or list(self.projections)
         batches = 0
-        for name in names or list(self.projections):
-            while self.catch_up(name):
-                batches += 1
-        return batches
+        while True:
+            head = self.store.head()
+            behind = self._behind(names, head)
+            if not behind:
+                return batches
+            for name in behind:
+                batches += self.catch_up(name, head)
+
+    def _behind(self, names: list[str], head: int) -> list[str]:
+        """The named views not yet at ``head``; no query when this process saw them there."""
+        if all(self._reached.get(name, 0) >= head for name in names):
+            return []
+        positions = self.positions(names)
+        return [name for name in names if positions.get(name, 0) < head]
 
     # -- parked events ----------------------------------------------------------------------
 
@@ -397,10 +428,6 @@ class Engine:
             parking.unpark(tx, name, generation, position)
             applied += 1
         return applied
-
-    def parked_counts(self) -> dict[str, tuple[int, int]]:
-        """Per live view, ``(parked events, of which failed)``."""
-        return self._refresh_parked()
 
     def _refresh_parked(self) -> dict[str, tuple[int, int]]:
         """Parked events per live view, into the gauge (none before `eventry migrate` made the table)."""
@@ -469,7 +496,8 @@ class Engine:
         position, head = 0, self.store.head()
         while position < head:  # batches in their own transactions: the live view keeps serving
             with self.db.transaction() as tx:
-                position, _ = self._advance(tx, name, new, self._lock(tx, name, new)[1], live=False)
+                at = self._lock(tx, name, new)[1]
+                position, _ = self._advance(tx, name, new, at, live=False, head=head)
             if progress:
                 progress(min(position, head), head)
         with self.db.transaction() as tx:
@@ -591,12 +619,6 @@ class Engine:
         """Every row of the active generation, sorted: for comparing a view with a rebuild."""
         with self.read(name) as view:
             return {t: sorted(view.execute(f"SELECT * FROM {{{t}}}"), key=repr) for t in view.tables}
-
-
-def _apply(projection: Projection, view: View, record: Record) -> None:
-    if isinstance(record, Undecodable):
-        raise record.error
-    projection.apply(view, record)
 
 
 def _topic(record: Record) -> str:

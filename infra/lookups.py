@@ -1,5 +1,5 @@
-"""Per-process caches of what every request looks up first: the bearer token's principal and
-the organization and project a path names.
+"""Per-process caches of what every request looks up first: the bearer token's principal, the
+organization and project a path names, and a signing relay's registration.
 
 Each entry is trusted for a bounded time (``EVENTRY_LOOKUP_CACHE_SECONDS``): that is how long
 another process's change (a token revoked, a project renamed or removed) may go unseen here.
@@ -25,6 +25,7 @@ V = TypeVar("V")
 
 # Events that change what a directory lookup answers (slugs, status, membership).
 DIRECTORY_TOPIC_PREFIXES = ("organizations.", "projects.")
+RELAY_TOPIC_PREFIX = "relays."  # a registration, a relay made internal
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Lookups:
     def __init__(self, ttl: float) -> None:
         self.principals: Recent[str, Any] = Recent(ttl)  # token hash -> principal
         self.directory: Recent[tuple[str, ...], Any] = Recent(ttl)  # slugs -> rows
+        self.relays: Recent[str, Any] = Recent(ttl)  # relay id -> its registration (RelayState)
 
     def appended(self, pending: Sequence[Pending]) -> None:
         """Called by the dispatcher after each append of this process."""
@@ -83,3 +85,5 @@ class Lookups:
                 self.principals.clear()
             if evt.TOPIC.startswith(DIRECTORY_TOPIC_PREFIXES):
                 self.directory.clear()
+            if evt.TOPIC.startswith(RELAY_TOPIC_PREFIX):
+                self.relays.clear()

@@ -1,21 +1,23 @@
-"""The Redis side of relay project configs: ``relayconfig:{publicKey}`` holds the document.
+"""The Redis side of relay project configs: ``relayconfig:{publicKey}`` holds the full document,
+``relayconfig-minimal:{publicKey}`` the minimal one (what a fetch without ``fullConfig`` gets),
+both as the projection stored them (``projections/relay_encoding.py``).
 
 The relay_configs projection writes every changed document through (an engine effect, inside
-its batch); the endpoint reads with one MGET and, on a miss (a flushed or restarted Redis),
-reads the view and puts the document back.
+its batch) and deletes a removed key's; the endpoint reads with one MGET and, on a miss (a
+flushed or restarted Redis), reads the view and puts the document back.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from projections.relay_configs import CACHE_PREFIX
+from projections.relay_configs import CACHE_PREFIX, MINIMAL_CACHE_PREFIX
 
 TTL_SECONDS = 3600
 
 
-def key(public_key: str) -> str:
-    return f"{CACHE_PREFIX}{public_key}"
+def key(public_key: str, full: bool = True) -> str:
+    return f"{CACHE_PREFIX if full else MINIMAL_CACHE_PREFIX}{public_key}"
 
 
 class RelayConfigCache:
@@ -23,30 +25,30 @@ class RelayConfigCache:
         self.redis = redis
 
     def write(self, documents: list[Any]) -> None:
-        """The projection's effect: the last document per key wins (batches are ordered); a
-        document of ``None`` drops the cached one (the next read refills it from the view)."""
+        """The projection's effect, ``(public_key, (full, minimal))``: the last one per key wins
+        (batches are ordered); ``(public_key, None)`` drops the cached ones (a removed key's, or
+        after a rebuild: the next read refills it from the view)."""
         latest = dict(documents)
         pipe = self.redis.pipeline(transaction=False)
-        for public_key, doc in latest.items():
-            if doc is None:
-                pipe.delete(key(public_key))
+        for public_key, docs in latest.items():
+            if docs is None:
+                pipe.delete(key(public_key), key(public_key, full=False))
             else:
-                pipe.set(key(public_key), doc, ex=TTL_SECONDS)
+                pipe.set(key(public_key), docs[0], ex=TTL_SECONDS)
+                pipe.set(key(public_key, full=False), docs[1], ex=TTL_SECONDS)
         pipe.execute()
 
-    def read(self, public_keys: list[str]) -> dict[str, str]:
+    def read(self, public_keys: list[str], full: bool = True) -> dict[str, bytes]:
+        """The stored bytes of the cached documents, by public key."""
         if not public_keys:
             return {}
-        values = self.redis.mget([key(k) for k in public_keys])
-        return {
-            k: (v.decode() if isinstance(v, bytes) else v)
-            for k, v in zip(public_keys, values, strict=True)
-            if v
-        }
+        values = self.redis.mget([key(k, full) for k in public_keys])
+        found = ((k, v) for k, v in zip(public_keys, values, strict=True) if v)
+        return {k: v.encode() if isinstance(v, str) else v for k, v in found}
 
-    def fill(self, documents: dict[str, str]) -> None:
+    def fill(self, documents: dict[str, str], full: bool = True) -> None:
         """Read-through: put back what the view had, never over a newer write of the projection."""
         pipe = self.redis.pipeline(transaction=False)
         for public_key, doc in documents.items():
-            pipe.set(key(public_key), doc, ex=TTL_SECONDS, nx=True)
+            pipe.set(key(public_key, full), doc, ex=TTL_SECONDS, nx=True)
         pipe.execute()

@@ -192,7 +192,7 @@ class AuditLog(Projection):
         entry = ENTRIES[type(rec.event)](rec.event)
         if entry is None:  # the event changed something, but nothing Sentry audits
             return
-        view.execute(
+        view.write(
             "INSERT INTO {entries} (id, organization_id, event, api_name, actor_type, actor_id, actor_label, "
             "ip_address, target_object, data, note, date_created) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",

@@ -4,11 +4,21 @@ A projection declares its tables and one handler per event type it cares about. 
 write through a ``View``: a transaction whose SQL names tables as ``{logical_name}``, which
 the view maps to the physical tables of the generation being built. That indirection is
 what lets a rebuild fill a fresh generation while the live one keeps serving.
+
+Projections work in sets: the engine folds a batch of events with ``Projection.fold``:
+``prepare`` (load what the batch will read, in a few statements), the handlers (which may only
+collect, in ``View.pending``) and ``flush`` (write what they collected). Statements whose result
+nobody reads go through ``View.write``: they are held and sent as one ``executemany`` per run
+of the same statement before the next read and at the end of the fold (on PostgreSQL inside a
+pipeline: no round trip each). When a batch fails, the engine redoes it one event at a time,
+each a fold of its own, so a failure is still pinned to one event (and parks only its stream).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -26,25 +36,69 @@ class Tx(Protocol):
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
 
 class View:
     """A transaction bound to one generation's tables. ``emit`` queues an effect outside the
-    database (e.g. a cache write) that the engine performs for the live generation only."""
+    database (e.g. a cache write) that the engine performs for the live generation only.
+    ``pending`` is the projection's scratch for the batch being folded (see ``flush``)."""
 
     def __init__(self, tx: Tx, tables: dict[str, str]) -> None:
         self.tx = tx
         self.tables = tables
         self.dialect = tx.dialect
         self.effects: list[Any] = []
+        self.pending: Any = None
+        # Writes not sent yet, per set of tables they name, in order within each.
+        self._held: dict[frozenset[str], list[tuple[str, list[Sequence[Any]]]]] = {}
 
     def emit(self, effect: Any) -> None:
         self.effects.append(effect)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.drain()  # a read sees every write before it
         return self.tx.execute(sql.format(**self.tables), params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.tx.executemany(sql.format(**self.tables), rows)
+        for row in rows:
+            self.write(sql, row)
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A statement whose result is not read: held, and sent with the next read or
+        ``drain``. Writes to other tables commute, so they are held per table, and consecutive
+        ones of the same statement go in one ``executemany``."""
+        tables = _tables_of(sql)
+        held = self._held.get(tables)
+        if held is None:
+            if any(tables & other for other in self._held):  # overlapping: keep their order
+                self.drain()
+            held = self._held[tables] = []
+        if held and held[-1][0] == sql:
+            held[-1][1].append(params)
+        else:
+            held.append((sql, [params]))
+
+    def drain(self) -> None:
+        """Send the held writes (an error of theirs is raised here)."""
+        held, self._held = self._held, {}
+        for statements in held.values():
+            for sql, rows in statements:
+                if len(rows) == 1:
+                    self.tx.write(sql.format(**self.tables), rows[0])
+                else:
+                    self.tx.executemany(sql.format(**self.tables), rows)
+
+    def discard(self) -> None:
+        """Forget what the handlers collected and the writes not sent (their event is undone)."""
+        self.pending = None
+        self._held = {}
+
+
+@functools.lru_cache(maxsize=512)
+def _tables_of(sql: str) -> frozenset[str]:
+    """The logical tables a statement names (``{name}``)."""
+    return frozenset(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", sql))
 
 
 def on(*event_types: type[Event]) -> Callable[[Handler], Handler]:
@@ -85,11 +139,32 @@ class Projection:
         return tuple(sorted(t for t, c in readable_topics().items() if issubclass(c, handled)))
 
     def apply(self, view: View, recorded: Recorded) -> None:
+        """Apply one event completely (a fold of one)."""
+        self.fold(view, (recorded,))
+
+    def fold(self, view: View, records: Sequence[Recorded]) -> None:
+        """Apply ``records`` in one go: what they read loaded first, what they collected and
+        every held write sent last. The engine folds a batch, or one event when redoing one."""
+        self.prepare(view, records)
+        for recorded in records:
+            self.handle(view, recorded)
+        self.flush(view)
+        view.drain()
+
+    def handle(self, view: View, recorded: Recorded) -> None:
+        """Run the event's handler (it may only collect, for ``flush``)."""
         for event_type in type(recorded.event).__mro__:
             handler = self._handlers.get(event_type)
             if handler is not None:
                 handler(self, view, recorded)
                 return
+
+    def prepare(self, view: View, records: Sequence[Recorded]) -> None:
+        """Before a batch is folded: load what its handlers will read (nothing, by default)."""
+
+    def flush(self, view: View) -> None:
+        """After the batch's events (or each event, when a batch is redone one by one): write
+        what the handlers collected in ``view.pending`` and reset it (nothing, by default)."""
 
     def activate(self, view: View, since: int) -> None:
         """A rebuilt generation just became the live one; the live one had applied ``since``.

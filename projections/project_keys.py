@@ -54,7 +54,7 @@ class ProjectKeys(Projection):
     def _created(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectKeyCreated)
-        view.execute(
+        view.write(
             f"INSERT INTO {{keys}} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 e.key_id,
@@ -76,13 +76,13 @@ class ProjectKeys(Projection):
     def _removed(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectKeyRemoved)
-        view.execute("DELETE FROM {keys} WHERE key_id = %s", (e.key_id,))
+        view.write("DELETE FROM {keys} WHERE key_id = %s", (e.key_id,))
 
     @on(ProjectKeyEvent)
     def _updated(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectKeyEvent)
-        view.execute(
+        view.write(
             "UPDATE {keys} SET label = %s, status = %s, rate_limit_count = %s, rate_limit_window = %s, "
             "browser_sdk_version = %s, loader_options = %s WHERE key_id = %s",
             (
@@ -100,7 +100,7 @@ class ProjectKeys(Projection):
     def _project_removed(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectRemoved)
-        view.execute("DELETE FROM {keys} WHERE project_id = %s", (e.project_id,))
+        view.write("DELETE FROM {keys} WHERE project_id = %s", (e.project_id,))
 
 
 def list_keys(view: View, project_id: int, status: int | None = None) -> list[KeyRow]:

@@ -33,28 +33,42 @@ class ProjectOptions(Projection):
 
 
 def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
+    """Writes are held and sent set-wise at the end of the batch (``View.write``); the values
+    written are remembered for the batch, so an update reads each option once."""
     value = new_value(value, lambda: _current(view, project_id, key))
-    view.execute(
+    _written(view)[(project_id, key)] = value
+    view.write(
         "INSERT INTO {revisions} (project_id, position, last_change) VALUES (%s, %s, %s) "
         "ON CONFLICT (project_id, position) DO NOTHING",
         (project_id, rec.position, rec.at.isoformat()),
     )
     encoded = None if value is None else json.dumps(value)
-    view.execute(
+    view.write(
         "INSERT INTO {history} (project_id, key, position, value) VALUES (%s, %s, %s, %s)",
         (project_id, key, rec.position, encoded),
     )
     if encoded is None:
-        view.execute("DELETE FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
+        view.write("DELETE FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
         return
-    view.execute(
+    view.write(
         "INSERT INTO {current} (project_id, key, value, position) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, position = excluded.position",
         (project_id, key, encoded, rec.position),
     )
 
 
+def _written(view: View) -> dict[tuple[int, str], Any]:
+    """The option values this batch wrote (the view's scratch, dropped with a failed event)."""
+    if view.pending is None:
+        view.pending = {}
+    written: dict[tuple[int, str], Any] = view.pending
+    return written
+
+
 def _current(view: View, project_id: int, key: str) -> Any:
+    written = _written(view)
+    if (project_id, key) in written:
+        return written[(project_id, key)]
     rows = view.execute("SELECT value FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
     return json.loads(rows[0][0]) if rows else None
 

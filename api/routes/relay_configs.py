@@ -1,4 +1,8 @@
-"""``POST /api/0/relays/projectconfigs/?version=1|2|3``: what Relay fetches, from the cache."""
+"""``POST /api/0/relays/projectconfigs/?version=1|2|3``: what Relay fetches, from the cache.
+
+Versions 2 and 3 answer by concatenating the stored bytes of each document (full or minimal,
+both pre-encoded by the projection) with what the fetch adds (``lastFetch``, ``sampling``):
+nothing is parsed or encoded per document (``projections/relay_encoding.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -18,11 +22,22 @@ from api.relay_auth import authenticate_relay
 from api.response_fields import Body, ListOf, Map, Str, strings
 from infra.relay_cache import RelayConfigCache
 from projections import relay_configs
-from projections.relay_document import GLOBAL_CONFIG, minimal, timestamp, with_features
+from projections.relay_document import (
+    DYNAMIC_SAMPLING_FEATURE,
+    GLOBAL_CONFIG,
+    SAMPLING,
+    minimal,
+    timestamp,
+    with_features,
+)
+from projections.relay_encoding import compact, is_disabled, rev_of, spliced
 
 bp = Blueprint("relay_configs", __name__)
 MAX_KEYS = 1000
 DISABLED: dict[str, Any] = {"disabled": True}
+DISABLED_JSON = compact(DISABLED).encode()
+GLOBAL_MEMBERS = b',"global":' + compact(GLOBAL_CONFIG).encode() + b',"global_status":"ready"'
+SAMPLING_JSON = compact(SAMPLING).encode()
 
 
 class ProjectConfigsRequest(Schema):
@@ -83,19 +98,20 @@ def project_configs() -> Any:
         return jsonify(configs=_by_project(_id_list(data.get("projects"))))
     public_keys = _key_list(data.get("publicKeys"))
     full = bool(data.get("fullConfig"))
-    response: dict[str, Any] = {}
-    if version == "3" and data.get("global"):
-        response.update({"global": GLOBAL_CONFIG, "global_status": "ready"})
     # Sentry's v3 path (a full config, cached) answers ``pending`` always; partial or
     # uncached fetches are handled as version 2, without it.
     asynchronous = version == "3" and full and not data.get("noCache")
     configs, pending, unchanged = _by_key(public_keys, data, full, asynchronous)
-    response["configs"] = configs
+    body = [b'{"configs":', configs]
     if asynchronous:
-        response["pending"] = pending
+        body += [b',"pending":', compact(pending).encode()]
     if unchanged:
-        response["unchanged"] = unchanged
-    return jsonify(response)
+        body += [b',"unchanged":', compact(unchanged).encode()]
+    if version == "3" and data.get("global"):
+        body.append(GLOBAL_MEMBERS)
+    body.append(b"}")
+    response: Response = current_app.response_class(b"".join(body), mimetype="application/json")
+    return response
 
 
 def _key_list(raw: Any) -> list[str]:
@@ -127,18 +143,18 @@ def _revisions(data: dict[str, Any], public_keys: list[str]) -> dict[str, str]:
     return {k: r for k, r in zip(data.get("publicKeys") or [], raw, strict=False) if isinstance(r, str)}
 
 
-def _stored(public_keys: list[str], no_cache: bool) -> dict[str, str]:
-    """Documents from Redis, the misses from the view (and put back into Redis)."""
+def _stored(public_keys: list[str], no_cache: bool, full: bool) -> dict[str, bytes]:
+    """Documents (full or minimal) from Redis, the misses from the view (and put back into Redis)."""
     svc = services()
     cache = RelayConfigCache(svc.redis)
-    found = {} if no_cache else cache.read(public_keys)
+    found = {} if no_cache else cache.read(public_keys, full)
     missing = [k for k in public_keys if k not in found]
     if missing:
         with svc.engine.read("relay_configs") as view:
-            from_view = relay_configs.documents(view, missing)
+            from_view = relay_configs.documents(view, missing, full)
         if from_view and not no_cache:
-            cache.fill(from_view)
-        found.update(from_view)
+            cache.fill(from_view, full)
+        found.update({k: doc.encode() for k, doc in from_view.items()})
     return found
 
 
@@ -152,12 +168,14 @@ def _served(doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
 
 def _by_key(
     public_keys: list[str], data: dict[str, Any], full: bool, asynchronous: bool
-) -> tuple[dict[str, Any], list[str], list[str]]:
-    stored = _stored(public_keys, bool(data.get("noCache")))
+) -> tuple[bytes, list[str], list[str]]:
+    """The ``configs`` object (JSON bytes), the keys ``pending`` and those ``unchanged``."""
+    stored = _stored(public_keys, bool(data.get("noCache")), full)
     revisions = _revisions(data, public_keys)
     lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags()
     now = _now()
-    configs: dict[str, Any] = {}
+    sampling = SAMPLING_JSON if DYNAMIC_SAMPLING_FEATURE in services().settings.features else None
+    members: list[bytes] = []
     pending: list[str] = []
     unchanged: list[str] = []
     for public_key in public_keys:
@@ -167,14 +185,28 @@ def _by_key(
             if lagging:
                 pending.append(public_key)
             else:
-                configs[public_key] = DISABLED
+                members.append(_member(public_key, DISABLED_JSON))
             continue
-        doc = json.loads(raw)
-        if not doc.get("disabled") and revisions.get(public_key) == doc.get("rev"):
+        if public_key in revisions and revisions[public_key] == _rev(raw):
             unchanged.append(public_key)
             continue
-        configs[public_key] = _served(doc, full, now)
-    return configs, pending, unchanged
+        served = spliced(raw, now.encode(), sampling)
+        if served is None:  # not in the stored layout (an older version cached it): the slow way
+            served = compact(_served(json.loads(raw), full, now)).encode()
+        members.append(_member(public_key, served))
+    return b"{" + b",".join(members) + b"}", pending, unchanged
+
+
+def _member(public_key: str, document: bytes) -> bytes:
+    return compact(public_key).encode() + b":" + document
+
+
+def _rev(raw: bytes) -> str | None:
+    """A stored document's ``rev`` (none for a disabled one)."""
+    if is_disabled(raw):
+        return None
+    rev = rev_of(raw)
+    return rev if rev is not None else json.loads(raw).get("rev")
 
 
 def _by_project(project_ids: list[int]) -> dict[str, Any]:

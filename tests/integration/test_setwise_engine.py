@@ -1,0 +1,89 @@
+"""The engine with set-wise projections: a failure when a batch is written (not while its events
+are folded) still parks only the offending stream, and a round of an idle worker takes no lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+import psycopg
+import pytest
+
+from events import Recorded
+from events.metrics import MetricBlockingChanged
+from infra.bootstrap import Services, bootstrap, migrate
+from infra.config import Settings
+from infra.engine import Engine
+from projections import PROJECTIONS, Projection, View, on
+from tests.conftest import make_tenant
+from tests.integration.test_parked_events import block
+
+
+class Collecting(Projection):
+    """Collects a batch's metrics and writes them in ``flush``, failing there on ``poison``
+    (a render-time failure: no handler raised)."""
+
+    name = "collecting"
+    tables = {"seen": "position BIGINT PRIMARY KEY, mri TEXT NOT NULL"}
+
+    @on(MetricBlockingChanged)
+    def _changed(self, view: View, rec: Recorded) -> None:
+        assert isinstance(rec.event, MetricBlockingChanged)
+        view.pending = [*(view.pending or []), (rec.position, rec.event.metric_mri)]
+
+    def prepare(self, view: View, records: Sequence[Recorded]) -> None:
+        view.pending = []
+
+    def flush(self, view: View) -> None:
+        rows, view.pending = view.pending or [], None
+        if any("poison" in mri for _, mri in rows):
+            raise ValueError("cannot render poison")
+        view.executemany("INSERT INTO {seen} (position, mri) VALUES (%s, %s)", rows)
+
+
+@pytest.fixture
+def svc(settings: Settings) -> Iterator[Services]:
+    migrate(settings)
+    services = bootstrap(settings, create_tables=False)
+    services.engine = Engine(services.db, services.store, (*PROJECTIONS, Collecting))
+    services.engine.migrate()
+    yield services
+    services.close()
+
+
+def test_a_failure_at_flush_parks_only_the_offending_stream(svc: Services) -> None:
+    a, b = make_tenant(svc), make_tenant(svc)
+    writes = ((a, "a1"), (a, "poison"), (b, "b1"), (a, "a2"))
+    at = {name: block(svc, tenant.project_id, name) for tenant, name in writes}
+    svc.engine.catch_up_all()
+    with svc.engine.read("collecting") as view:
+        seen = [mri for (mri,) in view.execute("SELECT mri FROM {seen} ORDER BY position")]
+    assert seen == ["c:custom/a1@none", "c:custom/b1@none"]
+    parked = svc.engine.parked("collecting")
+    assert [(p.position, p.status) for p in parked] == [(at["poison"], "failed"), (at["a2"], "waiting")]
+    assert "cannot render poison" in parked[0].error
+    assert svc.engine.positions(["collecting"])["collecting"] == svc.store.head()
+
+
+def test_an_idle_round_reads_the_head_and_locks_no_view(pg_settings: Settings) -> None:
+    """The old round took every view's state row FOR UPDATE, even at the head: it would wait
+    on another transaction's lock here (bounded by the join, no timing measured)."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    try:
+        make_tenant(svc)
+        svc.engine.catch_up_all()
+        fresh = Engine(svc.db, svc.store)  # has seen no position yet: reads them once
+        conninfo = pg_settings.postgres_conninfo()
+        with psycopg.connect(conninfo) as holder:
+            holder.execute("SELECT * FROM projection_state FOR UPDATE")
+            rounds: list[int] = []
+            for engine in (fresh, fresh, svc.engine):
+                worker = threading.Thread(target=lambda e=engine: rounds.append(e.catch_up_all()))
+                worker.start()
+                worker.join(60)
+                assert not worker.is_alive(), "an idle round waited on a view's lock"
+            holder.rollback()
+        assert rounds == [0, 0, 0]
+    finally:
+        svc.close()
