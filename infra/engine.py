@@ -429,6 +429,10 @@ class Engine:
             applied += 1
         return applied
 
+    def parked_counts(self) -> dict[str, tuple[int, int]]:
+        """Per live view, ``(parked events, of which failed)``."""
+        return self._refresh_parked()
+
     def _refresh_parked(self) -> dict[str, tuple[int, int]]:
         """Parked events per live view, into the gauge (none before `eventry migrate` made the table)."""
         try:
