@@ -14,6 +14,7 @@ from sentry_relay.processing import normalize_project_config
 
 from infra.bootstrap import Services
 from infra.relay_cache import key as cache_key
+from projections import relay_configs
 from tests.conftest import Tenant, make_token
 from tests.relay_client import RelayClient, sign_at
 
@@ -247,3 +248,28 @@ def test_an_expired_or_replayed_fetch_is_refused(internal: RelayClient) -> None:
     assert internal.post_raw(url, body, signature).status_code == 200
     r = internal.post_raw(url, body, signature)
     assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}
+
+
+def test_a_removed_key_leaves_the_cache_and_is_answered_as_unknown(
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
+) -> None:
+    """Its documents leave the view and Redis (full and minimal); Relay gets what Sentry gives a
+    key it cannot find, as for any unknown key."""
+    created, kept = create_key(client, tenant), add_key(client, tenant)
+    removed = str(created["public"])
+    for full in (True, False):
+        assert fetch(internal, services, {"publicKeys": [removed, kept], "fullConfig": full})["configs"]
+    assert services.redis.get(cache_key(removed)) and services.redis.get(cache_key(removed, full=False))
+    admin, _ = make_token(services, tenant.org_id, ("project:admin",))
+    r = client.delete(
+        f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/keys/{created['id']}/",
+        headers=tenant.headers(admin),
+    )
+    assert r.status_code == 204
+    body = fetch(internal, services, {"publicKeys": [removed, kept]})
+    assert body["configs"][removed] == {"disabled": True} and body["pending"] == []  # type: ignore[index]
+    assert body["configs"][kept]["disabled"] is False  # type: ignore[index]
+    assert services.redis.get(cache_key(removed)) is None
+    assert services.redis.get(cache_key(removed, full=False)) is None
+    with services.engine.read("relay_configs") as view:
+        assert relay_configs.stored_document(view, removed) is None
