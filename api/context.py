@@ -19,7 +19,7 @@ from infra.bootstrap import Services
 from infra.read_your_writes import position_for
 from infra.tokens import ORG_PREFIX, hash_token
 from projections import View
-from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project
+from projections.directory import OrganizationRow, ProjectRow, find_organization, find_project, find_redirect
 
 NOT_FOUND = "The requested resource does not exist"
 NO_PERMISSION = "You do not have permission to perform this action."
@@ -194,12 +194,28 @@ def project(
         org = _existing_organization(view, org_slug)
         proj = find_project(view, org.id, project_slug)
         if proj is None or proj.status != "active":
-            raise detail(404, NOT_FOUND)
+            moved = find_redirect(view, org.id, project_slug)
+            if moved is None:
+                raise detail(404, NOT_FOUND)
+            _same_organization(org, who)  # Sentry shows a rename only to those who may see it
+            raise _project_moved(org_slug, project_slug, moved.slug)
         return org, proj
 
     org, proj = _directory(("project", org_slug, project_slug), lookup)
     _same_organization(org, who)
     return org, proj
+
+
+def _project_moved(org_slug: str, old_slug: str, new_slug: str) -> ApiError:
+    """Sentry's ``ProjectMoved``: 302 to the same path (and query) under the project's new slug."""
+    query = request.query_string.decode("latin-1")
+    requested = request.path + (f"?{query}" if query else "")
+    url = requested.replace(f"projects/{org_slug}/{old_slug}/", f"projects/{org_slug}/{new_slug}/")
+    if url == requested:
+        return detail(404, NOT_FOUND)
+    return ApiError(
+        302, {"slug": new_slug, "detail": {"extra": {"url": url, "slug": new_slug}}}, {"Location": url}
+    )
 
 
 def _directory(key: tuple[str, ...], lookup: Callable[[View], Any]) -> Any:

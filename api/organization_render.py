@@ -14,13 +14,14 @@ from commands.org_options import (
     convert_crashreport_count,
     option_value,
 )
+from commands.organization_settings import GRANULAR_REPLAY_OPTION
 
 CUSTOM_DYNAMIC_SAMPLING = "organizations:dynamic-sampling-custom"
 TRUSTED_ONLY_FEATURE = "organizations:ingest-through-trusted-relays-only"
 # ``OrganizationStatus``: the id is the member's name, the name its label.
 STATUS_NAMES = {"active": "active", "pending_deletion": "pending deletion"}
-# What Sentry's base ``OrganizationSerializer`` shows (``?detailed=0``); the detailed
-# serializers add the settings, access, teams and projects.
+# What Sentry's base ``OrganizationSerializer`` shows (to a token without ``org:read``); the
+# detailed serializers add the settings, teams and projects.
 SUMMARY_KEYS = (
     "id", "slug", "status", "name", "dateCreated", "isEarlyAdopter", "require2FA",
     "requireEmailVerification", "avatar", "allowMemberInvite", "allowMemberProjectCreation",
@@ -70,7 +71,7 @@ def organization_details(
     status: str = "active",
     detailed: bool = True,
 ) -> dict[str, Any]:
-    """``detailed=False``: the summary ``?detailed=0`` asks for (no settings, teams or projects)."""
+    """``detailed=False``: Sentry's base ``OrganizationSerializer`` (no settings, teams or projects)."""
     flags = {**FLAG_DEFAULTS, **flags}
     feature_set = {f.removeprefix("organizations:") for f in features if f.startswith("organizations:")}
     if flags["allow_joinleave"]:
@@ -104,6 +105,8 @@ def organization_details(
         "enhancedPrivacy": flags["enhanced_privacy"],
         "codecovAccess": flags["codecov_access"],
         **_option_fields(options, features),
+        "hasGranularReplayPermissions": bool(options.get(GRANULAR_REPLAY_OPTION, False)),
+        "replayAccessMembers": [],  # member user ids; tokens name no users
         "trustedRelays": [_trusted_relay(r) for r in options.get(TRUSTED_RELAYS_OPTION) or []],
         "pendingAccessRequests": 0,
         "access": list(scopes),

@@ -181,6 +181,8 @@ class OwnerOrganizationSchema(OrganizationSchema):
 
     defaultRole = drf.Choice(ROLES)
     cancelDeletion = drf.Boolean()
+    hasGranularReplayPermissions = drf.Boolean()
+    replayAccessMembers = drf.List(drf.Integer(), allow_none=True)  # user ids: none can be named
 
 
 # ---- response (``organization_render``) ---------------------------------------------------
@@ -259,6 +261,8 @@ _DETAILS: dict[str, fields.Field] = {
     "enhancedPrivacy": Bool(),
     "codecovAccess": Bool(),
     **{o.field: _org_option_field(o.field, o.convert, o.default) for o in ORG_OPTIONS},
+    "hasGranularReplayPermissions": Bool(),
+    "replayAccessMembers": ListOf(Int()),
     "trustedRelays": ListOf(TrustedRelay),
     "pendingAccessRequests": Int(),
     "access": ListOf(strings()),
@@ -268,6 +272,7 @@ _DETAILS: dict[str, fields.Field] = {
 for _key, _field in _DETAILS.items():  # ``?detailed=0`` shows only the summary
     if _key not in SUMMARY_KEYS:
         _field.required = False
+_DETAILS["features"].required = False  # only with ?include_feature_flags=1
 OrganizationDetails = Body.from_dict(_DETAILS, name="OrganizationDetails")
 OrganizationDetails.__doc__ = (
     "``organization_render.organization_details`` (with the organization's projects)."

@@ -34,6 +34,7 @@ from events.organizations import (
     OrganizationSlugReserved,
 )
 
+GRANULAR_REPLAY_OPTION = "sentry:granular-replay-permissions"
 AUTOMATIC_MODE_ONLY = "Must be in Automatic Mode to configure the organization sample rate."
 
 
@@ -53,6 +54,7 @@ class UpdateOrganization(Command):
     default_role: str | None = None
     dynamic_sampling: bool = False
     cancel_deletion: bool = False
+    granular_replay: bool | None = None  # an owner's hasGranularReplayPermissions
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,18 @@ def _options(cmd: UpdateOrganization, org: OrganizationState, changed: dict[str,
             changed[spec.field] = f"from {org.options[spec.key]} to {value}"
             written[spec.key] = value
     return written
+
+
+def _granular_replay(
+    cmd: UpdateOrganization, org: OrganizationState, changed: dict[str, str]
+) -> dict[str, Any]:
+    """Outside ORG_OPTIONS in Sentry: the first store is audited whatever its value."""
+    value = cmd.granular_replay
+    if value is None or org.options.get(GRANULAR_REPLAY_OPTION) == value:
+        return {}
+    old = org.options.get(GRANULAR_REPLAY_OPTION)
+    changed["hasGranularReplayPermissions"] = f"to {value}" if old is None else f"from {old} to {value}"
+    return {GRANULAR_REPLAY_OPTION: value}
 
 
 def _normalized(cmd: UpdateOrganization) -> dict[str, Any]:
@@ -209,6 +223,7 @@ def update_organization(
     changed: dict[str, str] = {}
     options = _options(cmd, org, changed)
     options.update(_trusted_relays(cmd, org, now, changed))
+    options.update(_granular_replay(cmd, org, changed))
     removed = _sampling_mode_change(cmd, {**org.options, **options}, changed)
     options = {k: v for k, v in options.items() if k not in removed}
     removed = tuple(k for k in removed if k in org.options)

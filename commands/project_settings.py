@@ -29,7 +29,7 @@ from events.option_registry import (
     normalize_project_option,
 )
 from events.organizations import ProjectSlugReleased, ProjectSlugReserved
-from events.projects import ProjectRemoved, ProjectUpdated
+from events.projects import ProjectBookmarkSet, ProjectRemoved, ProjectUpdated
 
 
 def audit_data(project: ProjectState) -> dict[str, Any]:
@@ -61,6 +61,7 @@ class UpdateProject(Command):
     platform: str | None = None
     options: tuple[tuple[str, Any], ...] = ()
     settings: tuple[tuple[str, Any], ...] = ()  # top-level fields (``PROJECT_SETTINGS``) as loaded
+    bookmark: tuple[int, bool] | None = None  # (the caller's token, isBookmarked)
 
 
 def _slug_changes(
@@ -180,6 +181,15 @@ def setting_options(project: ProjectState, settings: tuple[tuple[str, Any], ...]
     return changes
 
 
+def _bookmark(cmd: UpdateProject, project: ProjectState) -> list[Event]:
+    if cmd.bookmark is None:
+        return []
+    token_id, bookmarked = cmd.bookmark
+    if (token_id in project.bookmarked_by) == bookmarked:
+        return []
+    return [ProjectBookmarkSet(cmd.project_id, cmd.organization_id, token_id, bookmarked)]
+
+
 @handles(UpdateProject, reads=_reads)
 def update_project(
     cmd: UpdateProject, now: datetime, project: ProjectState, organization: OrganizationState
@@ -194,6 +204,7 @@ def update_project(
     changes_by_key = dict(setting_options(project, cmd.settings))
     changes_by_key.update(normalized_options(project, cmd.options))
     events.extend(option_changes(project, tuple(changes_by_key.items())))
+    events.extend(_bookmark(cmd, project))
     changes = (*(Change(s, e) for s, e in org_changes), *on_project(project, events))
     return Decision(changes=changes, result=fold_into(project, events))
 

@@ -19,6 +19,7 @@ from events.metrics import (
 )
 from events.project_keys import ProjectKeyEvent, ProjectKeyRemoved
 from events.projects import (
+    ProjectBookmarkSet,
     ProjectCreated,
     ProjectOptionRemoved,
     ProjectOptionSet,
@@ -43,6 +44,7 @@ class ProjectState(State):
     # ``sentry:blocked_metrics`` once a metric event has been folded (None: read the option as
     # stored). Kept as entries, so that folding one metric's change costs no JSON.
     blocked_metrics: Blocking | None = None
+    bookmarked_by: frozenset[int] = frozenset()  # tokens that starred the project
 
     @property
     def exists(self) -> bool:
@@ -62,6 +64,9 @@ class ProjectState(State):
             return replace(self, slug=event.slug, name=event.name, platform=event.platform)
         if isinstance(event, ProjectRemoved):
             return replace(self, status=PENDING_DELETION, slug=event.renamed_slug)
+        if isinstance(event, ProjectBookmarkSet):
+            others = self.bookmarked_by - {event.token_id}
+            return replace(self, bookmarked_by=others | {event.token_id} if event.bookmarked else others)
         if isinstance(event, ProjectOptionSet):
             return self._with_option(event.key, event.value)
         if isinstance(event, ProjectOptionRemoved):

@@ -61,6 +61,17 @@ class ProjectUpdated(ProjectEvent):
 
 @event
 @dataclass(frozen=True)
+class ProjectBookmarkSet(ProjectEvent):
+    """A caller starred or unstarred the project (Sentry's ``ProjectBookmark``, per user; here
+    per token, as a token acts for its user). Not audited, as in Sentry."""
+
+    TOPIC = "projects.ProjectBookmarkSet.v1"
+    token_id: int
+    bookmarked: bool
+
+
+@event
+@dataclass(frozen=True)
 class ProjectRemoved(ProjectEvent):
     """The project is pending deletion: its slug is renamed away (and freed in the organization),
     and ``public_keys`` (its keys at the time) are no longer served."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from events import Recorded
 from events.organizations import ApiTokenCreated, OrganizationCreated, OrganizationEdited
-from events.projects import ProjectCreated, ProjectRemoved, ProjectUpdated
+from events.projects import ProjectBookmarkSet, ProjectCreated, ProjectRemoved, ProjectUpdated
 from projections.base import Projection, View, on
 
 
@@ -40,6 +40,11 @@ class Directory(Projection):
         "name TEXT NOT NULL, platform TEXT, status TEXT NOT NULL, date_created TEXT NOT NULL",
         "tokens": "id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, label TEXT NOT NULL, "
         "scopes TEXT NOT NULL, last_characters TEXT NOT NULL, date_created TEXT NOT NULL",
+        # Sentry's ProjectRedirect: a slug a project was renamed from still finds it.
+        "project_redirects": "organization_id BIGINT NOT NULL, redirect_slug TEXT NOT NULL, "
+        "project_id BIGINT NOT NULL, PRIMARY KEY (organization_id, redirect_slug)",
+        "project_bookmarks": "project_id BIGINT NOT NULL, token_id BIGINT NOT NULL, "
+        "PRIMARY KEY (project_id, token_id)",
     }
     indexes = ("{projects} (organization_id, slug)", "{tokens} (organization_id)")
 
@@ -79,6 +84,13 @@ class Directory(Projection):
             "UPDATE {projects} SET slug = %s, name = %s, platform = %s WHERE id = %s",
             (e.slug, e.name, e.platform, e.project_id),
         )
+        if e.previous_slug != e.slug:  # Sentry's ProjectRedirect.record
+            view.execute(
+                "INSERT INTO {project_redirects} (organization_id, redirect_slug, project_id) "
+                "VALUES (%s, %s, %s) ON CONFLICT (organization_id, redirect_slug) "
+                "DO UPDATE SET project_id = excluded.project_id",
+                (e.organization_id, e.previous_slug, e.project_id),
+            )
 
     @on(ProjectRemoved)
     def _project_removed(self, view: View, rec: Recorded) -> None:
@@ -89,6 +101,20 @@ class Directory(Projection):
             "UPDATE {projects} SET slug = %s, status = 'pending_deletion' WHERE id = %s",
             (e.renamed_slug, e.project_id),
         )
+
+    @on(ProjectBookmarkSet)
+    def _bookmark(self, view: View, rec: Recorded) -> None:
+        e = rec.event
+        assert isinstance(e, ProjectBookmarkSet)
+        view.execute(
+            "DELETE FROM {project_bookmarks} WHERE project_id = %s AND token_id = %s",
+            (e.project_id, e.token_id),
+        )
+        if e.bookmarked:
+            view.execute(
+                "INSERT INTO {project_bookmarks} (project_id, token_id) VALUES (%s, %s)",
+                (e.project_id, e.token_id),
+            )
 
     @on(ApiTokenCreated)
     def _token(self, view: View, rec: Recorded) -> None:
@@ -139,6 +165,28 @@ def find_project(view: View, organization_id: int, slug_or_id: str) -> ProjectRo
             (organization_id, number),
         )
     return ProjectRow(*rows[0]) if rows else None
+
+
+def find_redirect(view: View, organization_id: int, slug: str) -> ProjectRow | None:
+    """The active project ``slug`` was renamed from, in that organization."""
+    rows = view.execute(
+        f"SELECT {PROJECT_COLUMNS} FROM {{projects}} WHERE status = 'active' AND id = "
+        "(SELECT project_id FROM {project_redirects} WHERE organization_id = %s AND redirect_slug = %s)",
+        (organization_id, slug.lower()),
+    )
+    return ProjectRow(*rows[0]) if rows else None
+
+
+def bookmarked(view: View, token_id: int, project_ids: list[int]) -> set[int]:
+    """Which of ``project_ids`` the token has starred."""
+    if not project_ids:
+        return set()
+    marks = ", ".join(["%s"] * len(project_ids))
+    rows = view.execute(
+        f"SELECT project_id FROM {{project_bookmarks}} WHERE token_id = %s AND project_id IN ({marks})",
+        (token_id, *project_ids),
+    )
+    return {r[0] for r in rows}
 
 
 def list_organizations(view: View) -> list[OrganizationRow]:

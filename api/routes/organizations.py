@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from api import context
 from api.commanding import execute, execute_new
 from api.consistency import consistent, with_position
-from api.context import ORG_ADMIN, ORG_READ, ORG_WRITE, PROJECT_CREATE, requires
+from api.context import NO_PERMISSION, ORG_ADMIN, ORG_READ, ORG_WRITE, PROJECT_CREATE, requires
 from api.errors import ApiError, detail
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.organization_render import CUSTOM_DYNAMIC_SAMPLING, organization_details
@@ -49,6 +49,8 @@ STAFF_ONLY = {
     "enabledConsolePlatforms": "Only staff members can toggle console platforms.",
     "consoleSdkInviteQuota": "Only staff members can change console SDK invite quota limit.",
 }
+REPLAY_ACCESS_FIELDS = {"hasGranularReplayPermissions", "replayAccessMembers"}
+SEER_CODING_LOCKED = "organizations:seer-disable-coding-setting"
 TRUSTED_ONLY_FEATURE = "organizations:ingest-through-trusted-relays-only"
 CODECOV_FEATURE = "organizations:codecov-integration"
 
@@ -63,8 +65,14 @@ def _projects(organization_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _render(org: OrganizationRow, settings: OrganizationSettings, detailed: bool = True) -> dict[str, Any]:
+SUMMARY, DETAILS, FULL = "summary", "details", "full"
+
+
+def _render(org: OrganizationRow, settings: OrganizationSettings, level: str = FULL) -> dict[str, Any]:
+    """Sentry's organization serializers: the summary (``OrganizationSerializer``), the
+    details, or the details with projects and teams (what PUT and DELETE answer)."""
     svc = context.services()
+    detailed = level == FULL
     body = organization_details(
         organization_id=org.id,
         slug=settings.slug,
@@ -75,11 +83,15 @@ def _render(org: OrganizationRow, settings: OrganizationSettings, detailed: bool
         default_role=settings.default_role,
         features=svc.settings.features,
         scopes=context.principal().scopes,
-        projects=_projects(org.id),
+        projects=_projects(org.id) if detailed else [],
         url_prefix=svc.settings.url_prefix,
         status=settings.status,
-        detailed=detailed,
+        detailed=level != SUMMARY,
     )
+    if request.args.get("include_feature_flags", "0") in ("0", "", "false"):
+        body.pop("features")  # Sentry serializes features only when asked (its frontend asks)
+    if level == DETAILS:
+        return {k: v for k, v in body.items() if k not in ("projects", "teams")}
     return {**body, "teams": organization_teams(org.id)} if detailed else body
 
 
@@ -101,7 +113,7 @@ def _stored_settings(org: OrganizationRow) -> OrganizationSettings:
             "in": "query",
             "name": "detailed",
             "schema": {"type": "string"},
-            "description": "0: no settings, teams or projects",
+            "description": "0: no teams or projects (a token without org:read gets the summary)",
         }
     ],
     reads=True,
@@ -110,8 +122,12 @@ def _stored_settings(org: OrganizationRow) -> OrganizationSettings:
 def get_organization(org_slug: str) -> Response:
     consistent(VIEWS)
     org = context.organization(org_slug)
-    detailed = request.args.get("detailed", "1") != "0"
-    return with_position(_render(org, _stored_settings(org), detailed), ["directory", *VIEWS])
+    # Sentry: without org:read the summary; with it the details, with projects and teams
+    # unless ?detailed=0
+    level = SUMMARY if "org:read" not in context.principal().scopes else DETAILS
+    if level == DETAILS and request.args.get("detailed", "1") != "0":
+        level = FULL
+    return with_position(_render(org, _stored_settings(org), level), ["directory", *VIEWS])
 
 
 @bp.delete("/organizations/<org_slug>/")
@@ -175,6 +191,7 @@ def _command(org: OrganizationRow, body: dict[str, Any], owner: bool) -> UpdateO
         default_role=body.get("defaultRole") if owner else None,
         dynamic_sampling=CUSTOM_DYNAMIC_SAMPLING in context.services().settings.features,
         cancel_deletion=owner and bool(body.get("cancelDeletion")),
+        granular_replay=body.get("hasGranularReplayPermissions") if owner else None,
     )
 
 
@@ -199,7 +216,14 @@ def update_organization(org_slug: str) -> Response:
             raise detail(403, ERR_PLAN_REQUIRED)
         raise ApiError(400, {"codecovAccess": [ERR_NO_GITHUB]})
     owner = "org:admin" in context.principal().scopes
+    if not owner and isinstance(raw, dict) and REPLAY_ACCESS_FIELDS & raw.keys():
+        raise detail(403, NO_PERMISSION)  # Sentry: replay access needs org:admin
     body, errors = load_with_errors(OWNER_SCHEMA if owner else SCHEMA, raw)
+    if SEER_CODING_LOCKED in context.services().settings.features:
+        body.pop("enableSeerCoding", None)  # the feature keeps the setting as it is
+    if body.get("replayAccessMembers"):  # members are users; tokens have none to name
+        ids = sorted(body["replayAccessMembers"])
+        errors["replayAccessMembers"] = [f"Invalid user IDs (not members of this organization): {ids}"]
     errors = {**_context_errors({k: v for k, v in body.items() if k not in errors}, org), **errors}
     if errors:
         raise ApiError(400, errors)

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from api import context
 from api.commanding import execute
 from api.consistency import consistent, parse_position, with_position
-from api.context import PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
+from api.context import NO_PERMISSION, PROJECT_ADMIN, PROJECT_READ, PROJECT_WRITE, requires
 from api.errors import ApiError
 from api.openapi import DETAIL_OR_FIELDS, operation
 from api.project_render import project_details, project_summary
@@ -24,10 +24,11 @@ from commands.slugs import RESERVED_PROJECT_SLUGS
 from events.option_registry import PROJECT_SETTINGS
 from infra import draws
 from projections import project_options, teams
-from projections.directory import OrganizationRow, ProjectRow, find_project
+from projections.directory import OrganizationRow, ProjectRow, bookmarked, find_project
 
 bp = Blueprint("projects", __name__)
 UPDATE = ProjectUpdateSchema()
+MEMBER_FIELDS = ("isBookmarked",)
 VIEWS = ["project_options"]
 AT_POSITION = [
     {
@@ -69,7 +70,16 @@ def get_project(org_slug: str, project_slug: str) -> Response:
         options = project_options.options(view, project.id)
     summary = project_summary(project.id, project.slug, project.name, project.platform, project.date_created)
     body = {**project_details(summary, org, options), **project_teams(project.id)}
+    body["isBookmarked"] = project.id in starred([project.id])
+    if "organization" in request.args.getlist("collapse"):  # Sentry's DetailedProjectSerializer
+        body["organization"] = {"id": str(org.id), "slug": org.slug}
     return with_position(body, ["directory", *VIEWS, "teams"])
+
+
+def starred(project_ids: list[int]) -> set[int]:
+    """Which of these projects the caller has bookmarked (its own writes included)."""
+    with context.services().engine.read("directory") as view:
+        return bookmarked(view, context.principal().token_id, project_ids)
 
 
 def project_teams(project_id: int) -> dict[str, Any]:
@@ -80,6 +90,16 @@ def project_teams(project_id: int) -> dict[str, Any]:
         rows = teams.project_teams(view, [project_id])[project_id]
     refs = [{"id": str(t.id), "slug": t.slug, "name": t.name} for t in rows]
     return {"team": refs[0] if refs else None, "teams": refs}
+
+
+def _member_fields(raw: Any, body: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's ``ProjectMemberSerializer`` for a token with only ``project:read``: it may star
+    the project; asking for any other field with a value is a 403."""
+    if "isBookmarked" in errors:
+        raise ApiError(400, {"isBookmarked": errors["isBookmarked"]})
+    if isinstance(raw, dict) and any(raw.get(k) for k in UPDATE.fields if k not in MEMBER_FIELDS):
+        raise ApiError(403, {"detail": NO_PERMISSION})
+    return {k: v for k, v in body.items() if k in MEMBER_FIELDS}
 
 
 def _slug_errors(org: OrganizationRow, project: ProjectRow, slug: str) -> list[str]:
@@ -102,11 +122,16 @@ def _slug_errors(org: OrganizationRow, project: ProjectRow, slug: str) -> list[s
     writes=True,
     bad_request=DETAIL_OR_FIELDS,
 )
-@requires(PROJECT_WRITE)
+@requires(PROJECT_READ)  # Sentry's RelaxedProjectPermission: what may change depends on scopes
 def update_project(org_slug: str, project_slug: str) -> Response:
     consistent([])
     org, project = context.project(org_slug, project_slug)
-    body, errors = load_with_errors(UPDATE, context.json_body())
+    raw = context.json_body()
+    body, errors = load_with_errors(UPDATE, raw)
+    who = context.principal()
+    if not set(who.scopes) & set(PROJECT_WRITE):
+        body = _member_fields(raw, body, errors)
+        errors = {}
     slug_errors = _slug_errors(org, project, body["slug"]) if body.get("slug") else []
     if slug_errors:
         errors["slug"] = slug_errors
@@ -115,6 +140,7 @@ def update_project(org_slug: str, project_slug: str) -> Response:
     gated = feature_errors(body.get("options") or {}, context.services().settings.features)
     if gated:
         raise ApiError(400, {"detail": gated})
+    bookmark = body.get("isBookmarked")
     command = UpdateProject(
         project.id,
         org.id,
@@ -123,11 +149,14 @@ def update_project(org_slug: str, project_slug: str) -> Response:
         platform=body.get("platform") or None,
         options=tuple((body.get("options") or {}).items()),
         settings=tuple((k, v) for k, v in body.items() if k in PROJECT_SETTINGS or k in NOT_SETTABLE),
+        bookmark=None if bookmark is None else (who.token_id, bookmark),
     )
 
     def render(after: ProjectState) -> dict[str, Any]:
         summary = project_summary(project.id, after.slug, after.name, after.platform, project.date_created)
-        return {**project_details(summary, org, after.option_values()), **project_teams(project.id)}
+        details = project_details(summary, org, after.option_values())
+        details["isBookmarked"] = who.token_id in after.bookmarked_by
+        return {**details, **project_teams(project.id)}
 
     return execute(command, render)
 

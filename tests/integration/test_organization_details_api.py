@@ -16,6 +16,12 @@ from infra.bootstrap import Services
 from tests.conftest import Tenant, make_tenant, make_token
 
 
+@pytest.fixture
+def tenant(services: Services) -> Tenant:
+    """With ``org:read``: Sentry shows a token without it only the summary."""
+    return make_tenant(services, scopes=("project:read", "project:write", "org:read", "org:write"))
+
+
 def relay_key() -> str:
     return str(generate_key_pair()[1])
 
@@ -32,7 +38,10 @@ def get(
     token: str | None = None,
 ) -> Any:
     headers = {"X-Eventry-Min-Position": position} if position else {}
-    response = client.get(f"/api/0/organizations/{slug or t.org_slug}/", headers=t.headers(token, **headers))
+    response = client.get(
+        f"/api/0/organizations/{slug or t.org_slug}/?include_feature_flags=1",
+        headers=t.headers(token, **headers),
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -449,14 +458,27 @@ def test_an_uppercase_slug_is_refused(client: FlaskClient, services: Services, t
     assert services.store.head() == head
 
 
-def test_not_detailed_is_sentrys_summary(client: FlaskClient, tenant: Tenant) -> None:
-    response = client.get(f"/api/0/organizations/{tenant.org_slug}/?detailed=0", headers=tenant.headers())
-    assert response.status_code == 200
-    assert set(response.get_json()) == {
+def test_what_the_details_show_depends_on_org_read_and_detailed(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    """Sentry's ``OrganizationDetailsEndpoint.get``: without org:read the base serializer's
+    summary; with it the details, and projects and teams unless ``?detailed=0``; features
+    only with ``?include_feature_flags=1``."""
+    summary = {
         "id", "slug", "status", "name", "dateCreated", "isEarlyAdopter", "require2FA",
         "requireEmailVerification", "avatar", "allowMemberInvite", "allowMemberProjectCreation",
-        "allowSuperuserAccess", "links", "hasAuthProvider", "features", "access",
+        "allowSuperuserAccess", "links", "hasAuthProvider", "access",
     }  # fmt: skip
+    url = f"/api/0/organizations/{tenant.org_slug}/"
+    writer, _ = make_token(services, tenant.org_id, ("org:write",))
+    assert set(client.get(url, headers=tenant.headers(writer)).get_json()) == summary
+    flagged = client.get(url + "?include_feature_flags=1", headers=tenant.headers(writer)).get_json()
+    assert set(flagged) == summary | {"features"}
+    not_detailed = client.get(url + "?detailed=0", headers=tenant.headers()).get_json()
+    assert summary < set(not_detailed) and "dataScrubber" in not_detailed
+    assert "projects" not in not_detailed and "teams" not in not_detailed and "features" not in not_detailed
+    detailed = client.get(url, headers=tenant.headers()).get_json()
+    assert set(detailed) == set(not_detailed) | {"projects", "teams"}
 
 
 def test_newer_sentry_defaults(client: FlaskClient, tenant: Tenant) -> None:

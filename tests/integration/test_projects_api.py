@@ -3,6 +3,7 @@ table), read, update (name, slug, platform, options and the revision bump), dele
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -182,7 +183,9 @@ def test_update_name_slug_platform(client: FlaskClient, services: Services, tena
     assert (body["name"], body["slug"], body["platform"]) == ("Renamed", "renamed", "go")
     position = response.headers["X-Eventry-Position"]
     assert detail(client, tenant, "renamed", position).get_json()["name"] == "Renamed"
-    assert detail(client, tenant, tenant.project_slug).status_code == 404
+    moved = detail(client, tenant, tenant.project_slug)  # Sentry's ProjectRedirect
+    assert moved.status_code == 302
+    assert moved.headers["Location"] == f"/api/0/projects/{tenant.org_slug}/renamed/"
     [entry] = audit_rows(client, tenant, "project.edit", position)
     assert entry["note"] == f"renamed project slug from {tenant.project_slug} to renamed"
     assert entry["data"] == {
@@ -324,3 +327,55 @@ def test_another_organizations_project_is_forbidden(
     assert detail(client, tenant, str(other.project_id)).status_code == 404  # not in the token's org
     response = client.get(f"/api/0/projects/{other.org_slug}/{other.project_slug}/", headers=tenant.headers())
     assert response.status_code == 403  # Sentry: the project exists, the token has no access to it
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_old_slug_redirects_every_project_route_with_its_query(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    """Sentry's ``ProjectMoved``: the path under the new slug, the query kept; once another
+    project takes the old slug, it is that project's again; a deleted project no longer redirects."""
+    assert update(client, tenant, tenant.project_slug, {"slug": "moved"}).status_code == 200
+    old = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/"
+    response = client.get(f"{old}keys/?status=active", headers=tenant.headers())
+    new_url = f"/api/0/projects/{tenant.org_slug}/moved/keys/?status=active"
+    assert response.status_code == 302 and response.headers["Location"] == new_url
+    assert response.get_json() == {"slug": "moved", "detail": {"extra": {"url": new_url, "slug": "moved"}}}
+    assert client.put(old, json={"name": "x"}, headers=tenant.headers()).status_code == 302
+    created = client.post(
+        f"/api/0/organizations/{tenant.org_slug}/projects/",
+        json={"name": "Again", "slug": tenant.project_slug},
+        headers=tenant.headers(),
+    )
+    assert created.status_code == 201, created.get_json()
+    assert client.get(old, headers=tenant.headers()).get_json()["name"] == "Again"
+    moved = f"/api/0/projects/{tenant.org_slug}/moved/"
+    assert update(client, tenant, "moved", {"slug": "moved-again"}).status_code == 200
+    admin, _ = make_token(services, tenant.org_id, ("project:admin",))
+    services.engine.catch_up_all()  # another token: read-your-writes is per token
+    gone = client.delete(f"/api/0/projects/{tenant.org_slug}/moved-again/", headers=bearer(admin))
+    assert gone.status_code == 204
+    assert client.get(moved, headers=bearer(admin)).status_code == 404  # its own write
+
+
+def test_bookmarks_belong_to_the_token_that_set_them(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    token, token_id = make_token(services, tenant.org_id, ("project:read",))
+    reader = dataclasses.replace(tenant, token=token, token_id=token_id)
+    url = f"/api/0/projects/{tenant.org_slug}/{tenant.project_slug}/"
+    starred = client.put(url, json={"isBookmarked": True}, headers=reader.headers())
+    assert starred.status_code == 200 and starred.get_json()["isBookmarked"] is True
+    assert client.get(url, headers=reader.headers()).get_json()["isBookmarked"] is True
+    assert client.get(url, headers=tenant.headers()).get_json()["isBookmarked"] is False
+    refused = client.put(url, json={"isBookmarked": False, "name": "x"}, headers=reader.headers())
+    assert refused.status_code == 403
+    assert client.get(url, headers=reader.headers()).get_json()["isBookmarked"] is True
+    assert client.put(url, json={"isBookmarked": "maybe"}, headers=reader.headers()).status_code == 400
+    assert (
+        client.put(url, json={"isBookmarked": False}, headers=reader.headers()).get_json()["isBookmarked"]
+        is False
+    )

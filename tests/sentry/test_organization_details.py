@@ -96,10 +96,6 @@ def test_organization_details__OrganizationDetailsTest__test_simple(org: Org) ->
     assert len(data["projects"]) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry always includes features (ignores include_feature_flags)",
-)
 def test_organization_details__OrganizationDetailsTest__test_include_feature_flag_query_param(
     org: Org,
 ) -> None:
@@ -134,10 +130,6 @@ def test_organization_details__OrganizationDetailsTest__test_details_no_projects
     assert "teams" not in data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry lists projects and teams for a token without org:read",
-)
 def test_organization_details__OrganizationDetailsTest__test_as_no_org_read_user(org: Org) -> None:
     """Sentry patches ``has_scope`` to allow only ``org:write``: a token with only that scope."""
     data = details(org, token=org.token("org:write"))
@@ -262,10 +254,6 @@ def test_organization_details__OrganizationUpdateTest__test_simple(org: Org) -> 
     assert response.get_json()["slug"] == "foobar"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry always includes features in the PUT answer (ignores include_feature_flags)",
-)
 def test_organization_details__OrganizationUpdateTest__test_include_feature_flag_query_param(
     org: Org,
 ) -> None:
@@ -593,10 +581,6 @@ def test_organization_details__OrganizationUpdateTest__test_flag_default_and_cha
     assert options(org)[option] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eventry ignores organizations:seer-disable-coding-setting: enableSeerCoding changes anyway",
-)
 def test_organization_details__OrganizationUpdateTest__test_enable_seer_coding_cannot_be_changed_when_flag_enabled(  # noqa: E501 (Sentry's test name)
     settings: Settings,
 ) -> None:
@@ -647,10 +631,6 @@ def test_organization_details__OrganizationUpdateTest__test_default_coding_agent
     assert data["defaultCodingAgentIntegrationId"] is None
 
 
-GRANULAR = "eventry does not know hasGranularReplayPermissions (ignored, no option, no audit entry)"
-
-
-@pytest.mark.xfail(strict=True, reason=GRANULAR)
 def test_organization_details__OrganizationUpdateTest__test_granular_replay_permissions_flag_set(
     org: Org,
 ) -> None:
@@ -660,7 +640,6 @@ def test_organization_details__OrganizationUpdateTest__test_granular_replay_perm
     assert "to True" in log["data"]["hasGranularReplayPermissions"]
 
 
-@pytest.mark.xfail(strict=True, reason=GRANULAR)
 def test_organization_details__OrganizationUpdateTest__test_granular_replay_permissions_change_logs_old_value(
     org: Org,
 ) -> None:
@@ -682,7 +661,6 @@ def test_organization_details__OrganizationUpdateTest__test_granular_replay_perm
     assert response.status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=GRANULAR + " and has no replayAccessMembers")
 def test_organization_details__OrganizationUpdateTest__test_granular_replay_permissions_retrieve_without_option(  # noqa: E501 (Sentry's test name)
     org: Org,
 ) -> None:

@@ -97,9 +97,6 @@ def test_project_details__ProjectDetailsTest__test_numeric_org_slug(
     assert response.get_json()["id"] == str(project["id"])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="?collapse=organization is ignored: the organization keeps name and the rest"
-)
 def test_project_details__ProjectDetailsTest__test_collapse_organization(
     client: FlaskClient, owner: Tenant
 ) -> None:
@@ -109,9 +106,6 @@ def test_project_details__ProjectDetailsTest__test_collapse_organization(
     assert response.get_json()["organization"] == {"id": str(owner.org_id), "slug": owner.org_slug}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the old slug after a rename is a 404, not a 302 with Location and detail.extra.url"
-)
 def test_project_details__ProjectDetailsTest__test_project_renamed_302(
     client: FlaskClient, owner: Tenant
 ) -> None:
@@ -128,11 +122,6 @@ def test_project_details__ProjectDetailsTest__test_project_renamed_302(
     assert response.headers["Location"] == f"/api/0/projects/{owner.org_slug}/foobar/"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the old slug after a rename is 404 for everyone (no ProjectRedirect); Sentry finds the "
-    "project through its redirect and answers another organization's token 403",
-)
 def test_project_details__ProjectDetailsTest__test_non_org_rename_403(
     client: FlaskClient, services: Services, owner: Tenant
 ) -> None:
@@ -174,9 +163,6 @@ def test_project_details__ProjectDetailsTest__test_filter_options(
 # --- ProjectUpdateTestTokenAuthenticated ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a project:read token gets 403 on PUT {isBookmarked: true} (bookmarks not modelled)"
-)
 def test_project_details__ProjectUpdateTestTokenAuthenticated__test_member_can_update_limited_project_details(
     client: FlaskClient, services: Services, owner: Tenant
 ) -> None:
@@ -266,7 +252,6 @@ def test_project_details__ProjectUpdateTest__test_name(client: FlaskClient, owne
     assert get_project(client, owner).get_json()["name"] == "hello world"
 
 
-@pytest.mark.xfail(strict=True, reason="the old slug after a rename is a 404, not a 302 (no ProjectRedirect)")
 def test_project_details__ProjectUpdateTest__test_slug(client: FlaskClient, owner: Tenant) -> None:
     """Sentry: ProjectUpdateTest.test_slug (``ProjectRedirect``: the old slug redirects)"""
     ok(client, owner, slug="foobar")

@@ -35,7 +35,10 @@ def blocked_metrics(client: FlaskClient, t: Tenant) -> list[dict[str, object]]:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="a project:read token gets 403 on PUT metrics/visibility (Sentry lets it through)"
+    strict=True,
+    reason="a project:read token gets 403 on PUT metrics/visibility: Sentry lets it through because "
+    "the token's user owns the project's team (team-role scopes widen the token's); eventry tokens "
+    "carry only their own scopes, and a read-only token must not block metrics",
 )
 def test_project_metrics_visibility__test_permissions(
     client: FlaskClient, services: Services, owner: Tenant
