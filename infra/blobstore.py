@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 BLOCK = 1024 * 1024
 
@@ -107,6 +107,12 @@ class LocalBlobStorage:
         return self.root / key
 
 
-def read_blocks(stream: IO[bytes], size: int = BLOCK) -> Iterable[bytes]:
+class Readable(Protocol):
+    """What bytes are read from: a file, or a part of a request body as it arrives."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def read_blocks(stream: Readable, size: int = BLOCK) -> Iterable[bytes]:
     while block := stream.read(size):
         yield block

@@ -12,10 +12,10 @@ import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, cast
 
 from commands.uploads import StoredBlob
-from infra.blobstore import BLOCK, BlobStorage, Staged, read_blocks
+from infra.blobstore import BLOCK, BlobStorage, Readable, Staged, read_blocks
 
 CHUNK_SIZE = 8 * 1024 * 1024  # SENTRY_CHUNK_UPLOAD_BLOB_SIZE, a power of two
 MAX_CHUNKS_PER_REQUEST = 64
@@ -67,14 +67,15 @@ class Part:
     """One multipart part: its filename (the sha1 the client claims) and its bytes."""
 
     name: str
-    stream: IO[bytes]
+    stream: Readable
     gzipped: bool
 
 
-def _gunzip(stream: IO[bytes]) -> Iterator[bytes]:
+def _gunzip(stream: Readable) -> Iterator[bytes]:
     """Decompressed blocks; each read is bounded, so the caller's limit bounds the work."""
     try:
-        with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+        # GzipFile only seeks to rewind, which a forward read never does: a stream will do.
+        with gzip.GzipFile(fileobj=cast(IO[bytes], stream), mode="rb") as unzipped:
             while block := unzipped.read(BLOCK):
                 yield block
     except (OSError, EOFError, zlib.error) as exc:

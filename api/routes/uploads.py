@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from api import context
 from api.commanding import remember_write
 from api.errors import ApiError
+from api.multipart import MalformedBody, file_parts
 from api.openapi import DETAIL, UPLOAD, operation
 from api.screen import load_json
 from api.upload_schemas import (
@@ -58,6 +59,7 @@ from projections.directory import list_projects
 from projections.uploads import find_debug_file, find_missing_chunks
 
 bp = Blueprint("uploads", __name__)
+CHUNK_FIELDS = ("file", "file_gzip")
 
 # OrganizationReleasePermission / ProjectReleasePermission
 RELEASE_READ, RELEASE_WRITE = context.RELEASE_READ, context.RELEASE_WRITE
@@ -139,21 +141,27 @@ def upload_chunks(org_slug: str) -> Response:
     org = context.organization(org_slug)
     if request.content_length is not None and request.content_length > MAX_BODY_SIZE:
         raise error(REQUEST_TOO_LARGE)
-    request.max_content_length = MAX_BODY_SIZE
-    request.max_form_parts = MAX_FORM_PARTS
-    try:
-        files = request.files
-    except RequestEntityTooLarge:
-        raise error(REQUEST_TOO_LARGE) from None
-    parts = [Part(f.filename or "", f.stream, gzipped=False) for f in files.getlist("file")]
-    parts += [Part(f.filename or "", f.stream, gzipped=True) for f in files.getlist("file_gzip")]
-    if not parts:
-        return Response(status=200)
+    request.max_content_length = MAX_BODY_SIZE  # a body of unknown length stops there (413)
+    boundary = request.mimetype_params.get("boundary", "")
+    if request.mimetype != "multipart/form-data" or not boundary:
+        return Response(status=200)  # no parts (as werkzeug's form parser read it)
+    parts = (
+        Part(filename, stream, gzipped=field == "file_gzip")
+        for field, filename, stream in file_parts(
+            request.stream, boundary.encode("latin-1"), CHUNK_FIELDS, MAX_FORM_PARTS
+        )
+    )
     svc = context.services()
     try:
         blobs = receive_chunks(blob_storage(svc.settings.data_dir / "blobs"), parts)
     except ChunkError as exc:
         raise error(str(exc)) from None
+    except RequestEntityTooLarge:
+        raise error(REQUEST_TOO_LARGE) from None
+    except MalformedBody:
+        return Response(status=200)  # nothing stored, as when werkzeug's parser gave up
+    if not blobs:
+        return Response(status=200)
     outcome = svc.dispatch(RecordBlobs(org.id, blobs), context.meta())
     if outcome.position is not None:
         remember_write(outcome.position, outcome.topics)
