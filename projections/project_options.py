@@ -25,6 +25,9 @@ class ProjectOptions(Projection):
         # Every option write is a new config revision (Sentry's update_rev_for_option).
         "revisions": "project_id BIGINT NOT NULL, position BIGINT NOT NULL, last_change TEXT NOT NULL, "
         "PRIMARY KEY (project_id, position)",
+        # Every key a project ever had: time travel looks each up by index instead of scanning
+        # the project's whole history.
+        "keys": "project_id BIGINT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (project_id, key)",
     }
 
     @on(*OPTION_EVENTS)
@@ -46,6 +49,9 @@ def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> 
     view.write(
         "INSERT INTO {history} (project_id, key, position, value) VALUES (%s, %s, %s, %s)",
         (project_id, key, rec.position, encoded),
+    )
+    view.write(
+        "INSERT INTO {keys} (project_id, key) VALUES (%s, %s) ON CONFLICT DO NOTHING", (project_id, key)
     )
     if encoded is None:
         view.write("DELETE FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
@@ -83,10 +89,10 @@ def options(view: View, project_id: int) -> dict[str, Any]:
 def options_at(view: View, project_id: int, position: int) -> dict[str, Any]:
     """The options as they were right after log position ``position``."""
     rows = view.execute(
-        "SELECT h.key, h.value FROM {history} h WHERE h.project_id = %s AND h.position = "
-        "(SELECT MAX(position) FROM {history} x WHERE x.project_id = h.project_id AND x.key = h.key "
-        "AND x.position <= %s) ORDER BY h.key",
-        (project_id, position),
+        "SELECT k.key, (SELECT h.value FROM {history} h WHERE h.project_id = k.project_id "
+        "AND h.key = k.key AND h.position <= %s ORDER BY h.position DESC LIMIT 1) "
+        "FROM {keys} k WHERE k.project_id = %s ORDER BY k.key",
+        (position, project_id),
     )
     return read_project_options({key: json.loads(value) for key, value in rows if value is not None})
 
