@@ -13,6 +13,7 @@ from api import console, errors
 from api.context import request_id
 from api.routes import (
     audit,
+    environments,
     issues,
     metrics,
     openapi,
@@ -53,7 +54,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.register_blueprint(ops.bp)
     for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
         app.register_blueprint(module.bp, url_prefix="/api/0")
-    for module in (releases, repositories, issues, teams, org_auth_tokens, openapi):
+    for module in (releases, repositories, issues, teams, org_auth_tokens, environments, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     console.register(app)  # the operator console's pages, under /console/ (not in the OpenAPI document)
     _log_requests(app)

@@ -14,6 +14,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from api import drf
 from api.response_fields import Any_, Body, Bool, Int, ListOf, Null, Obj, Str, Time, strings
+from commands.environments import ENVIRONMENT_NAME_PATTERN, INVALID_ENVIRONMENT
 from commands.releases import MAX_VERSION_LENGTH, STATUSES, is_valid_version
 
 DATETIME_INVALID = (
@@ -329,7 +330,7 @@ class DeploySchema(Schema):
     environment = drf.String(
         required=True,
         max_length=64,
-        validate=validate.Regexp(r"^[^\n\r\f\/]*$", error="Invalid value for environment"),
+        validate=validate.Regexp(ENVIRONMENT_NAME_PATTERN, error=INVALID_ENVIRONMENT),
     )
     url = Url(allow_none=True, allow_blank=True)
     dateStarted = DateTime()

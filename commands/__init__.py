@@ -2,6 +2,7 @@
 
 from commands import (
     billing,
+    environments,
     groups,
     metrics,
     organization_settings,
@@ -38,6 +39,7 @@ __all__ = [
     "NotFound",
     "billing",
     "decide",
+    "environments",
     "groups",
     "handler_for",
     "metrics",

@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any, Self
 
 from commands.base import Change, Command, Decision, FieldErrors, NotFound, State, handles
+from commands.environments import INVALID_ENVIRONMENT, EnvironmentsState, ensure_environment, is_valid_name
 from commands.groups import GroupState
 from commands.release_commits import CommitsInput, RepositoriesState, head_commit_refs, set_commits_changes
 from events import Event
+from events.environments import environments_stream
 from events.groups import group_stream
 from events.releases import (
     DeployCreated,
@@ -333,11 +335,19 @@ def invalid_projects(message: str) -> FieldErrors:
 
 
 @handles(
-    CreateDeploy, reads=lambda c: {"release": (release_stream(c.organization_id, c.version), ReleaseState)}
+    CreateDeploy,
+    reads=lambda c: {
+        "release": (release_stream(c.organization_id, c.version), ReleaseState),
+        "environments": (environments_stream(c.organization_id), EnvironmentsState),
+    },
 )
-def create_deploy(cmd: CreateDeploy, now: datetime, release: ReleaseState) -> Decision:
+def create_deploy(
+    cmd: CreateDeploy, now: datetime, release: ReleaseState, environments: EnvironmentsState
+) -> Decision:
     if not release.exists:
         raise NotFound(NOT_FOUND)
+    if not cmd.environment or not is_valid_name(cmd.environment):
+        raise FieldErrors({"environment": [INVALID_ENVIRONMENT]})
     projects = release.project_ids if cmd.project_ids is None else tuple(dict.fromkeys(cmd.project_ids))
     names = dict(zip(cmd.project_ids or (), cmd.project_slugs, strict=False))
     invalid = [names.get(p, str(p)) for p in projects if p not in release.project_ids]
@@ -348,8 +358,9 @@ def create_deploy(cmd: CreateDeploy, now: datetime, release: ReleaseState) -> De
         cmd.name, cmd.url, cmd.date_started, cmd.date_finished or now.isoformat(), tuple(projects),
     )  # fmt: skip
     release = release.evolve(event)
+    made = ensure_environment(environments, cmd.organization_id, cmd.environment, tuple(projects))
     return Decision(
-        changes=(Change(release_stream(cmd.organization_id, cmd.version), event),),
+        changes=(*made, Change(release_stream(cmd.organization_id, cmd.version), event)),
         result=release.last_deploy,
     )
 

@@ -2,6 +2,7 @@
 
 from events import (
     billing,
+    environments,
     groups,
     ids,
     metrics,
@@ -24,6 +25,7 @@ __all__ = [
     "Meta",
     "Recorded",
     "billing",
+    "environments",
     "from_payload",
     "groups",
     "ids",

@@ -3,6 +3,7 @@
 from projections.audit_log import AuditLog
 from projections.base import Projection, View, on
 from projections.directory import Directory
+from projections.environments import Environments
 from projections.groups import Groups
 from projections.org_events import OrgEvents
 from projections.organization_options import OrganizationOptions
@@ -25,6 +26,7 @@ PROJECTIONS: tuple[type[Projection], ...] = (
     OrganizationOptions,
     ProjectKeys,
     Releases,
+    Environments,
     Groups,
     Teams,
     Tokens,
@@ -35,6 +37,7 @@ __all__ = [
     "PROJECTIONS",
     "AuditLog",
     "Directory",
+    "Environments",
     "Groups",
     "OrgEvents",
     "OrganizationOptions",

@@ -215,18 +215,6 @@ def release_activity(view: View, project_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def known_environments(view: View, organization_id: int, names: list[str]) -> set[str]:
-    """The names among ``names`` some deploy of the organization made (eventry's environments)."""
-    if not names:
-        return set()
-    rows = view.execute(
-        f"SELECT DISTINCT environment FROM {{deploys}} WHERE organization_id = %s AND environment IN "
-        f"({', '.join(['%s'] * len(names))})",
-        (organization_id, *names),
-    )
-    return {name for (name,) in rows}
-
-
 def _in(column: str, values: tuple[Any, ...] | list[Any]) -> str:
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 

@@ -43,6 +43,7 @@ from commands.releases import CreateDeploy, CreateRelease, DeleteRelease, Releas
 from infra.releases import commit_lock, commits_input, release_state
 from projections import release_queries as queries
 from projections.directory import OrganizationRow, ProjectRow, list_projects
+from projections.environments import existing_names
 from projections.groups import new_groups as count_new_groups
 from projections.groups import references_release
 from projections.release_search import InvalidSearch
@@ -210,16 +211,21 @@ def list_organization_releases(org_slug: str) -> Response:
 
 
 def _organization_environments(org: OrganizationRow) -> list[str] | None:
-    """``?environment=`` as Sentry's ``get_environments`` reads it: one the organization has
-    never deployed to (eventry's environments) is a 404."""
+    """``?environment=`` as Sentry's ``get_environments`` reads it: one the organization does
+    not have is a 404."""
     names = [name for name in request.args.getlist("environment") if name]
     if not names:
         return None
-    with context.services().engine.read("releases") as view:
-        known = queries.known_environments(view, org.id, names)
-    if known != set(names):
-        raise detail(404, context.NOT_FOUND)
+    require_environments(org, names)
     return names
+
+
+def require_environments(org: OrganizationRow, names: list[str]) -> None:
+    """404 unless the organization has an environment of each name (``get_environments``)."""
+    consistent(["environments"])
+    with context.services().engine.read("environments") as view:
+        if existing_names(view, org.id, names) != set(names):
+            raise detail(404, context.NOT_FOUND)
 
 
 def _list_sort() -> str:
@@ -439,9 +445,9 @@ def _project_meta(
         matches.append(f"{suffix[1]}+{suffix[2]}")
     consistent(VIEWS)
     environments = request.args.getlist("environment") or None
+    if environments:
+        require_environments(org, environments)
     with context.services().engine.read("releases") as view:
-        if environments and queries.known_environments(view, org.id, environments) != set(environments):
-            raise detail(404, context.NOT_FOUND)
         newer, older = queries.adjacent_versions(view, release, project_ids, status, matches, environments)
         first, last = queries.first_and_last_versions(view, org.id, project_id, environments)
     return {

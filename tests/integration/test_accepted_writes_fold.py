@@ -57,6 +57,7 @@ class Targets:
             "key_id": self.key(),
             "version": self.release(),
             "issue_id": self.post(f"{self.project_path}issues/", {"title": "fuzzed"})["id"],
+            "environment": self.environment(),
         }
         self.fresh: dict[str, Callable[[], dict[str, str]]] = {
             "projects.delete_project": lambda: {"project_slug": self.project()},
@@ -80,6 +81,11 @@ class Targets:
         return str(
             self.post(f"{self.project_path}releases/", {"version": f"t{secrets.token_hex(4)}"})["version"]
         )
+
+    def environment(self) -> str:
+        """An environment of the tenant's project (a deploy makes it)."""
+        path = f"/api/0/organizations/{self.tenant.org_slug}/releases/{self.release()}/deploys/"
+        return str(self.post(path, {"environment": "fuzzed"})["environment"])
 
     def project(self) -> str:
         path = f"/api/0/organizations/{self.tenant.org_slug}/projects/"

@@ -236,7 +236,12 @@ def _targets(client: FlaskClient, tenant: Tenant, headers: dict[str, str]) -> di
     token = client.post(
         f"/api/0/organizations/{tenant.org_slug}/org-auth-tokens/", json={"name": "hostile"}, headers=headers
     )
-    assert [r.status_code for r in (key, release, issue, team, token)] == [201] * 5
+    deploy = client.post(
+        f"/api/0/organizations/{tenant.org_slug}/releases/{VERSION}/deploys/",
+        json={"environment": "hostile"},
+        headers=headers,
+    )
+    assert [r.status_code for r in (key, release, issue, team, token, deploy)] == [201] * 6
     return {
         "org_slug": tenant.org_slug,
         "project_slug": tenant.project_slug,
@@ -245,6 +250,7 @@ def _targets(client: FlaskClient, tenant: Tenant, headers: dict[str, str]) -> di
         "issue_id": str(issue.get_json()["id"]),
         "team_slug": team.get_json()["slug"],
         "token_id": token.get_json()["id"],
+        "environment": "hostile",
     }
 
 

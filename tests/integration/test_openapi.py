@@ -181,6 +181,7 @@ ORG, P = "/api/0/organizations/{org_slug}", "/api/0/projects/{org_slug}/{project
 def test_every_operation_answers_as_documented(walk: Walk, client: FlaskClient, tmp_path: Path) -> None:
     walk_operations(walk)
     walk_releases(walk, tmp_path)
+    walk_environments(walk)
     walk_uploads(walk)
     walk_relays(walk, client)
     walk_org_auth_tokens(walk)
@@ -198,6 +199,22 @@ def walk_org_auth_tokens(walk: Walk) -> None:
     walk("PUT", one, 400, path=path, json={"name": ""})
     walk("DELETE", one, 204, path=path)
     walk("GET", one, 404, path=path)
+
+
+def walk_environments(walk: Walk) -> None:
+    """After ``walk_releases``: its deploy made ``production``, an environment of the project."""
+    one, path = P + "/environments/{environment}/", {"environment": "production"}
+    walk("GET", ORG + "/environments/", query="?visibility=all")
+    walk("GET", ORG + "/environments/", 400, query="?visibility=nope")
+    walk("GET", P + "/environments/")
+    walk("GET", P + "/environments/", 400, query="?visibility=nope")
+    walk("GET", one, path=path)
+    walk("GET", one, 404, path={"environment": "none"})
+    assert walk("PUT", one, path=path, json={"isHidden": True})["isHidden"] is True
+    walk("PUT", one, 400, path=path, json={"isHidden": "maybe"})
+    hidden = walk("PUT", P + "/environments/", json={"environmentNames": ["production"], "isHidden": False})
+    assert [e["isHidden"] for e in hidden] == [False]
+    walk("PUT", P + "/environments/", 400, json={"environmentNames": []})
 
 
 def walk_operations(walk: Walk) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from commands import Decision, NotFound, decide
 from commands.base import FieldErrors
+from commands.environments import EnvironmentsState
 from commands.groupreference import base32_decode, base32_encode, references, short_id_references
 from commands.groups import GroupState
 from commands.release_commits import CommitsInput, RepositoriesState, author_email_of
@@ -24,6 +25,7 @@ from commands.releases import (
 from events import Event
 from events.groups import GroupCreated, GroupResolvedInCommit, GroupResolvedInRelease
 from events.releases import (
+    DeployCreated,
     ReleaseCommitsRecorded,
     ReleaseCommitsSet,
     ReleaseCreated,
@@ -188,12 +190,12 @@ def test_a_deploy_needs_the_release() -> None:
         decide(
             CreateDeploy(ORG, "1.0", 9, "production", None, None, None, None, None),
             NOW,
-            {"release": ReleaseState()},
+            {"release": ReleaseState(), "environments": EnvironmentsState()},
         )
     decision = decide(
         CreateDeploy(ORG, "1.0", 9, "production", None, None, None, None, None),
         NOW,
-        {"release": ReleaseState.fold([CREATED, LINKED])},
+        {"release": ReleaseState.fold([CREATED, LINKED]), "environments": EnvironmentsState()},
     )
     assert (
         decision.result["environment"] == "production" and decision.result["dateFinished"] == NOW.isoformat()
@@ -201,7 +203,7 @@ def test_a_deploy_needs_the_release() -> None:
 
 
 def test_a_deploy_to_projects_not_on_the_release_is_refused_in_sentrys_shape() -> None:
-    given = {"release": ReleaseState.fold([CREATED, LINKED])}
+    given = {"release": ReleaseState.fold([CREATED, LINKED]), "environments": EnvironmentsState()}
     with pytest.raises(FieldErrors) as refused:
         decide(CreateDeploy(ORG, "1.0", 9, "prod", None, None, None, None, (P1, P2), ("a", "b")), NOW, given)
     assert refused.value.errors == {
@@ -214,7 +216,8 @@ def test_a_deploy_to_projects_not_on_the_release_is_refused_in_sentrys_shape() -
     decision = decide(
         CreateDeploy(ORG, "1.0", 9, "prod", None, None, None, None, (P1, P1), ("a", "a")), NOW, given
     )
-    assert [c.event.project_ids for c in decision.changes] == [(P1,)]  # type: ignore[attr-defined]
+    deploys = [c.event for c in decision.changes if isinstance(c.event, DeployCreated)]
+    assert [d.project_ids for d in deploys] == [(P1,)]
 
 
 @pytest.mark.parametrize(
