@@ -4,13 +4,16 @@ changes, idempotent replays, and read-your-writes for another reader."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from events.environments import environments_stream
+from commands.releases import CreateDeploy
+from events.environments import EnvironmentProjectAdded, environments_stream
 from infra.bootstrap import Services
+from tests.conftest import OPERATOR
 from tests.sentry.environments_support import (
     create_environment,
     environment_url,
@@ -164,3 +167,27 @@ def test_another_reader_sees_a_write_from_its_position(org: Org) -> None:
         headers=org.headers(reader, **{"X-Eventry-Min-Position": position}),
     )
     assert names(seen) == ["production"]
+
+
+def test_concurrent_first_deploys_make_one_environment(org: Org, services: Services) -> None:
+    """Eight deploys at once to a name the organization does not have yet, from releases of
+    different projects: one environment, attached once to each project (the losers of the
+    append decide again and find it)."""
+    projects = [org.create_project() for _ in range(4)]
+    for i, project in enumerate(projects):
+        org.create_release(f"{i}.0", [project])
+    commands = [
+        CreateDeploy(org.id, f"{i % 4}.0", services.snowflake("deploy_snowflake_key"), "prod", *[None] * 5)
+        for i in range(8)
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda c: services.dispatch(c, OPERATOR), commands))
+
+    recorded = [r.event for r in services.store.read_stream(environments_stream(org.id))]
+    assert [type(e).__name__ for e in recorded].count("EnvironmentCreated") == 1
+    assert sorted(e.project_id for e in recorded if isinstance(e, EnvironmentProjectAdded)) == sorted(
+        int(p["id"]) for p in projects
+    )
+    services.engine.catch_up_all()
+    for project in projects:
+        assert names(org.get(project_environments_url(org, project))) == ["prod"]
