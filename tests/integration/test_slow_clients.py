@@ -4,6 +4,8 @@ deadlines (the slow bodies with a 408)."""
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import os
 import socket
 import subprocess
@@ -101,3 +103,29 @@ def test_bodies_the_server_will_not_wait_for(redis_url: str, tmp_path: Path) -> 
         chunked_ok = b'{"isBookmarked": false}'
         ok = head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(chunked_ok), chunked_ok)
         assert raw_status(api.port, ok) == 200
+
+
+def test_a_chunk_upload_reaches_the_app_whole_from_memory_or_a_file(redis_url: str, tmp_path: Path) -> None:
+    """The event loop keeps a body of known length in memory and a chunked one in a temporary
+    file; either way the app's thread reads every byte (a wrong byte is a checksum mismatch)."""
+    env = clean_env(EVENTRY_DATA_DIR=str(tmp_path / "var"), REDIS_URL=redis_url)
+    with served(env, tmp_path, workers=1) as api:
+        data = os.urandom(3 << 20)
+        boundary = "b0undary"
+        for name, expected in ((hashlib.sha1(data).hexdigest(), 200), ("0" * 40, 400)):
+            disposition = f'form-data; name="file"; filename="{name}"'
+            head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+            body = head + data + f"\r\n--{boundary}--\r\n".encode()
+            headers = {
+                "Authorization": f"Bearer {api.token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            }
+            for chunked in (False, True):
+                conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
+                sent = iter([body[: 1 << 20], body[1 << 20 :]]) if chunked else body
+                conn.request(
+                    "POST", "/api/0/organizations/slow/chunk-upload/", sent, headers, encode_chunked=chunked
+                )
+                answer = conn.getresponse()
+                assert (answer.status, chunked) == (expected, chunked), answer.read()
+                conn.close()
