@@ -18,7 +18,6 @@ import functools
 import hashlib
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +36,6 @@ from infra import parking, telemetry
 from infra.db import Database, Tx
 from infra.eventstore import EventStore
 from infra.parking import Parked
-from infra.replica import Replica
 from infra.telemetry import log
 from projections import PROJECTIONS, Projection, View
 
@@ -124,7 +122,6 @@ class Engine:
         retry_cap: float = 300.0,
     ) -> None:
         self.db = db
-        replica: Replica | None = None,
         self.store = store
         self.batch_size = batch_size
         self.projections = {p.name: p() for p in projections}
@@ -140,10 +137,6 @@ class Engine:
         self._schema: str | None = None
 
     def projection(self, name: str) -> Projection:
-        # View reads may go to a streaming replica (infra/replica.py). Per thread: the position
-        # each view was promised to show (by ``wait``/``reached``), and who served the last read.
-        self.replica = replica
-        self._local = threading.local()
         try:
             return self.projections[name]
         except KeyError:
@@ -570,30 +563,11 @@ class Engine:
     @contextmanager
     def read(self, name: str) -> Iterator[View]:
         """A read transaction on the active generation of ``name``."""
-        db = self._reads_from(name)
-        with db.transaction(write=False) as tx:
-            if tx.dialect == "postgres" and db is self.db:  # a standby's locks guard nothing
+        with self.db.transaction(write=False) as tx:
+            if tx.dialect == "postgres":
                 # Held until the read ends, taken before the generation is looked up: a rebuild
                 # cannot drop the generation this read found (SQLite: the read's snapshot).
                 tx.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._reader_key(tx, name),))
-    def _reads_from(self, name: str) -> Database:
-        """The replica while it is usable and shows what this thread's waits promised for
-        ``name``; else the primary, whose views are never behind the replica's."""
-        replica = self.replica
-        promised = getattr(self._local, "promised", {}).get(name, 0)
-        on_replica = replica is not None and replica.usable() and replica.shows(name, promised)
-        self._local.served = replica if on_replica else None
-        return replica.db if on_replica and replica is not None else self.db
-
-    def _promise(self, position: int, names: list[str] | None) -> None:
-        """Remember that this thread's next reads of ``names`` must show ``position``. Kept for
-        later requests of the thread too: an old promise only ever sends a read to the primary."""
-        if self.replica is None:
-            return
-        promised = self._local.__dict__.setdefault("promised", {})
-        for name in names or self.projections:
-            promised[name] = max(promised.get(name, 0), position)
-
             rows = tx.execute(
                 "SELECT generation FROM projection_state WHERE name = %s AND active = 1", (name,)
             )
@@ -617,32 +591,13 @@ class Engine:
         """Block until every named view has applied ``position``; False on timeout."""
         deadline = time.monotonic() + timeout
         delay = 0.001
-    def served_positions(self, names: list[str]) -> dict[str, int]:
-        """The positions of the views that served this thread's last read (replica or primary)."""
-        served = getattr(self._local, "served", None)
-        if served is not None:
-            try:
-                return served.positions(names)
-            except psycopg.Error:
-                pass  # the replica went away after the read: the primary is at least as far
-        return self.positions(names)
-
         while True:
             positions = self.positions(names)
-        self._promise(position, names)
             if positions and min(positions.values()) >= position:
                 return True
             if time.monotonic() >= deadline:
                 return False
-        self._promise(position, names)
             time.sleep(delay)
-        replica = self.replica
-        if replica is not None and replica.usable():
-            wanted = names or list(self.projections)
-            shows = lambda: min(self.positions(wanted).values(), default=0) >= position
-            if replica.wait(position, wanted, timeout, shows):
-                return True
-            # Not on the replica in time: the primary serves this thread's reads of them.
             delay = min(delay * 2, 0.02)
 
     def status(self) -> list[Status]:
