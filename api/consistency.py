@@ -41,7 +41,7 @@ def with_position(body: Any, views: list[str], status: int = 200) -> Response:
     """A read response stamped with the position its views had reached."""
     response = jsonify(body)
     response.status_code = status
-    positions = services().engine.positions(views)
+    positions = services().engine.served_positions(views)
     if positions:
         response.headers[POSITION_HEADER] = str(min(positions.values()))
     return response

@@ -34,6 +34,7 @@ from sentry_kafka_schemas import get_codec
 from commands import NotFound
 from commands.billing import ACCEPTED, RecordCustomMetric, billing_outcomes, custom_metric_mri
 from events import Meta
+from infra.redis import hash_tag, is_cluster
 from infra.redis_streams import GroupReader
 from infra.telemetry import log
 
@@ -50,6 +51,25 @@ class BillingStreams:
     group: str = "billing-metrics-consumer"
     outcomes: str = "outcomes"
     dead_letter: str = "snuba-generic-metrics-dlq"
+
+
+def done_key(streams: BillingStreams, entry_id: str) -> str:
+    """The done-marker of an input entry, in the input stream's hash slot (its ``{tag}``, or
+    its whole name), so that it can be WATCHed in the transaction that XACKs the entry."""
+    return f"billing-done:{{{hash_tag(streams.input)}}}:{streams.group}:{entry_id}"
+
+
+def check_cluster_slots(redis: Any, streams: BillingStreams) -> None:
+    """In a Redis Cluster the outcomes, dead letters, done-marker and XACK of a message are
+    one MULTI/EXEC, so the three streams must share a hash tag; refuse to start otherwise."""
+    if not is_cluster(redis):
+        return
+    tags = {hash_tag(name) for name in (streams.input, streams.outcomes, streams.dead_letter)}
+    if len(tags) > 1:
+        raise ValueError(
+            "in a Redis Cluster the billing input, outcomes and dead-letter streams must share "
+            "a hash tag (e.g. {billing}metrics, {billing}outcomes, {billing}dlq)"
+        )
 
 
 def flag_key(org_id: int, project_id: int) -> str:
@@ -104,6 +124,7 @@ class BillingConsumer:
         self.stop = threading.Event()
 
     def run(self) -> None:
+        check_cluster_slots(self.redis, self.streams)
         self.reader.ensure_group()
         failures = 0
         while not self.stop.is_set():
@@ -166,8 +187,8 @@ class BillingConsumer:
     ) -> None:
         """Outcomes (or the dead letter), the done-marker and the XACK, all or nothing."""
         s = self.streams
-        done = f"billing-done:{{{s.input}}}:{s.group}:{entry_id}"
-        with self.redis.pipeline() as pipe:
+        done = done_key(s, entry_id)
+        with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     pipe.watch(done)

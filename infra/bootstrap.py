@@ -21,6 +21,7 @@ from infra.lookups import Lookups
 from infra.read_your_writes import WriteMarks
 from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
+from infra.replica import Replica
 from infra.snapshots import Snapshots
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
 from infra.token_usage import TokenUsage
@@ -78,6 +79,8 @@ class Services:
         if self.worker is not None:
             self.worker.shutdown(self._thread)
         self.db.close()
+        if self.engine.replica is not None:
+            self.engine.replica.close()
         recorder_datastore = getattr(self.store.recorder, "datastore", None)
         if recorder_datastore is not None and hasattr(recorder_datastore, "close"):
             recorder_datastore.close()
@@ -95,7 +98,13 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         db = PostgresDatabase(settings.postgres_conninfo())
     else:
         db = SqliteDatabase(settings.sqlite_views_path)
-    redis = connect(settings.redis_url, settings.data_dir)
+    redis = connect(settings.redis_url, settings.data_dir, cluster=settings.redis_cluster)
+    replica_conninfo = settings.replica_conninfo()
+    replica = (
+        Replica(replica_conninfo, settings.postgres_conninfo(), settings.replica_max_lag)
+        if replica_conninfo
+        else None
+    )
     effects: dict[str, Callable[[list[Any]], None]] = {
         "relay_configs": RelayConfigCache(redis).write,
         "releases": enqueuer(redis, settings),  # fetch_commits jobs
@@ -106,6 +115,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         batch_size=settings.batch_size,
         effects=effects,
         repeat_after_commit=frozenset({"relay_configs"}),
+        replica=replica,
     )
     if create_tables:
         engine.migrate()

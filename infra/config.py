@@ -6,7 +6,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -19,6 +19,12 @@ __all__ = ["ConfigError", "Settings"]
 class Settings:
     database_url: str | None = None
     redis_url: str | None = None
+    # REDIS_URL names one node of a Redis Cluster; the client finds the others (infra/redis.py).
+    redis_cluster: bool = False
+    # A PostgreSQL streaming replica of DATABASE_URL that serves view reads (infra/replica.py),
+    # unless it is down or more than replica_max_lag seconds behind: then the primary does.
+    database_replica_url: str | None = None
+    replica_max_lag: float = 2.0
     data_dir: Path = Path("var")
     read_wait_timeout: float = 5.0
     read_your_writes_ttl: int = 300  # seconds a caller's last write is remembered for its reads
@@ -57,6 +63,9 @@ class Settings:
         return cls(
             database_url=env.database_url,
             redis_url=env.redis_url,
+            redis_cluster=env.redis_cluster,
+            database_replica_url=env.database_replica_url,
+            replica_max_lag=env.replica_max_lag,
             data_dir=env.data_dir,
             read_wait_timeout=env.read_wait_timeout,
             read_your_writes_ttl=env.read_your_writes_ttl,
@@ -162,6 +171,17 @@ class Settings:
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_CONNECT_TIMEOUT": "1",
         }
+
+    def replica_conninfo(self) -> str | None:
+        """DATABASE_REPLICA_URL's connection string, in DATABASE_URL's schema unless it names
+        one (a streaming replica copies the primary's whole cluster); None without a replica."""
+        url = self.database_replica_url
+        if not (self.is_postgres and url):
+            return None
+        if "schema=" not in urlparse(url).query:
+            schema = self.eventsourcing_env(create_table=False)["POSTGRES_SCHEMA"]
+            url += ("&" if "?" in url else "?") + f"schema={schema}"
+        return replace(self, database_url=url).postgres_conninfo()
 
     def postgres_conninfo(self) -> str:
         env = self.eventsourcing_env(create_table=False)

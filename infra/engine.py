@@ -15,9 +15,11 @@ and a generation is dropped only under the exclusive lock (SQLite's read snapsho
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ from infra import parking, telemetry
 from infra.db import Database, Tx
 from infra.eventstore import EventStore
 from infra.parking import Parked
+from infra.replica import Replica
 from infra.telemetry import log
 from projections import PROJECTIONS, Projection, View
 
@@ -120,6 +123,7 @@ class Engine:
         repeat_after_commit: frozenset[str] = frozenset(),
         retry_base: float = 1.0,
         retry_cap: float = 300.0,
+        replica: Replica | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -135,6 +139,10 @@ class Engine:
         self.retry_cap = retry_cap
         self._reached: dict[str, int] = {}  # the highest position seen per view, this process
         self._schema: str | None = None
+        # View reads may go to a streaming replica (infra/replica.py). Per thread: the position
+        # each view was promised to show (by ``wait``/``reached``), and who served the last read.
+        self.replica = replica
+        self._local = threading.local()
 
     def projection(self, name: str) -> Projection:
         try:
@@ -560,11 +568,30 @@ class Engine:
 
     # -- reads ------------------------------------------------------------------------------
 
+    def _reads_from(self, name: str) -> Database:
+        """The replica while it is usable and shows what this thread's waits promised for
+        ``name``; else the primary, whose views are never behind the replica's."""
+        replica = self.replica
+        promised = getattr(self._local, "promised", {}).get(name, 0)
+        on_replica = replica is not None and replica.usable() and replica.shows(name, promised)
+        self._local.served = replica if on_replica else None
+        return replica.db if on_replica and replica is not None else self.db
+
+    def _promise(self, position: int, names: list[str] | None) -> None:
+        """Remember that this thread's next reads of ``names`` must show ``position``. Kept for
+        later requests of the thread too: an old promise only ever sends a read to the primary."""
+        if self.replica is None:
+            return
+        promised = self._local.__dict__.setdefault("promised", {})
+        for name in names or self.projections:
+            promised[name] = max(promised.get(name, 0), position)
+
     @contextmanager
     def read(self, name: str) -> Iterator[View]:
         """A read transaction on the active generation of ``name``."""
-        with self.db.transaction(write=False) as tx:
-            if tx.dialect == "postgres":
+        db = self._reads_from(name)
+        with db.transaction(write=False) as tx:
+            if tx.dialect == "postgres" and db is self.db:  # a standby's locks guard nothing
                 # Held until the read ends, taken before the generation is looked up: a rebuild
                 # cannot drop the generation this read found (SQLite: the read's snapshot).
                 tx.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._reader_key(tx, name),))
@@ -583,13 +610,32 @@ class Engine:
         wanted = set(names or self.projections)
         return {name: pos for name, pos in rows if name in wanted}
 
+    def served_positions(self, names: list[str]) -> dict[str, int]:
+        """The positions of the views that served this thread's last read (replica or primary)."""
+        served = getattr(self._local, "served", None)
+        if served is not None:
+            try:
+                return served.positions(names)
+            except psycopg.Error:
+                pass  # the replica went away after the read: the primary is at least as far
+        return self.positions(names)
+
     def reached(self, position: int, names: list[str]) -> bool:
         """Whether every named view was already seen at or past ``position`` (no query)."""
+        self._promise(position, names)
         return all(self._reached.get(name, 0) >= position for name in names)
 
     def wait(self, position: int, names: list[str] | None = None, timeout: float = 5.0) -> bool:
         """Block until every named view has applied ``position``; False on timeout."""
+        self._promise(position, names)
         deadline = time.monotonic() + timeout
+        replica = self.replica
+        if replica is not None and replica.usable():
+            wanted = names or list(self.projections)
+            shows = lambda: min(self.positions(wanted).values(), default=0) >= position
+            if replica.wait(position, wanted, timeout, shows):
+                return True
+            # Not on the replica in time: the primary serves this thread's reads of them.
         delay = 0.001
         while True:
             positions = self.positions(names)

@@ -42,6 +42,9 @@ class Environment(BaseSettings):
 
     database_url: str | None = var("DATABASE_URL", None)
     redis_url: str | None = var("REDIS_URL", None)
+    redis_cluster: bool = var("EVENTRY_REDIS_CLUSTER", False)
+    database_replica_url: str | None = var("DATABASE_REPLICA_URL", None)
+    replica_max_lag: float = var("EVENTRY_REPLICA_MAX_LAG", 2.0, ge=0)
     data_dir: Path = var("EVENTRY_DATA_DIR", Path("var"))
     read_wait_timeout: float = var("EVENTRY_READ_WAIT_TIMEOUT", 5.0, ge=0)
     read_your_writes_ttl: int = var("EVENTRY_READ_YOUR_WRITES_TTL", 300, ge=1)
@@ -79,6 +82,12 @@ class Environment(BaseSettings):
         scheme = _scheme(url, DATABASE_SCHEMES)
         if scheme == "sqlite" and not (url or "").startswith("sqlite:///"):
             raise ValueError("a SQLite URL is sqlite:///PATH")
+        return url
+
+    @field_validator("database_replica_url")
+    @classmethod
+    def _replica(cls, url: str | None) -> str | None:
+        _scheme(url, DATABASE_SCHEMES[:2])  # a PostgreSQL streaming replica
         return url
 
     @field_validator("redis_url")

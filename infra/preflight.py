@@ -145,7 +145,7 @@ def tables_problem(settings: Settings) -> str | None:
 def redis_problem(settings: Settings) -> str | None:
     client: Any = None
     try:
-        client = connect(settings.redis_url, settings.data_dir)
+        client = connect(settings.redis_url, settings.data_dir, cluster=settings.redis_cluster)
         client.ping()
     except (redis.RedisError, OSError, RuntimeError) as exc:
         if settings.redis_url is None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 STARTUP_TIMEOUT = 30.0  # loading a large append-only file takes a while
@@ -36,10 +37,31 @@ STARTUP_TIMEOUT = 30.0  # loading a large append-only file takes a while
 MAX_SOCKET_PATH = 100
 
 
-def connect(url: str | None, data_dir: Path = Path("var")) -> Any:
+def connect(url: str | None, data_dir: Path = Path("var"), cluster: bool = False) -> Any:
+    """``cluster``: URL names one node of a Redis Cluster; the client asks it for the others and
+    sends each command to the node of its key's slot (see ``is_cluster`` for what differs)."""
+    if url and cluster:
+        return RedisCluster.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     if url:
         return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5, health_check_interval=30)
     return embedded(data_dir)
+
+
+def is_cluster(client: Any) -> bool:
+    """A Redis Cluster client: a command may only name keys of one slot (a multi-key read is
+    split per slot, ``RedisCluster.mget_nonatomic``; a transaction's keys share a hash tag)."""
+    return isinstance(client, RedisCluster)
+
+
+def hash_tag(key: str) -> str:
+    """What Redis Cluster hashes for ``key``: the text between its first ``{`` and the next
+    ``}`` when that is not empty, else the whole key. Keys with the same tag share a slot."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key
 
 
 def embedded(data_dir: Path) -> redis.Redis:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.redis import is_cluster
 from projections.relay_configs import CACHE_PREFIX, MINIMAL_CACHE_PREFIX
 
 TTL_SECONDS = 3600
@@ -32,7 +33,9 @@ class RelayConfigCache:
         pipe = self.redis.pipeline(transaction=False)
         for public_key, docs in latest.items():
             if docs is None:
-                pipe.delete(key(public_key), key(public_key, full=False))
+                # One key per DEL: in a Redis Cluster the two documents' keys are in two slots.
+                pipe.delete(key(public_key))
+                pipe.delete(key(public_key, full=False))
             else:
                 pipe.set(key(public_key), docs[0], ex=TTL_SECONDS)
                 pipe.set(key(public_key, full=False), docs[1], ex=TTL_SECONDS)
@@ -42,7 +45,10 @@ class RelayConfigCache:
         """The stored bytes of the cached documents, by public key."""
         if not public_keys:
             return {}
-        values = self.redis.mget([key(k, full) for k in public_keys])
+        keys = [key(k, full) for k in public_keys]
+        # A relay asks for up to 100 keys of any organizations, so they cannot share a hash
+        # tag: in a Redis Cluster the MGET is split per slot, one pipeline per node.
+        values = self.redis.mget_nonatomic(keys) if is_cluster(self.redis) else self.redis.mget(keys)
         found = ((k, v) for k, v in zip(public_keys, values, strict=True) if v)
         return {k: v.encode() if isinstance(v, str) else v for k, v in found}
 

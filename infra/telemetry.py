@@ -39,6 +39,11 @@ WORKER_HEARTBEAT_AGE = Gauge(
     "Seconds since the projection worker last finished a cycle (+Inf: it never reported)",
     multiprocess_mode="mostrecent",
 )
+REPLICA_LAG = Gauge(
+    "eventry_replica_lag_seconds",
+    "How far the read replica's replay is behind the primary (+Inf: it does not answer)",
+    multiprocess_mode="max",
+)
 PROJECTION_HANDLER_FAILURES = Counter(
     "eventry_projection_handler_failures_total",
     "Events a projection's handler raised on (first tries and retries)",

@@ -6,7 +6,7 @@ import click
 
 from api.cli.common import stop_on_signals
 from infra import preflight, telemetry
-from infra.billing import BillingConsumer, BillingStreams
+from infra.billing import BillingConsumer, BillingStreams, check_cluster_slots
 from infra.bootstrap import bootstrap
 from infra.config import Settings
 
@@ -64,6 +64,11 @@ def billing_metrics(
     runner = BillingConsumer(
         svc.redis, svc.dispatch, streams, consumer, claim_idle_ms=claim_idle_ms, crash_at=crash_at
     )
+    try:
+        check_cluster_slots(svc.redis, streams)
+    except ValueError as exc:
+        svc.close()
+        raise click.ClickException(str(exc)) from None
     stop_on_signals(runner.stop)
     try:
         runner.run()

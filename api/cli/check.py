@@ -29,7 +29,7 @@ def check() -> None:
 
 def _worker(settings: Settings) -> str:
     """Informational: a deployment may be checked before its worker starts."""
-    client = connect(settings.redis_url, settings.data_dir)
+    client = connect(settings.redis_url, settings.data_dir, cluster=settings.redis_cluster)
     try:
         age = Heartbeat(client, settings.deployment).age()
     finally:
