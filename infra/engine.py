@@ -15,7 +15,6 @@ and a generation is dropped only under the exclusive lock (SQLite's read snapsho
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import logging
 import sqlite3
