@@ -43,7 +43,8 @@ def checks(settings: Settings, tables: bool = True) -> list[Check]:
     found = [Check("database", database_target(settings), database_problem(settings))]
     if tables:
         problem = found[0].problem and "not checked: the database is not usable"
-        found.append(Check("tables", database_target(settings), problem or tables_problem(settings)))
+        problem = problem or tables_problem(settings, outdated=True)
+        found.append(Check("tables", database_target(settings), problem))
     found.append(Check("redis", redis_target(settings), redis_problem(settings)))
     return found
 
@@ -52,7 +53,7 @@ def require(settings: Settings, tables: bool = True) -> None:
     """Raise Unusable with the first problem (the tables too, unless TABLES is False)."""
     problem = database_problem(settings)
     if problem is None and tables:
-        problem = tables_problem(settings)
+        problem = tables_problem(settings, outdated=False)
     if problem is not None:
         raise Unusable(problem)
 
@@ -123,9 +124,10 @@ def database_problem(settings: Settings) -> str | None:
     return None
 
 
-def tables_problem(settings: Settings) -> str | None:
+def tables_problem(settings: Settings, outdated: bool) -> str | None:
     """Whether ``eventry migrate`` has made the log and every view (on SQLite the processes make
-    their tables themselves)."""
+    their tables themselves). A view made by older code (OUTDATED) still serves, so processes
+    start beside it (``/readyz`` names it) and only ``eventry check`` fails on it."""
     if not settings.is_postgres:
         return None
     with _connect(settings) as conn:
@@ -136,9 +138,12 @@ def tables_problem(settings: Settings) -> str | None:
             return f"DATABASE_URL: the database has no eventry tables yet: {MIGRATE}"
         active = conn.execute("SELECT name, schema FROM projection_state WHERE active = 1").fetchall()
     current = dict(active)
-    stale = [p.name for p in PROJECTIONS if current.get(p.name) != p.fingerprint()]
-    if stale:
-        return f"DATABASE_URL: views missing or made by another version ({', '.join(stale)}): {MIGRATE}"
+    missing = [p.name for p in PROJECTIONS if p.name not in current]
+    if missing:
+        return f"DATABASE_URL: views missing ({', '.join(missing)}): {MIGRATE}"
+    stale = [p.name for p in PROJECTIONS if current[p.name] != p.fingerprint()]
+    if stale and outdated:
+        return f"DATABASE_URL: views made by another version of the code ({', '.join(stale)}): {MIGRATE}"
     return None
 
 

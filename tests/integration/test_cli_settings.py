@@ -121,3 +121,22 @@ def test_every_command_has_a_one_line_help() -> None:
 
     walk(main, "eventry")
     assert missing == []
+
+
+def test_a_missing_view_stops_commands_and_an_outdated_one_only_check(
+    env: dict[str, str], pg_settings: Settings
+) -> None:
+    """A view made by older code still serves (/readyz names it); one that is missing does not."""
+    migrated = {**env, "DATABASE_URL": pg_settings.database_url or ""}
+    run(migrated, "migrate")
+    with psycopg.connect(pg_settings.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute("UPDATE projection_state SET schema = 'older' WHERE name = 'relays'")
+    run(migrated, "orgs", "list")
+    assert "views made by another version of the code (relays): run `eventry migrate`" in fails(
+        migrated, "check"
+    )
+    with psycopg.connect(pg_settings.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute("DELETE FROM projection_state WHERE name = 'relays'")
+    assert fails(migrated, "orgs", "list").strip().splitlines() == [
+        "Error: DATABASE_URL: views missing (relays): run `eventry migrate`"
+    ]
