@@ -18,17 +18,29 @@ SORT_DATE = "COALESCE(r.date_released, r.date_added)"
 
 
 def _release(view: View, row: tuple[Any, ...]) -> dict[str, Any]:
+    return _releases(view, [row])[0]
+
+
+def _releases(view: View, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Release rows as dicts, with each release's projects: one query for all of them."""
     names = [c.strip() for c in RELEASE_COLUMNS.split(",")]
-    release = dict(zip(names, row, strict=True))
-    release["last_commit"] = json.loads(release["last_commit"]) if release["last_commit"] else None
-    release["authors"] = json.loads(release["authors"])
-    release["last_deploy"] = json.loads(release["last_deploy"]) if release["last_deploy"] else None
-    rows = view.execute(
-        "SELECT project_id FROM {release_projects} WHERE release_id = %s ORDER BY project_id",
-        (release["id"],),
+    releases = [dict(zip(names, row, strict=True)) for row in rows]
+    if not releases:
+        return []
+    projects: dict[int, list[int]] = {r["id"]: [] for r in releases}
+    linked = view.execute(
+        f"SELECT release_id, project_id FROM {{release_projects}} WHERE release_id IN "
+        f"({', '.join(['%s'] * len(projects))}) ORDER BY release_id, project_id",
+        tuple(projects),
     )
-    release["project_ids"] = tuple(p for (p,) in rows)
-    return release
+    for release_id, project_id in linked:
+        projects[release_id].append(project_id)
+    for release in releases:
+        release["last_commit"] = json.loads(release["last_commit"]) if release["last_commit"] else None
+        release["authors"] = json.loads(release["authors"])
+        release["last_deploy"] = json.loads(release["last_deploy"]) if release["last_deploy"] else None
+        release["project_ids"] = tuple(projects[release["id"]])
+    return releases
 
 
 def find_release(view: View, organization_id: int, version: str) -> dict[str, Any] | None:
@@ -84,7 +96,7 @@ def list_releases(
         "r.id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
     )
-    return [_release(view, row) for row in rows]
+    return _releases(view, rows)
 
 
 def _like(text: str) -> str:

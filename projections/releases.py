@@ -63,7 +63,7 @@ class Releases(Projection):
         "PRIMARY KEY (release_id, project_id, environment)",
     }
     indexes = (
-        "{releases} (organization_id, date_added)",
+        "{releases} (organization_id, date_added, id)",  # a page without sorting the organization
         "{release_projects} (project_id)",
         "{deploys} (release_id, date_finished)",
     )
