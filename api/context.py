@@ -223,7 +223,7 @@ def _directory(key: tuple[str, ...], lookup: Callable[[View], Any]) -> Any:
     was read once the view showed the caller's own writes (read-your-writes); a 404 is never
     cached."""
     svc = services()
-    needed = own_write_position(["directory"])
+    needed = max(own_write_position(["directory"]), _asked_position())
     found = svc.lookups.directory.get(key, at_least=needed)
     if found is None:
         wait_until(needed, ["directory"])
@@ -231,6 +231,13 @@ def _directory(key: tuple[str, ...], lookup: Callable[[View], Any]) -> Any:
             found = lookup(view)
         svc.lookups.directory.put(key, found, needed)  # the view had reached `needed`
     return found
+
+
+def _asked_position() -> int:
+    """``X-Eventry-Min-Position`` (or ``?min_position=``) when it is a position: a lookup cached
+    before it must not answer a reader that asked for it (api/consistency.py refuses bad ones)."""
+    raw = request.headers.get("X-Eventry-Min-Position") or request.args.get("min_position") or ""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
 
 
 def _existing_organization(view: View, slug: str) -> OrganizationRow:

@@ -156,3 +156,19 @@ def make_reader(svc: Services, t: Tenant) -> Tenant:
     token, token_id = make_token(svc, t.org_id, ("project:read",), label="reader")
     svc.engine.catch_up_all(["directory"])
     return Tenant(t.org_id, t.org_slug, t.project_id, t.project_slug, token, token_id)
+
+
+def test_min_position_is_honoured_by_cached_directory_lookups(
+    client: FlaskClient, svc: Services, tenant: Tenant
+) -> None:
+    """A lookup this process cached must not answer a reader that asks for a later position
+    written by another process (the bench found this: the project name came from the cache)."""
+    reader = make_reader(svc, tenant)
+    seen = rename(client, tenant, "Seen by the cache")
+    assert shown(client, reader, **{"X-Eventry-Min-Position": str(seen)}) == "Seen by the cache"
+    other_process = bootstrap(svc.settings, create_tables=False)  # its own caches
+    try:
+        position = rename(create_app(other_process).test_client(), tenant, "Written elsewhere")
+    finally:
+        other_process.close()
+    assert shown(client, reader, **{"X-Eventry-Min-Position": str(position)}) == "Written elsewhere"
