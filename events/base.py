@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 _REGISTRY: dict[str, type[Event]] = {}
 _UPCASTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
 _TUPLE_FIELDS: dict[type, frozenset[str]] = {}
+_FIELD_NAMES: dict[type, frozenset[str]] = {}  # computed once: decoding runs per event read
 
 E = TypeVar("E", bound="type[Event]")
 
@@ -38,6 +39,7 @@ def event(cls: E) -> E:
     _TUPLE_FIELDS[cls] = frozenset(
         f.name for f in dataclasses.fields(cls) if typing.get_origin(hints[f.name]) is tuple
     )
+    _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
     return cls
 
 
@@ -89,8 +91,7 @@ def from_payload(topic: str, payload: dict[str, Any]) -> Event:
     cls = _REGISTRY.get(topic)
     if cls is None:
         raise LookupError(f"no event class registered for topic {topic!r}")
-    tuples = _TUPLE_FIELDS[cls]
-    names = {f.name for f in dataclasses.fields(cls)}
+    tuples, names = _TUPLE_FIELDS[cls], _FIELD_NAMES[cls]
     kwargs = {k: (tuple(v) if k in tuples else v) for k, v in payload.items() if k in names}
     return cls(**kwargs)
 

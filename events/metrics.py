@@ -167,4 +167,16 @@ def lenient(raw: Any) -> dict[str, MetricBlocking]:
 
 def option_after(previous: Any, evt: MetricBlockingChanged) -> str:
     """The stored option's value after ``evt``, from its value before (what views fold)."""
-    return render_option(with_entry(lenient(previous), entry_of(evt)))
+    state = _RENDERED.get(previous) if isinstance(previous, str) else None
+    after = with_entry(lenient(previous) if state is None else state, entry_of(evt))
+    rendered = render_option(after)
+    if len(_RENDERED) >= 4096:
+        _RENDERED.clear()
+    _RENDERED[rendered] = after
+    return rendered
+
+
+# Values ``option_after`` rendered, with the entries they render: a view folding a project's
+# metric events in a row parses none of the values it was handed (parse_option of what
+# render_option wrote gives back the same entries; the entries are never changed in place).
+_RENDERED: dict[str, dict[str, MetricBlocking]] = {}

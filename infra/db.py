@@ -6,10 +6,11 @@ SQLite is ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing mid
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,12 +38,18 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
+# A plain ``INSERT INTO t (a, b) VALUES (%s, %s)``: many rows of it can travel as one COPY.
+_PLAIN_INSERT = re.compile(r"\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(%s(?:, ?%s)*\)\s*", re.IGNORECASE)
+COPY_FROM_ROWS = 64  # below this, a COPY's extra round trip costs more than it saves
+
+
 class _PgTx:
     dialect = "postgres"
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self._pipeline: psycopg.Pipeline | None = None
+        self._pipelines = ExitStack()  # the open pipeline, left for a COPY (see ``_copy``)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
@@ -52,9 +59,30 @@ class _PgTx:
             return list(cur.fetchall()) if cur.description else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            with self.conn.cursor() as cur:
-                cur.executemany(sql, rows)
+        """Many rows of one statement; a plain INSERT of many rows is sent as a COPY (about
+        twice the rows per second of a pipelined executemany, and the same outcome: a
+        duplicate key fails the whole statement either way)."""
+        if not rows:
+            return
+        plain = _PLAIN_INSERT.fullmatch(sql) if len(rows) >= COPY_FROM_ROWS else None
+        if plain is not None and plain.group(0).count("%s") == plain.group(2).count(",") + 1:
+            self._copy(plain.group(1), plain.group(2), rows)
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(sql, rows)
+
+    def _copy(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        """COPY cannot run in pipeline mode: the pipeline is ended (which waits for the writes
+        before, and raises their error), the rows copied, and a new pipeline begun."""
+        pipelined = self._pipeline is not None
+        if pipelined:
+            self._pipelines.close()
+            self._pipeline = None
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if pipelined:
+            self._pipeline = self._pipelines.enter_context(self.conn.pipeline())
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A statement whose result nobody reads: inside ``pipelined`` it goes out without
@@ -70,8 +98,8 @@ class _PgTx:
         if self._pipeline is not None:  # already inside one
             yield
             return
-        with self.conn.pipeline() as pipeline:
-            self._pipeline = pipeline
+        with self._pipelines:  # ends the pipeline open at the end (a COPY may have replaced it)
+            self._pipeline = self._pipelines.enter_context(self.conn.pipeline())
             try:
                 yield
             finally:

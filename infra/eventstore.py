@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
@@ -103,8 +104,18 @@ def _encode(stream: UUID, version: int, evt: Event, meta: Meta, at: datetime) ->
     return StoredEvent(originator_id=stream, originator_version=version, topic=evt.TOPIC, state=state)
 
 
+def _loads(state: bytes) -> Any:
+    """The stored JSON (written by ``json.dumps``), parsed by orjson at about twice the speed
+    of ``json``; what orjson refuses and ``json`` reads (an integer past 64 bits, NaN) is read
+    by ``json``, so every stored envelope still decodes to the same values."""
+    try:
+        return orjson.loads(state)
+    except orjson.JSONDecodeError:
+        return json.loads(state)
+
+
 def _decode(stored: StoredEvent, position: int | None = None) -> Recorded:
-    body: dict[str, Any] = json.loads(stored.state)
+    body: dict[str, Any] = _loads(stored.state)
     stream = (
         stored.originator_id if isinstance(stored.originator_id, UUID) else UUID(str(stored.originator_id))
     )

@@ -50,7 +50,7 @@ class OrgEvents(Projection):
         if not isinstance(organization_id, int):  # relays, registries, idempotency markers: no tenant
             return
         at = rec.at.isoformat()
-        view.execute(
+        view.write(
             "INSERT INTO {events} (position, organization_id, project_id, stream, version, topic, "
             "actor_type, actor_id, actor_label, at, minute) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",

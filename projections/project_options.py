@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from events import Recorded
@@ -30,53 +32,98 @@ class ProjectOptions(Projection):
         "keys": "project_id BIGINT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (project_id, key)",
     }
 
+    def prepare(self, view: View, records: Sequence[Recorded]) -> None:
+        """The values that the batch's updates (metric blocking) apply to, read in bulk."""
+        batch = view.pending = Batch()
+        updated: dict[str, set[int]] = {}
+        for rec in records:
+            if not isinstance(rec.event, OPTION_EVENTS):  # a caller may fold the whole log
+                continue
+            project_id, key, value = option_change(rec.event)
+            if callable(value):
+                updated.setdefault(key, set()).add(project_id)
+        for key, project_ids in updated.items():
+            batch.load(view, key, project_ids)
+
     @on(*OPTION_EVENTS)
     def _option(self, view: View, rec: Recorded) -> None:
-        _write(view, rec, *option_change(rec.event))
+        project_id, key, value = option_change(rec.event)
+        batch = view.pending if isinstance(view.pending, Batch) else Batch()
+        view.pending = batch
+        batch.change(view, rec, project_id, key, value)
+
+    def flush(self, view: View) -> None:
+        if isinstance(view.pending, Batch):
+            view.pending.write(view)
+        view.pending = None
 
 
-def _write(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
-    """Writes are held and sent set-wise at the end of the batch (``View.write``); the values
-    written are remembered for the batch, so an update reads each option once."""
-    value = new_value(value, lambda: _current(view, project_id, key))
-    _written(view)[(project_id, key)] = value
-    view.write(
-        "INSERT INTO {revisions} (project_id, position, last_change) VALUES (%s, %s, %s) "
-        "ON CONFLICT (project_id, position) DO NOTHING",
-        (project_id, rec.position, rec.at.isoformat()),
-    )
-    encoded = None if value is None else json.dumps(value)
-    view.write(
-        "INSERT INTO {history} (project_id, key, position, value) VALUES (%s, %s, %s, %s)",
-        (project_id, key, rec.position, encoded),
-    )
-    view.write(
-        "INSERT INTO {keys} (project_id, key) VALUES (%s, %s) ON CONFLICT DO NOTHING", (project_id, key)
-    )
-    if encoded is None:
-        view.write("DELETE FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
-        return
-    view.write(
-        "INSERT INTO {current} (project_id, key, value, position) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, position = excluded.position",
-        (project_id, key, encoded, rec.position),
-    )
+@dataclass
+class Batch:
+    """What a batch of option events did: each option's value as the batch leaves it (read
+    once, in bulk, where an update needs the value before), and the rows to add."""
+
+    values: dict[tuple[int, str], Any] = field(default_factory=dict)  # None: no value
+    changed: dict[tuple[int, str], tuple[str | None, int]] = field(default_factory=dict)
+    history: list[tuple[int, str, int, str | None]] = field(default_factory=list)
+    revisions: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def load(self, view: View, key: str, project_ids: Iterable[int]) -> None:
+        wanted = sorted(p for p in project_ids if (p, key) not in self.values)
+        for chunk in _chunks(wanted):
+            self.values.update(dict.fromkeys(((p, key) for p in chunk), None))
+            marks = _marks(chunk)
+            rows = view.execute(
+                f"SELECT project_id, value FROM {{current}} WHERE key = %s AND project_id IN ({marks})",
+                (key, *chunk),
+            )
+            self.values.update(((p, key), json.loads(value)) for p, value in rows)
+
+    def change(self, view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
+        if callable(value):  # an update of the value before (loaded by ``prepare``)
+            self.load(view, key, (project_id,))
+            value = new_value(value, lambda: self.values[(project_id, key)])
+        self.values[(project_id, key)] = value
+        encoded = None if value is None else json.dumps(value)
+        assert rec.position is not None
+        self.changed[(project_id, key)] = (encoded, rec.position)
+        self.history.append((project_id, key, rec.position, encoded))
+        self.revisions.append((project_id, rec.position, rec.at.isoformat()))
+
+    def write(self, view: View) -> None:
+        """One statement per table, each a set of rows."""
+        # Plain INSERTs (COPY on PostgreSQL): an event is applied once, and makes one row of each.
+        view.executemany(
+            "INSERT INTO {revisions} (project_id, position, last_change) VALUES (%s, %s, %s)",
+            self.revisions,
+        )
+        view.executemany(
+            "INSERT INTO {history} (project_id, key, position, value) VALUES (%s, %s, %s, %s)", self.history
+        )
+        view.executemany(
+            "INSERT INTO {keys} (project_id, key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            sorted(self.changed),
+        )
+        view.executemany(
+            "DELETE FROM {current} WHERE project_id = %s AND key = %s",
+            [k for k, (encoded, _) in sorted(self.changed.items()) if encoded is None],
+        )
+        view.executemany(
+            "INSERT INTO {current} (project_id, key, value, position) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, "
+            "position = excluded.position",
+            [(*k, encoded, at) for k, (encoded, at) in sorted(self.changed.items()) if encoded is not None],
+        )
 
 
-def _written(view: View) -> dict[tuple[int, str], Any]:
-    """The option values this batch wrote (the view's scratch, dropped with a failed event)."""
-    if view.pending is None:
-        view.pending = {}
-    written: dict[tuple[int, str], Any] = view.pending
-    return written
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """Within every SQLite's limit of bound parameters."""
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
-def _current(view: View, project_id: int, key: str) -> Any:
-    written = _written(view)
-    if (project_id, key) in written:
-        return written[(project_id, key)]
-    rows = view.execute("SELECT value FROM {current} WHERE project_id = %s AND key = %s", (project_id, key))
-    return json.loads(rows[0][0]) if rows else None
+def _marks(chunk: list[int]) -> str:
+    return ", ".join(["%s"] * len(chunk))
 
 
 def options(view: View, project_id: int) -> dict[str, Any]:

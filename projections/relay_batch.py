@@ -76,7 +76,8 @@ class Batch:
             self.organizations.update({o: json.loads(options) for o, options in rows})
 
     def project(self, view: View, project_id: int) -> ProjectRow | None:
-        self.load(view, (project_id,), ())
+        if project_id not in self.projects:  # most were loaded by ``prepare``
+            self.load(view, (project_id,), ())
         return self.projects[project_id]
 
     def organization(self, view: View, organization_id: int) -> dict[str, Any]:

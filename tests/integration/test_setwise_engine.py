@@ -87,3 +87,68 @@ def test_an_idle_round_reads_the_head_and_locks_no_view(pg_settings: Settings) -
         assert rounds == [0, 0, 0]
     finally:
         svc.close()
+
+
+class Copying(Projection):
+    """One row per metric, keyed by its name alone: a second block of a name (in another
+    project) breaks the key. Plain INSERTs, which a batch sends as one COPY on PostgreSQL."""
+
+    name = "copying"
+    tables = {"metrics": "mri TEXT PRIMARY KEY, position BIGINT NOT NULL"}
+
+    @on(MetricBlockingChanged)
+    def _changed(self, view: View, rec: Recorded) -> None:
+        assert isinstance(rec.event, MetricBlockingChanged)
+        view.write(
+            "INSERT INTO {metrics} (mri, position) VALUES (%s, %s)", (rec.event.metric_mri, rec.position)
+        )
+
+
+def test_a_copied_batch_that_breaks_a_key_parks_only_the_offending_stream(settings: Settings) -> None:
+    migrate(settings)
+    svc = bootstrap(settings, create_tables=False)
+    try:
+        svc.engine = Engine(svc.db, svc.store, (*PROJECTIONS, Copying), batch_size=500)
+        svc.engine.migrate()
+        a, b = make_tenant(svc), make_tenant(svc)
+        names = [f"m{i}" for i in range(80)]  # more rows than a COPY is used from
+        for name in names[:40]:
+            block(svc, a.project_id, name)
+        clash = block(svc, b.project_id, "m3")  # m3 is taken: b's stream stops here
+        after = block(svc, b.project_id, "other")
+        for name in names[40:]:
+            block(svc, a.project_id, name)
+        svc.engine.catch_up_all()
+        with svc.engine.read("copying") as view:
+            rows = dict(view.execute("SELECT mri, position FROM {metrics}"))
+        assert sorted(rows) == sorted(f"c:custom/{n}@none" for n in names)
+        parked = svc.engine.parked("copying")
+        assert [(p.position, p.status) for p in parked] == [(clash, "failed"), (after, "waiting")]
+    finally:
+        svc.close()
+
+
+def test_writes_around_a_copy_keep_their_order_and_errors(pg_settings: Settings) -> None:
+    """A COPY leaves the pipeline and starts a new one: what was written before it is in, what
+    comes after it goes in, and an error of a write before it surfaces at the COPY."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+
+    def copy_after(*first: int) -> list[tuple[int, int]]:
+        with svc.db.transaction() as tx, tx.pipelined():
+            tx.write("CREATE TEMPORARY TABLE copy_probe (n INTEGER PRIMARY KEY) ON COMMIT DROP")
+            for n in first:
+                tx.write(PROBE, (n,))
+            tx.executemany(PROBE, [(n,) for n in range(1, 101)])  # many rows: a COPY
+            tx.write(PROBE, (101,))
+            return [tuple(r) for r in tx.execute("SELECT count(*), max(n) FROM copy_probe")]
+
+    try:
+        assert copy_after(0) == [(102, 101)]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            copy_after(0, 0)  # the second fails, and is seen when the COPY ends the pipeline
+    finally:
+        svc.close()
+
+
+PROBE = "INSERT INTO copy_probe (n) VALUES (%s)"
