@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 
 from api.errors import ApiError, detail
-from api.screen import MALFORMED_JSON, load_json
+from api.screen import MALFORMED_JSON, parsed_body
 from api.screen import NULL_CHARACTERS as NULL_CHARACTERS  # where tests import it from
 from commands.organizations import TokenState
 from events import Meta, streams
@@ -263,6 +263,6 @@ def json_body() -> Any:
     if not request.is_json:
         raise ApiError(400, {"detail": MALFORMED_JSON})
     try:
-        return load_json(raw)
+        return parsed_body(raw)
     except ValueError:
         raise ApiError(400, {"detail": MALFORMED_JSON}) from None

@@ -18,7 +18,7 @@ from sentry_relay.auth import PublicKey
 
 from api.context import services
 from api.errors import detail
-from api.screen import load_json
+from api.screen import parsed_body
 from commands.relays import RelayState
 from events import streams
 
@@ -36,6 +36,8 @@ class AuthenticatedRelay:
     relay_id: str
     public_key: str
     internal: bool
+    # The Redis key that marks this signed message as seen (see ``authenticate_relay``).
+    replay_marker: str = ""
 
 
 def relay_id_header() -> str:
@@ -64,8 +66,11 @@ def is_internal(public_key: str, registered_internal: bool = False) -> bool:
     return registered_internal or public_key in services().settings.internal_relays
 
 
-def authenticate_relay() -> tuple[AuthenticatedRelay, Any]:
-    """The calling relay and its verified JSON body; 401 with Sentry's messages otherwise."""
+def authenticate_relay(claim: bool = True) -> tuple[AuthenticatedRelay, Any]:
+    """The calling relay and its verified JSON body; 401 with Sentry's messages otherwise.
+    ``claim=False`` leaves marking the message as seen to the caller, who must do it (``claim``
+    or ``claim_command``) and check it before answering anything but an error: a route can
+    then send the marker in one round trip with its own reads."""
     relay_id = relay_id_header()
     signature = request.headers.get("X-Sentry-Relay-Signature")
     if not signature:
@@ -80,17 +85,30 @@ def authenticate_relay() -> tuple[AuthenticatedRelay, Any]:
     header = signed_header(signature)
     if header is None or not _dated_within_skew(header):
         raise detail(401, "Invalid relay signature")
-    # Relay signs every request afresh (the header holds a nanosecond timestamp), so a message
-    # seen before within its signature's lifetime can only be a replay.
-    if not svc.redis.set(replay_marker(state.public_key, header, body), 1, nx=True, ex=REPLAY_MARKER_SECONDS):
-        raise detail(401, "Invalid relay signature")
+    marker = replay_marker(state.public_key, header, body)
+    if claim:
+        refuse_replay(claim_command(svc.redis, marker))
     try:
-        data = load_json(body) if body else {}  # the screen's parser: also past its size
+        data = parsed_body(body) if body else {}  # the screen's parser: also past its size
     except ValueError:
         raise detail(400, "No valid json body") from None
-    relay = AuthenticatedRelay(relay_id, state.public_key, is_internal(state.public_key, state.internal))
+    internal = is_internal(state.public_key, state.internal)
+    relay = AuthenticatedRelay(relay_id, state.public_key, internal, marker)
     g.relay = relay
     return relay, data
+
+
+def claim_command(redis: Any, marker: str) -> Any:
+    """Mark a signed message as seen, on a client or a pipeline: true when it was not seen yet.
+    Relay signs every request afresh (the header holds a nanosecond timestamp), so a message
+    seen before within its signature's lifetime can only be a replay."""
+    return redis.set(marker, 1, nx=True, ex=REPLAY_MARKER_SECONDS)
+
+
+def refuse_replay(claimed: Any) -> None:
+    """401 unless ``claim_command`` answered that the message is new."""
+    if not claimed:
+        raise detail(401, "Invalid relay signature")
 
 
 def signed_header(signature: str) -> bytes | None:

@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from flask import request
+from flask import g, request
 
 from api.errors import ApiError, detail
 
@@ -55,10 +55,21 @@ def refuse_unreadable_input() -> None:
     size = request.content_length
     if size is None or size > MAX_SCREENED_BODY or request.mimetype == "multipart/form-data":
         return  # uploads, and bodies too large to read here: ``context.json_body`` checks those
+    raw = request.get_data(cache=True)
     try:
-        load_json(request.get_data(cache=True))
+        g.screened_json = (raw, load_json(raw))  # the route takes it over (``parsed_body``)
     except ValueError:
         return  # not JSON: the route answers that itself
+
+
+def parsed_body(raw: bytes) -> Any:
+    """``load_json(raw)``, handed over from the screen when it parsed this very body (a large
+    body is parsed once, not twice); once: a second call parses again, so no two callers share
+    one mutable value."""
+    screened = g.pop("screened_json", None)
+    if screened is not None and screened[0] is raw:
+        return screened[1]
+    return load_json(raw)
 
 
 def _screen_url() -> None:

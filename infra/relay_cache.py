@@ -9,6 +9,7 @@ flushed or restarted Redis), reads the view and puts the document back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from infra.redis import is_cluster
@@ -49,8 +50,20 @@ class RelayConfigCache:
         # A relay asks for up to 100 keys of any organizations, so they cannot share a hash
         # tag: in a Redis Cluster the MGET is split per slot, one pipeline per node.
         values = self.redis.mget_nonatomic(keys) if is_cluster(self.redis) else self.redis.mget(keys)
-        found = ((k, v) for k, v in zip(public_keys, values, strict=True) if v)
-        return {k: v.encode() if isinstance(v, str) else v for k, v in found}
+        return _found(public_keys, values)
+
+    def read_after(
+        self, command: Callable[[Any], Any], public_keys: list[str], full: bool = True
+    ) -> tuple[Any, dict[str, bytes]]:
+        """``command(client)``'s answer and ``read``'s, sent in one round trip (in a Redis
+        Cluster, whose MGET is split per slot: one after the other)."""
+        if is_cluster(self.redis) or not public_keys:
+            return command(self.redis), self.read(public_keys, full)
+        pipe = self.redis.pipeline(transaction=False)
+        command(pipe)
+        pipe.mget([key(k, full) for k in public_keys])
+        answer, values = pipe.execute()
+        return answer, _found(public_keys, values)
 
     def fill(self, documents: dict[str, str], full: bool = True) -> None:
         """Read-through: put back what the view had, never over a newer write of the projection."""
@@ -58,3 +71,8 @@ class RelayConfigCache:
         for public_key, doc in documents.items():
             pipe.set(key(public_key, full), doc, ex=TTL_SECONDS, nx=True)
         pipe.execute()
+
+
+def _found(public_keys: list[str], values: list[Any]) -> dict[str, bytes]:
+    found = ((k, v) for k, v in zip(public_keys, values, strict=True) if v)
+    return {k: v.encode() if isinstance(v, str) else v for k, v in found}

@@ -6,7 +6,9 @@ nothing is parsed or encoded per document (``projections/relay_encoding.py``).""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ from api.context import services
 from api.drf import BIGINT_MAX
 from api.errors import detail
 from api.openapi import RELAY, operation
-from api.relay_auth import authenticate_relay
+from api.relay_auth import AuthenticatedRelay, authenticate_relay, claim_command, refuse_replay
 from api.response_fields import Body, ListOf, Map, Str, strings
 from infra.relay_cache import RelayConfigCache
 from projections import relay_configs
@@ -38,6 +40,7 @@ DISABLED: dict[str, Any] = {"disabled": True}
 DISABLED_JSON = compact(DISABLED).encode()
 GLOBAL_MEMBERS = b',"global":' + compact(GLOBAL_CONFIG).encode() + b',"global_status":"ready"'
 SAMPLING_JSON = compact(SAMPLING).encode()
+_PLAIN_KEY = re.compile(r"[0-9A-Za-z_-]+")
 
 
 class ProjectConfigsRequest(Schema):
@@ -86,7 +89,9 @@ CONFIG_VERSION = [
     errors=(400, 401, 403),
 )
 def project_configs() -> Any:
-    relay, data = authenticate_relay()
+    # The message is marked as seen with the cache read (one round trip): nothing but an error
+    # is answered before that marker is set (``_stored``, or below for version 1).
+    relay, data = authenticate_relay(claim=False)
     if not relay.internal:  # Sentry serves configs to internal relays only, whatever is asked
         raise detail(403, "Relay unauthorized for config information")
     version = request.args.get("version", "1")
@@ -95,13 +100,15 @@ def project_configs() -> Any:
     if not isinstance(data, dict):
         raise detail(400, "No valid json body")
     if version == "1":  # always the full config, without the quotas it leaves empty
-        return jsonify(configs=_by_project(_id_list(data.get("projects"))))
+        project_ids = _id_list(data.get("projects"))
+        refuse_replay(claim_command(services().redis, relay.replay_marker))
+        return jsonify(configs=_by_project(project_ids))
     public_keys = _key_list(data.get("publicKeys"))
     full = bool(data.get("fullConfig"))
     # Sentry's v3 path (a full config, cached) answers ``pending`` always; partial or
     # uncached fetches are handled as version 2, without it.
     asynchronous = version == "3" and full and not data.get("noCache")
-    configs, pending, unchanged = _by_key(public_keys, data, full, asynchronous)
+    configs, pending, unchanged = _by_key(relay, public_keys, data, full, asynchronous)
     body = [b'{"configs":', configs]
     if asynchronous:
         body += [b',"pending":', compact(pending).encode()]
@@ -143,11 +150,16 @@ def _revisions(data: dict[str, Any], public_keys: list[str]) -> dict[str, str]:
     return {k: r for k, r in zip(data.get("publicKeys") or [], raw, strict=False) if isinstance(r, str)}
 
 
-def _stored(public_keys: list[str], no_cache: bool, full: bool) -> dict[str, bytes]:
-    """Documents (full or minimal) from Redis, the misses from the view (and put back into Redis)."""
+def _stored(
+    relay: AuthenticatedRelay, public_keys: list[str], no_cache: bool, full: bool
+) -> dict[str, bytes]:
+    """Documents (full or minimal) from Redis, the misses from the view (and put back into
+    Redis); 401 for a message seen before (its marker set in the same round trip)."""
     svc = services()
     cache = RelayConfigCache(svc.redis)
-    found = {} if no_cache else cache.read(public_keys, full)
+    claim = functools.partial(claim_command, marker=relay.replay_marker)
+    claimed, found = cache.read_after(claim, [] if no_cache else public_keys, full)
+    refuse_replay(claimed)
     missing = [k for k in public_keys if k not in found]
     if missing:
         with svc.engine.read("relay_configs") as view:
@@ -167,10 +179,10 @@ def _served(doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
 
 
 def _by_key(
-    public_keys: list[str], data: dict[str, Any], full: bool, asynchronous: bool
+    relay: AuthenticatedRelay, public_keys: list[str], data: dict[str, Any], full: bool, asynchronous: bool
 ) -> tuple[bytes, list[str], list[str]]:
     """The ``configs`` object (JSON bytes), the keys ``pending`` and those ``unchanged``."""
-    stored = _stored(public_keys, bool(data.get("noCache")), full)
+    stored = _stored(relay, public_keys, bool(data.get("noCache")), full)
     revisions = _revisions(data, public_keys)
     lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags()
     now = _now()
@@ -198,6 +210,8 @@ def _by_key(
 
 
 def _member(public_key: str, document: bytes) -> bytes:
+    if _PLAIN_KEY.fullmatch(public_key):  # what every real key is: its JSON is itself, quoted
+        return b'"' + public_key.encode() + b'":' + document
     return compact(public_key).encode() + b":" + document
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -245,6 +246,28 @@ def test_an_expired_or_replayed_fetch_is_refused(internal: RelayClient) -> None:
     r = internal.post_raw(url, body, sign_at(internal.secret, body, now - timedelta(seconds=310)))
     assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}
     signature = sign_at(internal.secret, body, now - timedelta(seconds=200))
+    assert internal.post_raw(url, body, signature).status_code == 200
+    r = internal.post_raw(url, body, signature)
+    assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}
+
+
+@pytest.mark.parametrize(
+    ("version", "payload"),
+    [
+        ("1", {"projects": [1]}),
+        ("2", {"publicKeys": ["a" * 32]}),
+        ("3", {"publicKeys": ["a" * 32], "fullConfig": True, "noCache": True}),
+        ("3", {"publicKeys": [], "fullConfig": True}),
+    ],
+)
+def test_every_kind_of_fetch_is_answered_once(
+    internal: RelayClient, version: str, payload: dict[str, Any]
+) -> None:
+    """The message is marked as seen with the cache read, or without one when none is made:
+    a replay is refused on each path of the route."""
+    url = f"/api/0/relays/projectconfigs/?version={version}"
+    body = json.dumps(payload).encode()
+    signature = internal.secret.sign(body)
     assert internal.post_raw(url, body, signature).status_code == 200
     r = internal.post_raw(url, body, signature)
     assert r.status_code == 401 and r.get_json() == {"detail": "Invalid relay signature"}
