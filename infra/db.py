@@ -38,9 +38,15 @@ class Database(Protocol):
     def close(self) -> None: ...
 
 
-# A plain ``INSERT INTO t (a, b) VALUES (%s, %s)``: many rows of it can travel as one COPY.
-_PLAIN_INSERT = re.compile(r"\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(%s(?:, ?%s)*\)\s*", re.IGNORECASE)
+# ``INSERT INTO t (a, b) VALUES (%s, %s)``, plain or with an ``ON CONFLICT`` clause without
+# parameters: many rows of it can travel as one COPY (into a staging table, for a conflict clause).
+_INSERT = re.compile(
+    r"\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(%s(?:, ?%s)*\)\s*(ON CONFLICT [^%]*)?",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONFLICT_TARGET = re.compile(r"ON CONFLICT \(([\w, ]+)\) DO UPDATE", re.IGNORECASE)
 COPY_FROM_ROWS = 64  # below this, a COPY's extra round trip costs more than it saves
+STAGE_FROM_ROWS = 1000  # a staging table is created for each: worth it for large sets only
 
 
 class _PgTx:
@@ -49,7 +55,8 @@ class _PgTx:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
         self._pipeline: psycopg.Pipeline | None = None
-        self._pipelines = ExitStack()  # the open pipeline, left for a COPY (see ``_copy``)
+        self._pipelines = ExitStack()  # the open pipeline, left for a COPY (see ``_unpipelined``)
+        self._stages = 0
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
@@ -64,23 +71,50 @@ class _PgTx:
         duplicate key fails the whole statement either way)."""
         if not rows:
             return
-        plain = _PLAIN_INSERT.fullmatch(sql) if len(rows) >= COPY_FROM_ROWS else None
-        if plain is not None and plain.group(0).count("%s") == plain.group(2).count(",") + 1:
-            self._copy(plain.group(1), plain.group(2), rows)
-            return
+        insert = _INSERT.fullmatch(sql) if len(rows) >= COPY_FROM_ROWS else None
+        if insert is not None and sql.count("%s") == insert.group(2).count(",") + 1:
+            table, columns, conflict = insert.groups()
+            if conflict is None:
+                self._copy(table, columns, rows)
+                return
+            if len(rows) >= STAGE_FROM_ROWS and _distinct_targets(conflict, columns, rows):
+                self._staged(table, columns, conflict, rows)
+                return
         with self.conn.cursor() as cur:
             cur.executemany(sql, rows)
 
     def _copy(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        with (
+            self._unpipelined(),
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+    def _staged(self, table: str, columns: str, conflict: str, rows: Sequence[Sequence[Any]]) -> None:
+        """The rows copied into a temporary table like ``table``, then one ``INSERT ... SELECT``
+        with the conflict clause: what the statement row by row would do, since no two rows
+        update one target (``_distinct_targets``) and the stage is read in the order written."""
+        self._stages += 1
+        stage = f"eventry_stage_{self._stages}"
+        with self._unpipelined(), self.conn.cursor() as cur:
+            cur.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+            with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {conflict}")
+            cur.execute(f"DROP TABLE {stage}")
+
+    @contextmanager
+    def _unpipelined(self) -> Iterator[None]:
         """COPY cannot run in pipeline mode: the pipeline is ended (which waits for the writes
-        before, and raises their error), the rows copied, and a new pipeline begun."""
+        before, and raises their error), and a new one begun after the block."""
         pipelined = self._pipeline is not None
         if pipelined:
             self._pipelines.close()
             self._pipeline = None
-        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        yield
         if pipelined:
             self._pipeline = self._pipelines.enter_context(self.conn.pipeline())
 
@@ -104,6 +138,22 @@ class _PgTx:
                 yield
             finally:
                 self._pipeline = None
+
+
+def _distinct_targets(conflict: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether an ``ON CONFLICT ... DO UPDATE`` updates each target row at most once (as one
+    statement it must; row by row, a later row would update what an earlier one wrote). A
+    ``DO NOTHING`` keeps the first row of a key either way."""
+    target = _CONFLICT_TARGET.match(conflict)
+    if target is None:
+        return "DO UPDATE" not in conflict.upper()
+    names = [c.strip() for c in columns.split(",")]
+    try:
+        at = [names.index(c.strip()) for c in target.group(1).split(",")]
+    except ValueError:  # a target column not inserted: cannot tell
+        return False
+    keys = {tuple(row[i] for i in at) for row in rows}
+    return len(keys) == len(rows)
 
 
 class PostgresDatabase:

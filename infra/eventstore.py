@@ -7,6 +7,7 @@ recorder for what it is good at: atomic multi-stream appends with optimistic con
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,7 +25,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from events import Event, Meta, Recorded, from_payload, to_payload
+from events import Event, Meta, Recorded, from_payload
 
 APPLICATION_NAME = "eventry"
 
@@ -99,7 +100,10 @@ class EventStore:
 
 
 def _encode(stream: UUID, version: int, evt: Event, meta: Meta, at: datetime) -> StoredEvent:
-    body = {"data": to_payload(evt), "meta": meta.to_dict(), "at": at.isoformat()}
+    # The fields as they are: json.dumps writes a tuple as it writes a list (the bytes of
+    # ``to_payload``'s copy, without copying a 10,000-commit event's every value first).
+    data = {f.name: getattr(evt, f.name) for f in dataclasses.fields(evt)}
+    body = {"data": data, "meta": meta.to_dict(), "at": at.isoformat()}
     state = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return StoredEvent(originator_id=stream, originator_version=version, topic=evt.TOPIC, state=state)
 

@@ -147,17 +147,7 @@ class Releases(Projection):
             "ON CONFLICT (organization_id, email) DO UPDATE SET name = excluded.name",
             [(org, email, name) for email, name in authors.items()],
         )
-        upsert = (
-            "INSERT INTO {commits} (organization_id, repository_id, commit_key, message, author_email, "
-            "date_added) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (organization_id, repository_id, "
-            "commit_key) DO UPDATE SET "
-            "author_email = COALESCE(excluded.author_email, {commits}.author_email), "
-            "message = CASE WHEN %s = 1 THEN excluded.message ELSE {commits}.message END"
-        )
-        dated = [c for c in e.commits if c.get("timestamp")]
-        undated = [c for c in e.commits if not c.get("timestamp")]
-        view.executemany(upsert + ", date_added = excluded.date_added", _commit_rows(org, dated, now))
-        view.executemany(upsert, _commit_rows(org, undated, now))
+        _upsert_commits(view, org, e.commits, now)
         view.executemany(
             "INSERT INTO {file_changes} (organization_id, repository_id, commit_key, filename, type) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -212,12 +202,50 @@ class Releases(Projection):
         )  # fmt: skip
 
 
+def _upsert_commits(view: View, org: int, commits: tuple[dict[str, Any], ...], now: str) -> None:
+    """Dated commits first, then undated. When each commit is listed once, one statement per
+    kind (with or without a date, a message), none with a parameter in its conflict clause: a
+    large set is one COPY and one INSERT on PostgreSQL (infra/db.py). A commit listed twice is
+    upserted row by row, in that order (its later entry updates what the earlier wrote)."""
+    if len({(c["repository_id"], c["id"]) for c in commits}) < len(commits):
+        for dated in (True, False):
+            kind = [c for c in commits if bool(c.get("timestamp")) is dated]
+            rows = [
+                (*r, 1 if "message" in c else 0)
+                for c, r in zip(kind, _commit_rows(org, kind, now), strict=True)
+            ]
+            view.executemany(_commit_upsert(dated, None), rows)
+        return
+    for dated in (True, False):
+        for with_message in (True, False):
+            kind = [
+                c for c in commits if bool(c.get("timestamp")) is dated and ("message" in c) is with_message
+            ]
+            view.executemany(_commit_upsert(dated, with_message), _commit_rows(org, kind, now))
+
+
+def _commit_upsert(dated: bool, with_message: bool | None) -> str:
+    """A commit seen again keeps its author unless given one, its message unless given one
+    (even an empty one), its date unless given one (``with_message`` None: a last parameter
+    of each row, 1 or 0, says whether it gives one)."""
+    updates = ["author_email = COALESCE(excluded.author_email, {commits}.author_email)"]
+    if with_message is None:  # a parameter of each row says
+        updates.append("message = CASE WHEN %s = 1 THEN excluded.message ELSE {commits}.message END")
+    elif with_message:
+        updates.append("message = excluded.message")
+    updates += ["date_added = excluded.date_added"] if dated else []
+    return (
+        "INSERT INTO {commits} (organization_id, repository_id, commit_key, message, author_email, "
+        "date_added) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (organization_id, repository_id, "
+        f"commit_key) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
 def _commit_rows(org: int, commits: list[dict[str, Any]], now: str) -> list[tuple[Any, ...]]:
     return [
-        (org, c["repository_id"], c["id"], c.get("message"), c["author_email"], c.get("timestamp") or now,
-         1 if "message" in c else 0)
+        (org, c["repository_id"], c["id"], c.get("message"), c["author_email"], c.get("timestamp") or now)
         for c in commits
-    ]  # fmt: skip
+    ]
 
 
 def _previous_release_id(view: View, organization_id: int, version: str) -> int | None:

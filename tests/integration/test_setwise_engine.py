@@ -152,3 +152,37 @@ def test_writes_around_a_copy_keep_their_order_and_errors(pg_settings: Settings)
 
 
 PROBE = "INSERT INTO copy_probe (n) VALUES (%s)"
+
+
+UPSERT = (
+    "INSERT INTO upsert_probe (k, v, note) VALUES (%s, %s, %s) ON CONFLICT (k) DO UPDATE SET "
+    "v = excluded.v, note = COALESCE(excluded.note, upsert_probe.note)"
+)
+
+
+def test_a_large_upsert_through_a_staging_table_does_what_row_by_row_does(pg_settings: Settings) -> None:
+    """Thousands of rows with a conflict clause go as a COPY into a staging table and one
+    INSERT ... SELECT; rows that update one key twice go row by row (one statement could not)."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    n = 1500
+    first = [(k, k, f"n{k}") for k in range(n)]
+    again = [(k, -k, None if k % 2 else "new") for k in range(0, 2 * n, 2)]  # half of them known
+    twice = [(7, 1, "a"), *[(k, 0, None) for k in range(3000, 4000)], (7, 2, None)]
+    try:
+        with svc.db.transaction() as tx, tx.pipelined():
+            tx.write("CREATE TEMPORARY TABLE upsert_probe (k INTEGER PRIMARY KEY, v INTEGER, note TEXT)")
+            for rows in (first, again, twice):
+                tx.executemany(UPSERT, rows)
+            got = {k: (v, note) for k, v, note in tx.execute("SELECT k, v, note FROM upsert_probe")}
+            stages = tx.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'eventry_stage_%%'")
+            tx.write("DROP TABLE upsert_probe")
+            staged = tx._stages  # the first two sets; the third updates key 7 twice
+    finally:
+        svc.close()
+    expected = {k: (v, note) for k, v, note in first}
+    for rows in (again, twice):
+        for k, v, note in rows:
+            expected[k] = (v, note if note is not None else expected.get(k, (None, None))[1])
+    assert got == expected
+    assert staged == 2 and stages == [(0,)]  # each dropped when its rows were in

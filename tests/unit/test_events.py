@@ -54,3 +54,22 @@ def test_a_topic_cannot_be_registered_twice() -> None:
 def test_an_unknown_topic_is_an_error() -> None:
     with pytest.raises(LookupError):
         from_payload("nope.Nothing.v1", {})
+
+
+def test_the_stored_envelope_is_the_json_of_the_payload() -> None:
+    """Appends encode the fields as they are (tuples, nested ones too, written as lists): the
+    bytes are those of ``to_payload``'s plain copy, so what the log holds does not change; and
+    reading them gives the event back (orjson, and json for what orjson refuses)."""
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from events import Meta
+    from infra.eventstore import _decode, _encode
+
+    e = MetricTagsBlocked(1, 2**70, "wéb", "c:custom/x@none", False, ("a",), ("a", "b"))
+    meta, at = Meta("token", 3, "label", "127.0.0.1", "r"), datetime(2026, 1, 2, tzinfo=UTC)
+    stored = _encode(uuid.uuid4(), 1, e, meta, at)
+    body = {"data": to_payload(e), "meta": meta.to_dict(), "at": at.isoformat()}
+    assert stored.state == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    assert _decode(stored).event == e  # 2**70: past orjson's integers
