@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -222,16 +223,19 @@ class Engine:
         performed: list[Any] | None = None,
         head: int | None = None,
         limit: int | None = None,
+        records: list[Record] | None = None,
     ) -> tuple[int, int]:
         """Apply one batch of up to ``limit`` events (the batch size when not given) after
         ``position`` (up to ``head``, the log's head when not given) to ``generation``;
-        returns the new position and how many events it parked."""
+        returns the new position and how many events it parked. ``records``: that batch,
+        read already."""
         projection = self.projection(name)
         head = self.store.head() if head is None else head
         if head <= position:
             return position, 0
         limit = limit or self.batch_size
-        records = self._read(position, limit, projection.topics(), stop=head)
+        if records is None:
+            records = self._read(position, limit, projection.topics(), stop=head)
         tables = self.tables(name, generation)
         blocked = parking.streams(tx, name, generation)
         view = View(tx, tables)
@@ -524,16 +528,7 @@ class Engine:
                 "VALUES (%s, %s, 0, 0, %s, %s)",
                 (name, new, _now(), projection.fingerprint()),
             )
-        position, head = 0, self.store.head()
-        # Batches in their own transactions (the live view keeps serving), larger than catch-up's:
-        # a replay's cost per batch (its transaction, position, parking check) is paid less often.
-        limit = self.batch_size * REBUILD_BATCHES
-        while position < head:
-            with self.db.transaction() as tx:
-                at = self._lock(tx, name, new)[1]
-                position, _ = self._advance(tx, name, new, at, live=False, head=head, limit=limit)
-            if progress:
-                progress(min(position, head), head)
+        self._replay(name, new, self.store.head(), progress)
         with self.db.transaction() as tx:
             _, live_position = self._lock(tx, name)  # hold the live generation still meanwhile
             position = self._lock(tx, name, new)[1]
@@ -558,6 +553,35 @@ class Engine:
         # that keeps readers out (see ``read``).
         self._refresh_parked()
         return new
+
+    def _replay(
+        self, name: str, generation: int, head: int, progress: Callable[[int, int], None] | None
+    ) -> None:
+        """The log up to ``head`` into ``generation``, in batches in their own transactions (the
+        live view keeps serving), larger than catch-up's (a batch's fixed cost is paid less
+        often); each batch is read and decoded by a thread while the one before is folded and
+        written (the database works on one while this process works on the other)."""
+        limit, topics = self.batch_size * REBUILD_BATCHES, self.projection(name).topics()
+        position = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="eventry-replay") as reader:
+            ahead = reader.submit(self._read_paused, position, limit, topics, head)
+            while position < head:
+                records = ahead.result()
+                after = records[-1].position or head if len(records) == limit else head
+                if after < head:
+                    ahead = reader.submit(self._read_paused, after, limit, topics, head)
+                with self.db.transaction() as tx:
+                    at = self._lock(tx, name, generation)[1]
+                    given = records if at == position else None  # moved by another process: read again
+                    position, _ = self._advance(
+                        tx, name, generation, at, live=False, head=head, limit=limit, records=given
+                    )
+                if progress:
+                    progress(min(position, head), head)
+
+    def _read_paused(self, after: int, limit: int, topics: Sequence[str], stop: int) -> list[Record]:
+        with _collector_paused():
+            return self._read(after, limit, topics, stop)
 
     def _drop_inactive(self, name: str) -> None:
         """Drop the generations no longer served (and those of an unfinished rebuild)."""
