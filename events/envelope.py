@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from events.base import Event
+from events.base import Event, filled
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ class Meta:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Meta:
-        return cls(
-            actor_type=data.get("actor_type") or "system",
-            actor_id=data.get("actor_id"),
-            actor_label=data.get("actor_label") or "",
-            ip_address=data.get("ip_address"),
-            request_id=data.get("request_id"),
-        )
+        values: dict[str, Any] = {
+            "actor_type": data.get("actor_type") or "system",
+            "actor_id": data.get("actor_id"),
+            "actor_label": data.get("actor_label") or "",
+            "ip_address": data.get("ip_address"),
+            "request_id": data.get("request_id"),
+        }
+        return filled(cls, values)  # built per event read: without the frozen __init__
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from events import Event, Meta, Recorded, from_payload
+from events.base import filled
 
 APPLICATION_NAME = "eventry"
 
@@ -123,11 +124,12 @@ def _decode(stored: StoredEvent, position: int | None = None) -> Recorded:
     stream = (
         stored.originator_id if isinstance(stored.originator_id, UUID) else UUID(str(stored.originator_id))
     )
-    return Recorded(
-        stream=stream,
-        version=stored.originator_version,
-        event=from_payload(stored.topic, body["data"]),
-        at=datetime.fromisoformat(body["at"]),
-        meta=Meta.from_dict(body.get("meta") or {}),
-        position=position,
-    )
+    values = {
+        "stream": stream,
+        "version": stored.originator_version,
+        "event": from_payload(stored.topic, body["data"]),
+        "at": datetime.fromisoformat(body["at"]),
+        "meta": Meta.from_dict(body.get("meta") or {}),
+        "position": position,
+    }
+    return filled(Recorded, values)

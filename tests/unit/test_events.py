@@ -73,3 +73,35 @@ def test_the_stored_envelope_is_the_json_of_the_payload() -> None:
     body = {"data": to_payload(e), "meta": meta.to_dict(), "at": at.isoformat()}
     assert stored.state == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     assert _decode(stored).event == e  # 2**70: past orjson's integers
+
+
+def test_a_decoded_event_equals_one_made_by_its_constructor() -> None:
+    """Decoding fills a frozen event in without its ``__init__`` when every field is there, and
+    uses the constructor (for the defaults) when some field is missing."""
+    e = MetricTagsBlocked(1, 2, "web", "c:custom/x@none", False, ("a",), ("a", "b"))
+    decoded = from_payload(e.TOPIC, to_payload(e))
+    assert decoded == e and hash(decoded) == hash(e) and type(decoded) is MetricTagsBlocked
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded.project_id = 3  # type: ignore[misc]
+
+    @event
+    @dataclasses.dataclass(frozen=True)
+    class WithDefault(Event):
+        TOPIC = "tests.WithDefault.v1"
+        name: str
+        size: int = 7
+
+    assert from_payload(WithDefault.TOPIC, {"name": "n"}) == WithDefault("n", 7)
+
+
+def test_an_event_with_post_init_is_refused() -> None:
+    with pytest.raises(TypeError, match="plain frozen dataclasses"):
+
+        @event
+        @dataclasses.dataclass(frozen=True)
+        class Checked(Event):
+            TOPIC = "tests.Checked.v1"
+            name: str
+
+            def __post_init__(self) -> None:
+                pass
