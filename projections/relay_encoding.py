@@ -51,11 +51,22 @@ def rev_of(raw: bytes) -> str | None:
 def spliced(raw: bytes, last_fetch: bytes, sampling: bytes | None) -> bytes | None:
     """The document as a fetch serves it: ``lastFetch`` added, and ``sampling`` (encoded JSON)
     when given; a disabled one as stored. None when ``raw`` is not in the stored layout."""
+    parts = spliced_parts(raw, last_fetch, sampling)
+    return None if parts is None else b"".join(parts)
+
+
+Parts = tuple[bytes | memoryview, ...]
+
+
+def spliced_parts(raw: bytes, last_fetch: bytes, sampling: bytes | None) -> Parts | None:
+    """``spliced`` as pieces to join (views of ``raw``, not copies): a response of many
+    documents copies each one once, when it joins them all."""
     if is_disabled(raw):
-        return raw
+        return (raw,)
     if not _laid_out(raw):
         return None
     head = b'{"lastFetch":"' + last_fetch + b'",'
+    rest = memoryview(raw)
     if sampling is None:
-        return head + raw[1:]
-    return head + raw[1:_CONFIG_AT] + b'"sampling":' + sampling + b"," + raw[_CONFIG_AT:]
+        return head, rest[1:]
+    return head, rest[1:_CONFIG_AT], b'"sampling":', sampling, b",", rest[_CONFIG_AT:]

@@ -32,7 +32,7 @@ from projections.relay_document import (
     timestamp,
     with_features,
 )
-from projections.relay_encoding import compact, is_disabled, rev_of, spliced
+from projections.relay_encoding import compact, is_disabled, rev_of, spliced_parts
 
 bp = Blueprint("relay_configs", __name__)
 MAX_KEYS = 1000
@@ -109,7 +109,7 @@ def project_configs() -> Any:
     # uncached fetches are handled as version 2, without it.
     asynchronous = version == "3" and full and not data.get("noCache")
     configs, pending, unchanged = _by_key(relay, public_keys, data, full, asynchronous)
-    body = [b'{"configs":', configs]
+    body = [b'{"configs":', *configs]
     if asynchronous:
         body += [b',"pending":', compact(pending).encode()]
     if unchanged:
@@ -180,14 +180,16 @@ def _served(doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
 
 def _by_key(
     relay: AuthenticatedRelay, public_keys: list[str], data: dict[str, Any], full: bool, asynchronous: bool
-) -> tuple[bytes, list[str], list[str]]:
-    """The ``configs`` object (JSON bytes), the keys ``pending`` and those ``unchanged``."""
+) -> tuple[list[bytes | memoryview], list[str], list[str]]:
+    """The ``configs`` object (pieces of its JSON, joined once with the rest of the response),
+    the keys ``pending`` and those ``unchanged``."""
     stored = _stored(relay, public_keys, bool(data.get("noCache")), full)
     revisions = _revisions(data, public_keys)
     lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags()
     now = _now()
     sampling = SAMPLING_JSON if DYNAMIC_SAMPLING_FEATURE in services().settings.features else None
-    members: list[bytes] = []
+    last_fetch = now.encode()
+    members: list[bytes | memoryview] = [b"{"]
     pending: list[str] = []
     unchanged: list[str] = []
     for public_key in public_keys:
@@ -197,22 +199,25 @@ def _by_key(
             if lagging:
                 pending.append(public_key)
             else:
-                members.append(_member(public_key, DISABLED_JSON))
+                members += (_name(public_key, len(members)), DISABLED_JSON)
             continue
         if public_key in revisions and revisions[public_key] == _rev(raw):
             unchanged.append(public_key)
             continue
-        served = spliced(raw, now.encode(), sampling)
+        served = spliced_parts(raw, last_fetch, sampling)
         if served is None:  # not in the stored layout (an older version cached it): the slow way
-            served = compact(_served(json.loads(raw), full, now)).encode()
-        members.append(_member(public_key, served))
-    return b"{" + b",".join(members) + b"}", pending, unchanged
+            served = (compact(_served(json.loads(raw), full, now)).encode(),)
+        members += (_name(public_key, len(members)), *served)
+    members.append(b"}")
+    return members, pending, unchanged
 
 
-def _member(public_key: str, document: bytes) -> bytes:
+def _name(public_key: str, parts_before: int) -> bytes:
+    """The member's name and colon, after a comma unless it is the first member."""
+    comma = b"," if parts_before > 1 else b""
     if _PLAIN_KEY.fullmatch(public_key):  # what every real key is: its JSON is itself, quoted
-        return b'"' + public_key.encode() + b'":' + document
-    return compact(public_key).encode() + b":" + document
+        return comma + b'"' + public_key.encode() + b'":'
+    return comma + compact(public_key).encode() + b":"
 
 
 def _rev(raw: bytes) -> str | None:
