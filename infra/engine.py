@@ -549,8 +549,11 @@ class Engine:
                 (name, new),
             )
             parking.drop(tx, name, active)  # its parked events are the new generation's now
-        # The old generation stays until the next rebuild, which drops it under the lock
-        # that keeps readers out (see ``read``).
+        # The old generation goes at once, under the lock that keeps readers out (see
+        # ``read``): reads that began before the swap finish first, later ones use ``new``.
+        # Reads on a replica take no such lock, so with one it stays until the next rebuild.
+        if self.replica is None:
+            self._drop_inactive(name)
         self._refresh_parked()
         return new
 

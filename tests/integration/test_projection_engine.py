@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from commands.metrics import BlockMetric, BlockMetricTags
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
@@ -108,6 +110,12 @@ def test_a_rebuild_never_serves_an_empty_view_nor_a_dropped_one(services: Servic
     assert not errors, errors
     assert reads[0] > 0 and not empty_reads
     assert [s.generation for s in services.engine.status() if s.name == "project_options"] == [13]
+    # the previous generation went with its swap: one generation's tables left, not two
+    with services.db.transaction(write=False) as tx:
+        rows = tx.execute("SELECT generation FROM projection_state WHERE name = 'project_options'")
+        assert rows == [(13,)]
+        with pytest.raises(Exception, match=r"(?i)no such table|does not exist"):
+            tx.execute(f"SELECT 1 FROM {services.engine.tables('project_options', 12)['current']}")
 
 
 def test_two_deployments_in_one_database_each_have_their_own_worker(
