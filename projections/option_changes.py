@@ -10,7 +10,17 @@ from functools import partial
 from typing import Any
 
 from events import Event
-from events.metrics import BLOCKED_METRICS_OPTION, BlockedMetricsReset, MetricBlockingChanged, option_after
+from events.metrics import (
+    BLOCKED_METRICS_OPTION,
+    BlockedMetricsReset,
+    MetricBlocking,
+    MetricBlockingChanged,
+    entry_of,
+    lenient,
+    option_after,
+    render_option,
+    with_entry,
+)
 from events.projects import ProjectOptionRemoved, ProjectOptionSet
 
 OPTION_EVENTS: tuple[type[Event], ...] = (
@@ -45,3 +55,22 @@ def _metric_update(event: MetricBlockingChanged, previous: Any) -> str:
 def new_value(value: Any, previous: Callable[[], Any]) -> Any:
     """What ``option_change`` gave, as the value to store; ``previous`` is read only for an update."""
     return value(previous()) if callable(value) else value
+
+
+class Entries(dict[str, MetricBlocking]):
+    """Metric blocking entries held unrendered: a view that stores only the last value of a
+    batch renders the option once (``rendered``), not once per event."""
+
+
+def new_value_unrendered(value: Any, previous: Callable[[], Any]) -> Any:
+    """``new_value``, except that a metric blocking update gives ``Entries``: what
+    ``option_after`` would render (parsing a rendered value gives back its entries)."""
+    if not (isinstance(value, partial) and value.func is _metric_update):
+        return new_value(value, previous)
+    before = previous()
+    state = before if isinstance(before, Entries) else lenient(before)
+    return Entries(with_entry(state, entry_of(value.args[0])))
+
+
+def rendered(value: Any) -> Any:
+    return render_option(value) if isinstance(value, Entries) else value

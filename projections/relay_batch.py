@@ -18,6 +18,7 @@ from typing import Any
 
 from events import Recorded
 from projections.base import View
+from projections.option_changes import rendered
 from projections.relay_document import KeyFacts, ProjectFacts, document, minimal
 from projections.relay_encoding import encode
 
@@ -90,6 +91,10 @@ class Batch:
 
     def write(self, view: View) -> None:
         """Store the changed rows, drop removed keys, render every changed document once."""
+        for project_id in self.dirty_projects:
+            row = self.projects[project_id]
+            if row is not None:  # option values the batch left unrendered (``Entries``)
+                row.options = {k: rendered(v) for k, v in row.options.items()}
         view.executemany(
             "INSERT INTO {projects} (project_id, organization_id, slug, active, options) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (project_id) DO UPDATE SET "

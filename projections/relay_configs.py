@@ -23,7 +23,7 @@ from events.projects import (
     ProjectUpdated,
 )
 from projections.base import Projection, View, on
-from projections.option_changes import OPTION_EVENTS, new_value, option_change
+from projections.option_changes import OPTION_EVENTS, new_value_unrendered, option_change
 from projections.relay_batch import Batch, KeyRow, ProjectRow
 
 CACHE_PREFIX = "relayconfig:"
@@ -136,7 +136,7 @@ def set_project_option(view: View, rec: Recorded, project_id: int, key: str, val
     row = batch.project(view, project_id)
     if row is None:
         return
-    value = new_value(value, lambda: row.options.get(key))
+    value = new_value_unrendered(value, lambda: row.options.get(key))  # rendered in Batch.write
     if value is None:
         row.options.pop(key, None)
     else:
