@@ -80,6 +80,9 @@ class EventStore:
     def read_log(
         self, after: int, limit: int, topics: Sequence[str] = (), stop: int | None = None
     ) -> list[Recorded]:
+        select_rows = getattr(self.recorder, "select_rows", None)  # PostgreSQL's: plain rows
+        if select_rows is not None:
+            return [_decode_row(*row) for row in select_rows(after, limit, stop, list(topics))]
         notes = self.recorder.select_notifications(
             after, limit, stop=stop, topics=list(topics), inclusive_of_start=False
         )
@@ -120,14 +123,15 @@ def _loads(state: bytes) -> Any:
 
 
 def _decode(stored: StoredEvent, position: int | None = None) -> Recorded:
-    body: dict[str, Any] = _loads(stored.state)
-    stream = (
-        stored.originator_id if isinstance(stored.originator_id, UUID) else UUID(str(stored.originator_id))
-    )
+    return _decode_row(stored.originator_id, stored.originator_version, stored.topic, stored.state, position)
+
+
+def _decode_row(stream: Any, version: int, topic: str, state: bytes, position: int | None) -> Recorded:
+    body: dict[str, Any] = _loads(state)
     values = {
-        "stream": stream,
-        "version": stored.originator_version,
-        "event": from_payload(stored.topic, body["data"]),
+        "stream": stream if isinstance(stream, UUID) else UUID(str(stream)),
+        "version": version,
+        "event": from_payload(topic, body["data"]),
         "at": datetime.fromisoformat(body["at"]),
         "meta": Meta.from_dict(body.get("meta") or {}),
         "position": position,

@@ -32,6 +32,7 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 __all__ = ["OrderedCommitRecorder"]
@@ -150,6 +151,35 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
+        statement, params = self._notifications(start, limit, stop, topics, inclusive_of_start)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_rows(
+        self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """``select_notifications`` after ``after`` as plain rows ``(originator_id, version, topic,
+        state, position)``: what a reader that decodes every event needs, without building a
+        dict and a Notification per row first (a tenth of a rebuild's time)."""
+        statement, params = self._notifications(after, limit, stop, topics, False)
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, params, prepare=True)
+            return curs.fetchall()
+
+    def _notifications(
+        self, start: int | None, limit: int, stop: int | None, topics: Sequence[str], inclusive_of_start: bool
+    ) -> tuple[Composed, list[Any]]:
         where = [SQL("e.notification_id <= (SELECT id FROM horizon)")]
         params: list[Any] = []
         if start is not None:
@@ -166,18 +196,7 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
             "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id"
             " FROM {t} AS e WHERE {where} ORDER BY e.notification_id LIMIT %s"
         ).format(t=self.table, where=SQL(" AND ").join(where))
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return [
-                Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in curs.fetchall()
-            ]
+        return statement, params
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def max_notification_id(self) -> int | None:
