@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import itertools
 import logging
 import sqlite3
 import threading
@@ -564,20 +565,23 @@ class Engine:
         live view keeps serving), larger than catch-up's (a batch's fixed cost is paid less
         often); each batch is read and decoded by a thread while the one before is folded and
         written (the database works on one while this process works on the other)."""
-        limit, topics = self.batch_size * REBUILD_BATCHES, self.projection(name).topics()
-        position = 0
+        topics, position = self.projection(name).topics(), 0
+        # The first batch is a catch-up batch: nothing else runs while it is read.
+        limits = itertools.chain([self.batch_size], itertools.repeat(self.batch_size * REBUILD_BATCHES))
         with ThreadPoolExecutor(1, thread_name_prefix="eventry-replay") as reader:
-            ahead = reader.submit(self._read_paused, position, limit, topics, head)
+            start, limit = position, next(limits)
+            ahead = reader.submit(self._read_paused, start, limit, topics, head)
             while position < head:
-                records = ahead.result()
-                after = records[-1].position or head if len(records) == limit else head
+                records, read_from, read_limit = ahead.result(), start, limit
+                after = records[-1].position or head if len(records) == read_limit else head
                 if after < head:
-                    ahead = reader.submit(self._read_paused, after, limit, topics, head)
+                    start, limit = after, next(limits)
+                    ahead = reader.submit(self._read_paused, start, limit, topics, head)
                 with self.db.transaction() as tx:
                     at = self._lock(tx, name, generation)[1]
-                    given = records if at == position else None  # moved by another process: read again
+                    given = records if at == read_from else None  # moved by another process: read again
                     position, _ = self._advance(
-                        tx, name, generation, at, live=False, head=head, limit=limit, records=given
+                        tx, name, generation, at, live=False, head=head, limit=read_limit, records=given
                     )
                 if progress:
                     progress(min(position, head), head)
