@@ -11,6 +11,7 @@ checks that on a log written the old way).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,13 +134,31 @@ def parse_option(raw: Any) -> dict[str, MetricBlocking]:
 
 
 def render_option(state: Blocking) -> str:
-    """``save_to_project``: ``json.dumps`` of the entries' ``__dict__`` (tags sorted here)."""
-    return json.dumps(
-        [
+    """``save_to_project``: ``json.dumps`` of the entries' ``__dict__`` (tags sorted here),
+    written entry by entry: an entry is rendered once and reused while it is unchanged (a
+    metric event changes one entry of the option; views render the option at every event)."""
+    return "[" + ", ".join(map(_entry_json, state.values())) + "]"
+
+
+def _entry_json(b: MetricBlocking) -> str:
+    if type(b.is_blocked) is not bool:  # equal to a bool entry (1 == True), rendered otherwise
+        return json.dumps(
             {"metric_mri": b.metric_mri, "is_blocked": b.is_blocked, "blocked_tags": sorted(b.blocked_tags)}
-            for b in state.values()
-        ]
+        )
+    return _rendered_entry(b)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rendered_entry(b: MetricBlocking) -> str:
+    """``json.dumps`` of one entry's dict, with its default separators."""
+    tags = ", ".join(map(_json_string, sorted(b.blocked_tags)))
+    blocked = "true" if b.is_blocked else "false"
+    return (
+        f'{{"metric_mri": {_json_string(b.metric_mri)}, "is_blocked": {blocked}, "blocked_tags": [{tags}]}}'
     )
+
+
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps writes a str as (ensure_ascii)
 
 
 def with_entry(state: Blocking, entry: MetricBlocking) -> dict[str, MetricBlocking]:

@@ -105,3 +105,26 @@ def test_an_event_with_post_init_is_refused() -> None:
 
             def __post_init__(self) -> None:
                 pass
+
+
+def test_the_metric_blocking_option_renders_as_json_dumps() -> None:
+    """``render_option`` writes entry by entry (cached per entry): the bytes ``json.dumps`` of
+    the entries' dicts gives, for any text, order and repetition."""
+    import json
+    import random
+
+    from events.metrics import MetricBlocking, render_option
+
+    rnd = random.Random(13)
+    words = ["a", "b", "é", "\u2028", '"q"', "\\", "x/y", "😀", "tag:1", ""]
+    for _ in range(2000):
+        state = {}
+        for i in range(rnd.randint(0, 5)):
+            mri = rnd.choice(["c:custom/m@none", "d:x/ü@ms", 'c:"q"@none', f"c:m{i}@none"])
+            tags = frozenset(rnd.sample(words, rnd.randint(0, 4)))
+            state[mri] = MetricBlocking(mri, rnd.choice([True, False, 1, 0]), tags)
+        dicts = [
+            {"metric_mri": b.metric_mri, "is_blocked": b.is_blocked, "blocked_tags": sorted(b.blocked_tags)}
+            for b in state.values()
+        ]
+        assert render_option(state) == json.dumps(dicts)
