@@ -107,7 +107,7 @@ def deployment(
     token = run("tokens", "create", "--org", org, "--scopes", ALL_SCOPES).split()[-1]
     spare_token = run("tokens", "create", "--org", spare_org, "--scopes", ALL_SCOPES).split()[-1]
     relay_id = str(uuid.uuid4())
-    run("relays", "register-internal", relay_id, str(public))
+    run("relays", "register-internal", "--", relay_id, str(public))  # a key may begin with "-"
     serve = eventry("serve", "--port", str(port), "--workers", str(workers))
     log = data_dir / "fuzz-server.log"
     with process(eventry("worker"), env, log=log), process(serve, env, f"{url}/healthz", log=log):

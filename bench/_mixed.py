@@ -187,7 +187,7 @@ def deployment(
     scopes = "project:read,project:write,org:write"
     token = run("tokens", "create", "--org", org, "--scopes", scopes).strip().splitlines()[-1]
     relay = Relay(str(uuid.uuid4()), secret, str(public))
-    run("relays", "register-internal", relay.relay_id, relay.public_key)
+    run("relays", "register-internal", "--", relay.relay_id, relay.public_key)  # a key may begin with "-"
     serve = eventry("serve", "--port", str(port), "--workers", str(workers))
     with (
         process(eventry("worker"), env, log=log),

@@ -81,7 +81,7 @@ def measure(seconds: float = 10, clients: int = 4, workers: int = 2, rounds: int
     with production("eventry_bench_relay", EVENTRY_INTERNAL_RELAYS=str(public)) as dep:
         slug = f"bench-{secrets.token_hex(3)}"
         dep.cli("orgs", "create", slug)
-        dep.cli("relays", "register-internal", relay_id, str(public))
+        dep.cli("relays", "register-internal", "--", relay_id, str(public))  # a key may begin with "-"
         token = dep.token(slug, "project:read,project:write")
         with (
             worker(dep),

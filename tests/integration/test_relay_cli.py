@@ -24,14 +24,17 @@ def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 def test_relays_and_relay_config_commands(tmp_path: Path, redis_url: str) -> None:
     env = {"EVENTRY_DATA_DIR": str(tmp_path / "var"), "REDIS_URL": redis_url, "DATABASE_URL": ""}
-    _, public = generate_key_pair()
+    public = next(p for _, p in iter(generate_key_pair, None) if str(p).startswith("-"))
     relay_id = str(uuid.uuid4())
-    code, out = invoke(env, "relays", "register-internal", relay_id, str(public), "--version", "25.11.1")
+    code, out = invoke(
+        env, "relays", "register-internal", "--version", "25.11.1", "--", relay_id, str(public)
+    )
     assert code == 0, out
     code, out = invoke(env, "relays", "list", "--json")
     [listed] = json.loads(out)
     assert listed["relay_id"] == relay_id and listed["internal"] is True and listed["version"] == "25.11.1"
-    assert invoke(env, "relays", "register-internal", "not-a-uuid", str(public))[0] != 0
+    # a key that begins with "-" (1 in 64 do) is read as an option unless "--" comes first
+    assert invoke(env, "relays", "register-internal", "--", "not-a-uuid", str(public))[0] != 0
     assert invoke(env, "relays", "register-internal", str(uuid.uuid4()), "not-a-key")[0] != 0
 
     svc = bootstrap(Settings.from_env(env))
