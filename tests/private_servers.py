@@ -158,17 +158,40 @@ def _start_redis(add_cleanup: Callable[[Callable[[], None]], None]) -> str:
     return url
 
 
-def _wait(probe: Callable[[], object], server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+class NotStarted(Exception):
+    """A private server exited, or did not answer in time: the probe's last error, and the
+    server's log as it stood."""
+
+    def __init__(self, cause: BaseException, log_text: str) -> None:
+        super().__init__(_first_line(cause))
+        self.log_text = log_text
+
+
+def wait_started(
+    probe: Callable[[], object],
+    server: subprocess.Popen[bytes],
+    log: Path,
+    pause: float = 0.02,
+    timeout: float = STARTUP_TIMEOUT,
+) -> None:
+    """Until ``probe`` stops raising a database or Redis error; ``NotStarted`` if it never does."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
             probe()
             return
         except (psycopg.Error, redis.RedisError) as exc:
             if server.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-                _stop(f"the private server for the tests did not start: {_first_line(exc)} {tail}")
-            time.sleep(0.02)
+                raise NotStarted(exc, log.read_text(errors="replace") if log.exists() else "") from exc
+            time.sleep(pause)
+
+
+def _wait(probe: Callable[[], object], server: subprocess.Popen[bytes], log: Path) -> None:
+    try:
+        wait_started(probe, server, log)
+    except NotStarted as exc:
+        tail = exc.log_text.strip().splitlines()[-1:]
+        _stop(f"the private server for the tests did not start: {exc} {tail}")
 
 
 def _terminate(server: subprocess.Popen[bytes], sig: int) -> None:

@@ -24,7 +24,7 @@ import psycopg
 import redis
 
 from infra.redis import server_binary
-from tests.private_servers import UNPRIVILEGED, _die_with_parent, _free_port
+from tests.private_servers import UNPRIVILEGED, NotStarted, _die_with_parent, _free_port, wait_started
 
 STARTUP_TIMEOUT = 60.0
 
@@ -144,16 +144,10 @@ def _wait_streaming(primary: PostgresServer) -> None:
 
 
 def _wait(probe: Callable[[], object], process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
-        try:
-            probe()
-            return
-        except (psycopg.Error, redis.RedisError) as exc:
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
-                raise RuntimeError(f"a private server did not start: {exc}\n{tail}") from exc
-            time.sleep(0.05)
+    try:
+        wait_started(probe, process, log, pause=0.05, timeout=STARTUP_TIMEOUT)
+    except NotStarted as exc:
+        raise RuntimeError(f"a private server did not start: {exc.__cause__}\n{exc.log_text[-800:]}") from exc
 
 
 # -- Redis Cluster ----------------------------------------------------------------------------
