@@ -522,3 +522,26 @@ def test_audit_log_date_range_keeps_what_it_spans(client: FlaskClient, tenant: T
     assert client.get(url, query_string=before, headers=tenant.headers()).get_json()["rows"] == []
     recent = {"event": "org.edit", "statsPeriod": "1h"}
     assert len(client.get(url, query_string=recent, headers=tenant.headers()).get_json()["rows"]) == 1
+
+
+def test_replay_access_needs_org_admin_and_names_no_users(
+    client: FlaskClient, services: Services, tenant: Tenant
+) -> None:
+    """Sentry's ``hasGranularReplayPermissions``/``replayAccessMembers``: an org:write token is
+    refused (403); member user ids cannot be named (tokens have no users): 400; neither appends."""
+    owner_ = owner(services, tenant)
+    head = services.store.head()
+    refused = put(client, tenant, {"hasGranularReplayPermissions": True})
+    assert refused.status_code == 403
+    bad = put(client, tenant, {"replayAccessMembers": [7, 3]}, token=owner_)
+    assert bad.status_code == 400
+    assert bad.get_json() == {
+        "replayAccessMembers": ["Invalid user IDs (not members of this organization): [3, 7]"]
+    }
+    assert put(client, tenant, {"hasGranularReplayPermissions": "maybe"}, token=owner_).status_code == 400
+    assert services.store.head() == head
+    set_ = put(
+        client, tenant, {"hasGranularReplayPermissions": True, "replayAccessMembers": []}, token=owner_
+    )
+    assert set_.status_code == 200 and set_.get_json()["hasGranularReplayPermissions"] is True
+    assert get(client, tenant, token=owner_)["replayAccessMembers"] == []
