@@ -7,6 +7,7 @@ import itertools
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,13 +127,22 @@ def pg_settings(postgres_database: str, redis_url: str) -> Settings:
     return postgres_settings(postgres_database, redis_url)
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
+@contextmanager
+def serving(settings: Settings) -> Iterator[Services]:
+    """Migrated services with the projection worker running, closed after."""
     migrate(settings)
     svc = bootstrap(settings, create_tables=False)
     svc.start_worker()
-    yield svc
-    svc.close()
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    with serving(settings) as svc:
+        yield svc
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ from commands.users import LinkIdentity, SetUserEmail, UserState
 from events.releases import release_commits_stream
 from events.users import user_stream
 from infra.assemble import job_runner
-from infra.bootstrap import Services, bootstrap, migrate
+from infra.bootstrap import Services
 from infra.config import Settings
 from infra.jobs import GROUP, jobs_stream
-from tests.conftest import OPERATOR, Tenant, make_tenant
+from tests.conftest import OPERATOR, Tenant, make_tenant, serving
 from tests.integration.test_serve import free_port
 
 SCOPES = ("project:releases", "project:write", "org:write", "event:write", "event:read")
@@ -54,14 +54,11 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 def running(settings: Settings) -> Iterator[Services]:
     """Services with the projection worker and the job runner, as ``eventry serve`` runs them."""
-    migrate(settings)
-    svc = bootstrap(settings, create_tables=False)
-    svc.start_worker()
-    runner = job_runner(svc)
-    thread = runner.start()
-    yield svc
-    runner.shutdown(thread)
-    svc.close()
+    with serving(settings) as svc:
+        runner = job_runner(svc)
+        thread = runner.start()
+        yield svc
+        runner.shutdown(thread)
 
 
 @pytest.fixture

@@ -21,12 +21,12 @@ from redis.cluster import RedisCluster
 from api.app import create_app
 from commands.billing import TRANSACTIONS_USAGE
 from infra.billing import BillingStreams, check_cluster_slots, done_key
-from infra.bootstrap import Services, bootstrap, migrate
+from infra.bootstrap import Services
 from infra.config import Settings
 from infra.redis import hash_tag
 from infra.relay_cache import key as cache_key
 from projections import relay_configs
-from tests.conftest import Tenant, make_tenant, postgres_settings
+from tests.conftest import Tenant, make_tenant, postgres_settings, serving
 from tests.integration.test_billing_consumer import generic_metric, outcomes
 from tests.integration.test_relay_configs import add_key
 from tests.integration.test_serve import ROOT
@@ -50,11 +50,8 @@ def svc(
         redis_cluster=True,
         data_dir=tmp_path_factory.mktemp("cluster") / "var",
     )
-    migrate(settings)
-    services = bootstrap(settings, create_tables=False)
-    services.start_worker()
-    yield services
-    services.close()
+    with serving(settings) as services:
+        yield services
 
 
 @pytest.fixture(scope="module")

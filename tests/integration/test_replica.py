@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
 from api.app import create_app
-from infra.bootstrap import Services, bootstrap, migrate
+from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
-from tests.conftest import Tenant, make_tenant, own_region
+from tests.conftest import Tenant, make_tenant, own_region, serving
 from tests.replication import Replicated, primary_and_replica
 
 MAX_LAG = 1.0
@@ -43,11 +43,8 @@ def svc(servers: Replicated, redis_url: str, tmp_path_factory: pytest.TempPathFa
         log_json=False,
         snowflake_region=own_region(),
     )
-    migrate(settings)
-    services = bootstrap(settings, create_tables=False)
-    services.start_worker()
-    yield services
-    services.close()
+    with serving(settings) as services:
+        yield services
 
 
 @pytest.fixture(scope="module")
