@@ -390,17 +390,24 @@ class Engine:
             except Exception as exc:
                 log(LOGGER, logging.WARNING, "post-commit effect failed", projection=name, error=repr(exc))
 
-    def catch_up_all(self, names: list[str] | None = None) -> int:
+    def catch_up_all(self, names: list[str] | None = None, until: int = 0, timeout: float = 5.0) -> int:
         """Run batches until every named projection is at the head; returns batches run.
         Each round reads the log's head once and takes a batch for each view behind it, so an
-        idle round is one query (two when a view may have moved in another process)."""
+        idle round is one query (two when a view may have moved in another process). With
+        ``until`` (a position already written, e.g. the caller's own append) it also waits, up
+        to ``timeout`` seconds, for the head to reach it: readers stop below an append still in
+        flight, and an aborted one's hole while a transaction that began beside it is open."""
         names = names or list(self.projections)
+        deadline = time.monotonic() + timeout
         batches = 0
         while True:
             head = self.store.head()
             behind = self._behind(names, head)
             if not behind:
-                return batches
+                if head >= until or time.monotonic() > deadline:
+                    return batches
+                time.sleep(0.01)
+                continue
             for name in behind:
                 batches += self.catch_up(name, head)
 

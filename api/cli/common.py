@@ -64,7 +64,7 @@ def create(svc: Services, make: Callable[[int], Command], id_key: str, view: str
     """The result of creating an entity as the operator, with a fresh snowflake id drawn from
     ID_KEY (again on a collision); VIEW has caught up, so the next command finds the entity."""
     outcome = svc.dispatch_with_new_id(make, id_key, cli_meta())
-    svc.engine.catch_up_all([view])
+    svc.engine.catch_up_all([view], until=outcome.position or 0)
     return outcome.result
 
 

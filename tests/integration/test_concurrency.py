@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import time
 from typing import Any
 
 from commands import Conflict
@@ -85,12 +84,9 @@ def test_eight_writers_on_one_project_lose_nothing(pg_settings: Settings) -> Non
     assert state[MRI].blocked_tags == expected
 
     # Refused appends leave holes; readers stop below a hole while any transaction that could
-    # still fill it is open (any writer on the cluster: xids are shared), so wait until the
-    # visible head reaches what was written, then fold it all.
-    deadline = time.monotonic() + 60
-    while svc.store.head() < svc.store.written() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    svc.engine.catch_up_all()
+    # still fill it is open (any writer on the cluster: xids are shared): fold up to what was
+    # written, waiting for it to be visible.
+    svc.engine.catch_up_all(until=svc.store.written(), timeout=60)
     with svc.engine.read("project_options") as view:
         from projections.project_options import options
 

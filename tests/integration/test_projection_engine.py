@@ -15,8 +15,11 @@ import pytest
 from commands.metrics import BlockMetric, BlockMetricTags
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
+from infra.pg_recorder import OrderedCommitRecorder
 from projections import project_options
 from tests.conftest import make_tenant, postgres_settings
+from tests.integration.test_recorder import begin_append
+from tests.integration.test_recorder import event as stored_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -197,3 +200,30 @@ def test_migrate_rebuilds_a_view_whose_shape_changed(services: Services) -> None
     with second.read("org_counts") as view:
         assert view.execute("SELECT slug, upper FROM {orgs}") == [("shape-one", "SHAPE-ONE")]
     assert second.migrate() == []  # now current
+
+
+def test_catching_up_until_a_written_position_waits_for_an_append_below_it(pg_settings: Settings) -> None:
+    """A later append is committed but not yet readable while an earlier one is in flight:
+    ``catch_up_all(until=...)`` (what the CLI does after its own write) waits for it to become
+    readable and applies it; without ``until`` it stops at the readable head."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    recorder = svc.store.recorder
+    assert isinstance(recorder, OrderedCommitRecorder)
+    try:
+        tenant = make_tenant(svc)
+        with recorder.datastore.get_connection() as writer:
+            begin_append(recorder, writer, stored_event())
+            later = svc.dispatch(BlockMetric(tenant.project_id, "c:custom/late@none")).position
+            assert later is not None and svc.store.head() < later <= svc.store.written()
+            svc.engine.catch_up_all(["project_options"])
+            assert svc.engine.positions(["project_options"])["project_options"] < later
+            committer = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
+            committer.start()
+            svc.engine.catch_up_all(["project_options"], until=later, timeout=30)
+            committer.join()
+        assert svc.engine.positions(["project_options"])["project_options"] >= later
+        with svc.engine.read("project_options") as view:
+            assert "sentry:blocked_metrics" in project_options.options(view, tenant.project_id)
+    finally:
+        svc.close()
