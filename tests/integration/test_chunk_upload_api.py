@@ -291,3 +291,32 @@ def test_one_chunk_uploaded_twice_at_once_is_stored_once(
         assert (blob_root(services) / storage_key(checksum)).read_bytes() == chunk
     stored = [p for p in blob_root(services).rglob("*") if p.is_file()]
     assert len(stored) == len(chunks)  # no orphaned file, no temporary file left
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda body: body[: len(body) // 2],  # the connection ends mid-part
+        lambda body: body.replace(b"--bnd--", b"--bnd"),  # no closing boundary
+        lambda body: body.replace(b"Content-Disposition", b"Content-Dispositio"),  # a part without one
+    ],
+)
+def test_a_body_that_is_not_its_multipart_stores_nothing(
+    client: FlaskClient, services: Services, tenant: Tenant, cut: Any
+) -> None:
+    """Read as a stream, a broken multipart body is found only part way through: whatever was
+    staged before is dropped, nothing is recorded, and the answer is not a 5xx."""
+    chunk = os.urandom(3 * MiB)
+    head = (
+        b'--bnd\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n\r\n' % sha1(chunk).encode()
+    )
+    body = head + chunk + b"\r\n" + head + chunk + b"\r\n--bnd--\r\n"
+    position = services.store.head()
+    response = client.post(
+        f"/api/0/organizations/{tenant.org_slug}/chunk-upload/",
+        data=cut(body),
+        headers=tenant.headers(**{"Content-Type": "multipart/form-data; boundary=bnd"}),
+    )
+    assert response.status_code == 200
+    assert services.store.head() == position and events_of(services, sha1(chunk)) == []
+    assert staging_files(services) == [] and missing(client, tenant, [sha1(chunk)]) == [sha1(chunk)]
