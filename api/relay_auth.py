@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import uuid
@@ -80,7 +81,7 @@ def authenticate_relay(claim: bool = True) -> tuple[AuthenticatedRelay, Any]:
     if not state.exists:
         raise detail(401, "Unknown relay")
     body = request.get_data()
-    if not PublicKey.parse(state.public_key).verify(body, signature, max_age=MAX_AGE):
+    if not _parsed_key(state.public_key).verify(body, signature, max_age=MAX_AGE):
         raise detail(401, "Invalid relay signature")
     header = signed_header(signature)
     if header is None or not _dated_within_skew(header):
@@ -96,6 +97,12 @@ def authenticate_relay(claim: bool = True) -> tuple[AuthenticatedRelay, Any]:
     relay = AuthenticatedRelay(relay_id, state.public_key, internal, marker)
     g.relay = relay
     return relay, data
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_key(public_key: str) -> PublicKey:
+    """A registered relay's key, parsed once per process (a key never changes once registered)."""
+    return PublicKey.parse(public_key)
 
 
 def claim_command(redis: Any, marker: str) -> Any:

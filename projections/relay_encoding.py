@@ -18,6 +18,7 @@ _HEAD = b'{"rev":"'
 _REV_LENGTH = 32
 _CONFIG_OPENS = b'","config":{'
 _CONFIG_AT = len(_HEAD) + _REV_LENGTH + len(_CONFIG_OPENS)  # the first byte inside ``config``
+_DISABLED = DISABLED.encode()
 
 
 def compact(value: Any) -> str:
@@ -36,11 +37,11 @@ def encode(doc: dict[str, Any]) -> str:
 
 
 def _laid_out(raw: bytes) -> bool:
-    return raw.startswith(_HEAD) and raw[_CONFIG_AT - len(_CONFIG_OPENS) : _CONFIG_AT] == _CONFIG_OPENS
+    return raw[_CONFIG_AT - len(_CONFIG_OPENS) : _CONFIG_AT] == _CONFIG_OPENS and raw.startswith(_HEAD)
 
 
 def is_disabled(raw: bytes) -> bool:
-    return raw == DISABLED.encode()
+    return raw == _DISABLED
 
 
 def rev_of(raw: bytes) -> str | None:
@@ -51,21 +52,23 @@ def rev_of(raw: bytes) -> str | None:
 def spliced(raw: bytes, last_fetch: bytes, sampling: bytes | None) -> bytes | None:
     """The document as a fetch serves it: ``lastFetch`` added, and ``sampling`` (encoded JSON)
     when given; a disabled one as stored. None when ``raw`` is not in the stored layout."""
-    parts = spliced_parts(raw, last_fetch, sampling)
+    parts = spliced_parts(raw, fetch_head(last_fetch), sampling)
     return None if parts is None else b"".join(parts)
 
 
 Parts = tuple[bytes | memoryview, ...]
 
 
-def spliced_parts(raw: bytes, last_fetch: bytes, sampling: bytes | None) -> Parts | None:
+def fetch_head(last_fetch: bytes) -> bytes:
+    """What every document of one fetch starts with: its ``lastFetch`` (the same for all)."""
+    return b'{"lastFetch":"' + last_fetch + b'",'
+
+
+def spliced_parts(raw: bytes, head: bytes, sampling: bytes | None) -> Parts | None:
     """``spliced`` as pieces to join (views of ``raw``, not copies): a response of many
-    documents copies each one once, when it joins them all."""
-    if is_disabled(raw):
-        return (raw,)
+    documents copies each one once, when it joins them all. ``head`` is ``fetch_head``'s."""
     if not _laid_out(raw):
-        return None
-    head = b'{"lastFetch":"' + last_fetch + b'",'
+        return (raw,) if raw == _DISABLED else None
     rest = memoryview(raw)
     if sampling is None:
         return head, rest[1:]

@@ -17,6 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
@@ -44,6 +46,16 @@ class NotSignedIn(Exception):
     """No valid session: pages send the browser to sign in; streams and fragments get 401."""
 
 
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened only under the cookie's path: the browser sends
+    the cookie nowhere else, so the API's requests skip building the signer for nothing."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(self.get_cookie_path(app)):
+            return None  # Flask's null session: read-only, never saved
+        return super().open_session(app, request)
+
+
 def configure(app: Flask) -> None:
     """Session cookie settings and the key that signs it (derived from the system secret,
     which every process of a deployment shares)."""
@@ -58,6 +70,7 @@ def configure(app: Flask) -> None:
         SESSION_COOKIE_SECURE=settings.url_prefix.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
+    app.session_interface = ConsoleSessions()
     app.jinja_env.globals["csrf_token"] = generate_csrf
 
 

@@ -32,7 +32,7 @@ from projections.relay_document import (
     timestamp,
     with_features,
 )
-from projections.relay_encoding import compact, is_disabled, rev_of, spliced_parts
+from projections.relay_encoding import compact, fetch_head, is_disabled, rev_of, spliced_parts
 
 bp = Blueprint("relay_configs", __name__)
 MAX_KEYS = 1000
@@ -40,7 +40,7 @@ DISABLED: dict[str, Any] = {"disabled": True}
 DISABLED_JSON = compact(DISABLED).encode()
 GLOBAL_MEMBERS = b',"global":' + compact(GLOBAL_CONFIG).encode() + b',"global_status":"ready"'
 SAMPLING_JSON = compact(SAMPLING).encode()
-_PLAIN_KEY = re.compile(r"[0-9A-Za-z_-]+")
+_PLAIN_KEYS = re.compile(r"[0-9A-Za-z_-]+(?:,[0-9A-Za-z_-]+)*")
 
 
 class ProjectConfigsRequest(Schema):
@@ -188,36 +188,41 @@ def _by_key(
     lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags()
     now = _now()
     sampling = SAMPLING_JSON if DYNAMIC_SAMPLING_FEATURE in services().settings.features else None
-    last_fetch = now.encode()
-    members: list[bytes | memoryview] = [b"{"]
+    head = fetch_head(now.encode())
+    # Each member as (",", '"key":', its pieces...); the first comma becomes the opening brace.
+    members: list[bytes | memoryview] = []
     pending: list[str] = []
     unchanged: list[str] = []
-    for public_key in public_keys:
+    for public_key, name in zip(public_keys, _names(public_keys), strict=True):
         raw = stored.get(public_key)
         if raw is None:
             # Unknown to the view: not yet projected (Relay asks again) or no such key.
             if lagging:
                 pending.append(public_key)
             else:
-                members += (_name(public_key, len(members)), DISABLED_JSON)
+                members += (b",", name, DISABLED_JSON)
             continue
-        if public_key in revisions and revisions[public_key] == _rev(raw):
+        if revisions and public_key in revisions and revisions[public_key] == _rev(raw):
             unchanged.append(public_key)
             continue
-        served = spliced_parts(raw, last_fetch, sampling)
+        served = spliced_parts(raw, head, sampling)
         if served is None:  # not in the stored layout (an older version cached it): the slow way
             served = (compact(_served(json.loads(raw), full, now)).encode(),)
-        members += (_name(public_key, len(members)), *served)
+        members += (b",", name, *served)
+    if members:
+        members[0] = b"{"
+    else:
+        members.append(b"{")
     members.append(b"}")
     return members, pending, unchanged
 
 
-def _name(public_key: str, parts_before: int) -> bytes:
-    """The member's name and colon, after a comma unless it is the first member."""
-    comma = b"," if parts_before > 1 else b""
-    if _PLAIN_KEY.fullmatch(public_key):  # what every real key is: its JSON is itself, quoted
-        return comma + b'"' + public_key.encode() + b'":'
-    return comma + compact(public_key).encode() + b":"
+def _names(public_keys: list[str]) -> list[bytes]:
+    """Each key's member name and colon. Every real key is plain (its JSON is itself, quoted):
+    one match checks them all."""
+    if _PLAIN_KEYS.fullmatch(",".join(public_keys)):
+        return [b'"%s":' % k.encode() for k in public_keys]
+    return [compact(k).encode() + b":" for k in public_keys]
 
 
 def _rev(raw: bytes) -> str | None:

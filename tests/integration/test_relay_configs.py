@@ -113,6 +113,19 @@ def test_unchanged_revisions_and_unknown_keys(
     assert body["configs"] == {unknown: {"disabled": True}}
 
 
+def test_keys_that_are_not_plain_are_named_as_json_escapes_them(
+    client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
+) -> None:
+    """Real keys are hex; anything else a relay sends is answered under its own name, escaped."""
+    key = add_key(client, tenant)
+    odd = ['we"ird', "back\\slash", "ключ", "tab\t", "a,b"]
+    for asked in ([key, *odd], [*odd, key]):
+        body = fetch(internal, services, {"publicKeys": asked, "fullConfig": True})
+        assert list(body["configs"]) == asked  # type: ignore[call-overload]
+        assert body["configs"][key]["disabled"] is False  # type: ignore[index]
+        assert all(body["configs"][k] == {"disabled": True} for k in odd)  # type: ignore[index]
+
+
 def test_inactive_keys_and_removed_projects_are_disabled(
     client: FlaskClient, services: Services, internal: RelayClient, tenant: Tenant
 ) -> None:
