@@ -2,6 +2,11 @@
 decoded, in order, never first copied to a temporary file (werkzeug's form parser spools every
 file part, which for a 32 MiB chunk upload is one more full write and read of the body).
 
+The parser is ``multipart``'s ``PushMultipartParser``: a part's bytes come out as the very
+block that was read when no boundary is in it, so a chunk is copied once (out of the body)
+before it is hashed and written; werkzeug's decoder copied each byte three to five times, and
+those short-lived megabyte copies cost more in page faults than the hashing itself.
+
 Parts must be consumed in order; a part the caller leaves unread is skipped when it asks for
 the next one. Only the file parts under ``fields`` are handed out.
 """
@@ -11,9 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, File, MultipartDecoder
+from multipart import MultipartError, MultipartSegment, ParserLimitReached, PushMultipartParser
+from werkzeug.exceptions import RequestEntityTooLarge
 
+# What one read of the body asks for: the size of a block the blob store hashes and writes, so
+# that a block read whole is handed on whole.
 READ_SIZE = 1024 * 1024
+
+# An event is a part's headers (MultipartSegment), some of its bytes, or None (its end).
+Event = object
 
 
 class MalformedBody(ValueError):
@@ -23,37 +34,50 @@ class MalformedBody(ValueError):
 class PartStream:
     """One part's bytes as a readable file (what ``gzip`` and the blob staging read)."""
 
-    def __init__(self, events: Iterator[object]) -> None:
+    def __init__(self, events: Iterator[Event]) -> None:
         self._events = events
-        self._buffer = b""
+        self._rest = b""
         self.done = False
 
     def read(self, size: int = -1) -> bytes:
-        while not self.done and (size < 0 or len(self._buffer) < size):
-            event = next(self._events, None)
-            if not isinstance(event, Data):
-                raise MalformedBody("a part ended without its data")
-            self._buffer = event.data if not self._buffer else self._buffer + event.data
-            self.done = not event.more_data
-        if size < 0 or size >= len(self._buffer):
-            block, self._buffer = self._buffer, b""
+        """Up to ``size`` bytes (all that is left when negative); ``b""`` at the part's end.
+        A read may return fewer bytes than asked for, as a raw file's does."""
+        if size < 0:
+            return b"".join(iter(lambda: self.read(READ_SIZE), b""))
+        if not self._rest and not self.done:
+            self._rest = self._next_bytes()
+        if size >= len(self._rest):
+            block, self._rest = self._rest, b""
         else:
-            block, self._buffer = self._buffer[:size], self._buffer[size:]
+            block, self._rest = self._rest[:size], self._rest[size:]
         return block
 
+    def skip(self) -> None:
+        """Read past the rest of the part, keeping nothing."""
+        self._rest = b""
+        while not self.done:
+            self._next_bytes()
 
-def _events(stream: IO[bytes], decoder: MultipartDecoder) -> Iterator[object]:
-    while True:
-        try:
-            event = decoder.next_event()
-        except ValueError as exc:
-            raise MalformedBody(str(exc)) from None
-        if event is NEED_DATA:
-            decoder.receive_data(stream.read(READ_SIZE) or None)
-            continue
-        yield event
-        if isinstance(event, Epilogue):
-            return
+    def _next_bytes(self) -> bytes:
+        event = next(self._events, False)
+        if event is None:  # the part ended
+            self.done = True
+            return b""
+        if not isinstance(event, bytes):
+            raise MalformedBody("a part ended without its data")
+        return event
+
+
+def _events(stream: IO[bytes], parser: PushMultipartParser) -> Iterator[Event]:
+    """Every event of the body, reading it as they are asked for; the end of the input checks
+    that the message was complete."""
+    try:
+        while not parser.closed:
+            yield from parser.parse(stream.read(READ_SIZE))  # b"": the end, checked
+    except ParserLimitReached as exc:
+        raise RequestEntityTooLarge(str(exc)) from None
+    except MultipartError as exc:
+        raise MalformedBody(str(exc)) from None
 
 
 def file_parts(
@@ -61,13 +85,15 @@ def file_parts(
 ) -> Iterator[tuple[str, str, PartStream]]:
     """(field name, filename, bytes) of each file part under ``fields``, as the body arrives.
     More than ``max_parts`` parts raises werkzeug's ``RequestEntityTooLarge``."""
-    events = _events(stream, MultipartDecoder(boundary, max_parts=max_parts))
-    part: PartStream | None = None
+    try:
+        parser = PushMultipartParser(boundary, max_segment_count=max_parts)
+    except MultipartError as exc:
+        raise MalformedBody(str(exc)) from None
+    events = _events(stream, parser)
     for event in events:
-        if isinstance(event, Data):  # of a part nobody reads: a field, another file, one left unread
-            if part is not None and not part.done:
-                part.done = not event.more_data
-            continue
-        if isinstance(event, File) and event.name in fields:
-            part = PartStream(events)
+        if not isinstance(event, MultipartSegment):
+            continue  # the end of a part handed out already
+        part = PartStream(events)
+        if event.name in fields and event.filename is not None:
             yield event.name, event.filename, part
+        part.skip()  # a field, another file, or what the caller left unread

@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import context
 from api.commanding import remember_write
+from api.consistency import consistent
 from api.errors import ApiError
 from api.multipart import MalformedBody, file_parts
 from api.openapi import DETAIL, UPLOAD, operation
@@ -165,7 +166,8 @@ def upload_chunks(org_slug: str) -> Response:
     outcome = svc.dispatch(RecordBlobs(org.id, blobs), context.meta())
     if outcome.position is not None:
         remember_write(outcome.position, outcome.topics)
-    # sentry-cli asks for missing chunks right after this answer: the view must have them.
+    # An acknowledged chunk is there for every reader, as in Sentry (which stores it before it
+    # answers): sentry-cli, or another token's assemble, asks for missing chunks right after.
     context.wait_until(outcome.position, ["uploads"], "position")
     return Response(status=200)
 
@@ -191,6 +193,7 @@ def _json(schema: dict[str, Any], messages: dict[str, str] | None = None) -> Any
 def assemble_difs(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
     files = _json(DIF_SCHEMA)
+    consistent(["uploads"])
     svc = context.services()
     response: dict[str, Any] = {}
     for checksum, file in files.items():
@@ -260,6 +263,7 @@ def assemble_artifact_bundle(org_slug: str) -> Response:
     if len(project_ids) != len(wanted):
         raise error("One or more projects are invalid")
     checksum, chunks = data["checksum"], data.get("chunks", [])
+    consistent(["uploads"])
     with svc.engine.read("uploads") as view:
         missing = find_missing_chunks(view, org.id, chunks)
     if missing:

@@ -8,7 +8,7 @@ import os
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.multipart import MalformedBody, file_parts
+from api.multipart import READ_SIZE, MalformedBody, file_parts
 
 BOUNDARY = b"xYzZy"
 
@@ -74,3 +74,17 @@ def test_more_parts_than_allowed_is_too_large() -> None:
     raw = body(*[("file", f"p{i}", b"x") for i in range(11)])
     with pytest.raises(RequestEntityTooLarge):
         read_all(io.BytesIO(raw))  # type: ignore[arg-type]
+
+
+def test_a_block_read_without_a_boundary_in_it_is_handed_on_as_it_was_read() -> None:
+    """No copy of a chunk's bytes between reading the body and hashing/writing them: each
+    copy of a 32 MiB upload cost more (in page faults) than its sha1."""
+    head = b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
+    blocks = [head, *(os.urandom(READ_SIZE - 1) + b"x" for _ in range(3)), b"\r\n--" + BOUNDARY + b"--\r\n"]
+    reads = iter(blocks)
+    stream = type("Blocks", (), {"read": lambda self, size=-1: next(reads, b"")})()
+    parts = file_parts(stream, BOUNDARY, ("file",), 10)
+    _, _, part = next(parts)
+    assert all(part.read(READ_SIZE) is block for block in blocks[1:4])
+    assert part.read(READ_SIZE) == b"" and part.done
+    assert list(parts) == []
