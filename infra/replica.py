@@ -110,11 +110,13 @@ class Replica:
         return {name: pos for name, pos in rows if names is None or name in names}
 
     def shows(self, name: str, position: int) -> bool:
-        """Whether the replica's view ``name`` is at ``position`` or past it (at most one query)."""
-        if self.reached.get(name, 0) >= position:
+        """Whether the replica's view ``name`` is at ``position`` or past it (at most one query).
+        A view the replica has not shown yet is asked for even at position 0: right after a
+        migration the replica may not have replayed its tables."""
+        if self.reached.get(name, -1) >= position:
             return True
         try:
-            return self.positions([name]).get(name, 0) >= position
+            return self.positions([name]).get(name, -1) >= position
         except (psycopg.Error, OSError):
             self.lag = None  # the monitor sets it again when the replica answers
             return False
@@ -159,8 +161,9 @@ class Replica:
     def _monitor(self) -> None:
         was_usable: bool | None = None
         while not self._stop.is_set():
-            self.lag = self.meter.sample()
-            REPLICA_LAG.set(float("inf") if self.lag is None else self.lag)
+            lag = self.meter.sample()
+            REPLICA_LAG.set(float("inf") if lag is None else lag)  # the gauge first: what
+            self.lag = lag  # the lag shows, a scrape right after shows too
             self._measured.set()
             usable = self.lag is not None and self.lag <= self.max_lag
             if usable != was_usable:
