@@ -18,6 +18,7 @@ from infra.eventstore import EventStore, build_recorders
 from infra.fetch_commits import enqueuer
 from infra.heartbeat import Heartbeat
 from infra.lookups import Lookups
+from infra.progress import ProgressSignal, progress_channel
 from infra.read_your_writes import WriteMarks
 from infra.redis import connect
 from infra.relay_cache import RelayConfigCache
@@ -67,7 +68,7 @@ class Services:
         """Follow the log in a background thread (the embedded default's projection worker)."""
         if self.worker is None:
             conninfo = self.settings.postgres_conninfo() if self.settings.is_postgres else None
-            channel = getattr(self.store.recorder, "channel_name", "eventry_events")
+            channel = events_channel(self.store.recorder)
             self.worker = Worker(
                 self.engine, None, self.settings.poll_interval, conninfo, channel, heartbeat=self.heartbeat
             )
@@ -78,6 +79,7 @@ class Services:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.shutdown(self._thread)
+        self.engine.progress.close()
         self.db.close()
         if self.engine.replica is not None:
             self.engine.replica.close()
@@ -116,6 +118,7 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         effects=effects,
         repeat_after_commit=frozenset({"relay_configs"}),
         replica=replica,
+        progress=progress_signal(settings, recorder),
     )
     if create_tables:
         engine.migrate()
@@ -137,6 +140,18 @@ def bootstrap(settings: Settings | None = None, create_tables: bool | None = Non
         marks=WriteMarks(redis, engine, settings.deployment, settings.read_your_writes_ttl),
         token_usage=TokenUsage(redis, settings.deployment),
     )
+
+
+def progress_signal(settings: Settings, recorder: Any) -> ProgressSignal:
+    """On PostgreSQL, word of the worker's progress reaches every process (LISTEN/NOTIFY)."""
+    if not settings.is_postgres:
+        return ProgressSignal()  # one process: the worker thread wakes its waits directly
+    return ProgressSignal(settings.postgres_conninfo(), progress_channel(events_channel(recorder)))
+
+
+def events_channel(recorder: Any) -> str:
+    """What the log's recorder NOTIFYs on every append (PostgreSQL)."""
+    return str(getattr(recorder, "channel_name", "eventry_events"))
 
 
 def migrate(settings: Settings | None = None) -> None:

@@ -40,6 +40,7 @@ from infra import parking, telemetry
 from infra.db import Database, Tx
 from infra.eventstore import EventStore
 from infra.parking import Parked
+from infra.progress import ProgressSignal
 from infra.replica import Replica
 from infra.telemetry import log
 from projections import PROJECTIONS, Projection, View
@@ -128,6 +129,7 @@ class Engine:
         retry_base: float = 1.0,
         retry_cap: float = 300.0,
         replica: Replica | None = None,
+        progress: ProgressSignal | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -147,6 +149,10 @@ class Engine:
         # each view was promised to show (by ``wait``/``reached``), and who served the last read.
         self.replica = replica
         self._local = threading.local()
+        # Wakes waits when a worker says the views moved (infra/progress.py); between words a
+        # wait looks again after the first delay, doubling up to the second.
+        self.progress = progress or ProgressSignal()
+        self.poll_delays = (0.001, 0.02)
 
     def projection(self, name: str) -> Projection:
         try:
@@ -696,15 +702,16 @@ class Engine:
             if replica.wait(position, wanted, timeout, shows):
                 return True
             # Not on the replica in time: the primary serves this thread's reads of them.
-        delay = 0.001
+        delay, longest = self.poll_delays
         while True:
+            seen = self.progress.seen()
             positions = self.positions(names)
             if positions and min(positions.values()) >= position:
                 return True
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.02)
+            self.progress.wait(seen, min(delay, deadline - time.monotonic()))
+            delay = min(delay * 2, longest)
 
     def status(self) -> list[Status]:
         head = self.store.head()

@@ -57,10 +57,10 @@ class Worker:
                 if self.conninfo and not self._lead():
                     self.stop.wait(1.0)
                     continue
-                batches = self.engine.catch_up_all(self.names)
+                batches = self._moved(self.engine.catch_up_all(self.names))
                 if time.monotonic() >= self._next_retry:
                     self._next_retry = time.monotonic() + self.retry_interval
-                    batches += self.engine.retry_due(self.names)
+                    batches += self._moved(self.engine.retry_due(self.names))
                 failures = 0
                 self._beat()
                 if not batches:
@@ -81,6 +81,15 @@ class Worker:
                 self._disconnect()
                 self.stop.wait(min(0.1 * 2**failures, 5.0))
         self._disconnect()
+
+    def _moved(self, batches: int) -> int:
+        """After ``batches`` committed, wake the reads waiting for the views at once: this
+        process's, and on PostgreSQL every API process's. Returns ``batches``."""
+        if batches:
+            self.engine.progress.notify()
+            if self._conn is not None:
+                self.engine.progress.send(self._conn)
+        return batches
 
     def _beat(self) -> None:
         """Tell /readyz this worker is alive; Redis being down must not stop the views."""
