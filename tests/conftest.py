@@ -202,3 +202,14 @@ def make_tenant(
 @pytest.fixture
 def tenant(services: Services) -> Tenant:
     return make_tenant(services)
+
+
+def block_metric(client: FlaskClient, t: Tenant, mri: str) -> int:
+    """Block a metric through the API; the log position of the write."""
+    r = client.put(
+        f"/api/0/projects/{t.org_slug}/{t.project_slug}/metrics/visibility/",
+        json={"operationType": "blockMetric", "metricMri": mri},
+        headers=t.headers(),
+    )
+    assert r.status_code == 200, r.get_json()
+    return int(r.headers["X-Eventry-Position"])

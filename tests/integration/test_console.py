@@ -17,7 +17,7 @@ from commands.organizations import OPERATOR_SCOPE, CreateApiToken
 from commands.project_keys import CreateProjectKey
 from infra import draws, tokens
 from infra.bootstrap import Services
-from tests.conftest import OPERATOR, Tenant, make_tenant, make_token
+from tests.conftest import OPERATOR, Tenant, block_metric, make_tenant, make_token
 
 MRI = "c:custom/console@none"
 
@@ -39,13 +39,7 @@ def post(client: FlaskClient, path: str) -> Any:
 
 
 def block(client: FlaskClient, t: Tenant, mri: str = MRI) -> int:
-    r = client.put(
-        f"/api/0/projects/{t.org_slug}/{t.project_slug}/metrics/visibility/",
-        json={"operationType": "blockMetric", "metricMri": mri},
-        headers=t.headers(),
-    )
-    assert r.status_code == 200, r.get_json()
-    return int(r.headers["X-Eventry-Position"])
+    return block_metric(client, t, mri)
 
 
 def operator_token(svc: Services, t: Tenant) -> str:

@@ -13,19 +13,9 @@ from flask.testing import FlaskClient
 
 from infra.bootstrap import Services
 from infra.progress import ProgressSignal
-from tests.conftest import Tenant
+from tests.conftest import Tenant, block_metric
 
 SLOW_POLL = (30.0, 30.0)
-
-
-def block_a_metric(client: FlaskClient, t: Tenant, mri: str) -> int:
-    r = client.put(
-        f"/api/0/projects/{t.org_slug}/{t.project_slug}/metrics/visibility/",
-        json={"operationType": "blockMetric", "metricMri": mri},
-        headers=t.headers(),
-    )
-    assert r.status_code == 200, r.get_json()
-    return int(r.headers["X-Eventry-Position"])
 
 
 def paused(services: Services) -> None:
@@ -36,7 +26,7 @@ def paused(services: Services) -> None:
 
 def test_a_wait_ends_when_the_worker_commits(client: FlaskClient, services: Services, tenant: Tenant) -> None:
     paused(services)
-    position = block_a_metric(client, tenant, "c:custom/woken@none")
+    position = block_metric(client, tenant, "c:custom/woken@none")
     engine = services.engine
     engine.poll_delays = SLOW_POLL
     looked = threading.Event()
@@ -70,7 +60,7 @@ def test_another_process_hears_that_the_views_moved(
         woken = threading.Event()
         waiter = threading.Thread(target=lambda: (other.wait(seen, 30), woken.set()))
         waiter.start()
-        block_a_metric(client, tenant, "c:custom/heard@none")
+        block_metric(client, tenant, "c:custom/heard@none")
         assert woken.wait(15)
     finally:
         other.close()
