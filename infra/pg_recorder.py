@@ -18,8 +18,9 @@ one fsync at a time. This recorder keeps positions and their meaning and moves t
   the final log: no event is skipped, reordered or seen twice.
 
 Everything else (optimistic concurrency, notifications, topic filters, LISTEN/NOTIFY) is the
-library's. One append is one network round trip (a pipeline: BEGIN, lock timeout, the locked
-statement, INSERT, NOTIFY, COMMIT, one sync). The decision and its figures: docs/architecture.md.
+library's. One append is one statement: a function (``<table>_append``, created by ``eventry
+migrate``) that sets the lock timeout, runs the locked statement, the INSERT and NOTIFY, in the
+statement's own transaction. The decision and its figures: docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from eventsourcing.persistence import InterfaceError, Notification, OperationalE
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placeholder
 
 __all__ = ["OrderedCommitRecorder"]
 
@@ -55,29 +56,36 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         sequence = Literal(f'"{schema}"."{table}_notification_id_seq"')
         self.lock_key = lock_key(schema, table)
         self.sql_create_statements.extend(self._migration(table))
-        self.reserve_statement = SQL(
+        # One text for each step, run by the append function and (with placeholders) by the
+        # tests that hold an append open between its steps.
+        reserve = SQL(
             # MATERIALIZED keeps the order: lock, transaction id, positions, unlock.
-            "WITH l AS MATERIALIZED (SELECT pg_advisory_lock(%(key)s) AS locked),"
+            "WITH l AS MATERIALIZED (SELECT pg_advisory_lock({key}) AS locked),"
             " x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid FROM l),"
-            " s AS MATERIALIZED (SELECT setval({seq}, nextval({seq}) + %(n)s - 1) AS last, xid FROM x)"
-            " SELECT last, xid, pg_advisory_unlock(%(key)s) AS unlocked FROM s"
-        ).format(seq=sequence)
-        self.ordered_insert_statement = SQL(
+            " s AS MATERIALIZED (SELECT setval({seq}, nextval({seq}) + {n} - 1) AS last, xid FROM x)"
+            " SELECT last, xid, pg_advisory_unlock({key}) AS unlocked FROM s"
+        )
+        insert = SQL(
             "INSERT INTO {table} (originator_id, originator_version, topic, state,"
             " notification_id, tx_id)"
             " SELECT e.originator_id, e.originator_version, e.topic, e.state,"
-            " currval({seq}) - %(n)s + e.ord, pg_current_xact_id()"
-            " FROM unnest(%(events)s::{schema}.{type}[]) WITH ORDINALITY"
+            " currval({seq}) - {n} + e.ord, pg_current_xact_id()"
+            " FROM unnest({events}::{schema}.{type}[]) WITH ORDINALITY"
             " AS e(originator_id, originator_version, topic, state, ord)"
             " RETURNING notification_id"
-        ).format(
-            table=self.table,
-            seq=sequence,
-            schema=Identifier(schema),
-            type=Identifier(self.stored_event_type_name),
         )
-        self.set_lock_timeout = SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout)
-        self.notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name))
+        names = {"table": self.table, "seq": sequence, "schema": Identifier(schema)}
+        names["type"] = Identifier(self.stored_event_type_name)
+        params = {"key": Placeholder("key"), "n": Placeholder("n"), "events": Placeholder("events")}
+        self.reserve_statement = reserve.format(**names, **params)
+        self.ordered_insert_statement = insert.format(**names, **params)
+        self.append_function = SQL("{}.{}").format(Identifier(schema), Identifier(f"{table}_append"))
+        self.sql_create_statements.append(self._append_function_ddl(reserve, insert, names))
+        self.append_statement = SQL("SELECT n FROM {}(%(events)s, %(key)s, %(lock_wait)s) AS n").format(
+            self.append_function
+        )
+        self.lock_wait = f"{self.datastore.lock_timeout}s"
+        self.notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name))  # imports
         self.horizon = self._horizon()
 
     def _migration(self, table: str) -> list[Composed]:
@@ -90,6 +98,30 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
                 Identifier(f"{table}_tx_id_idx"), self.table
             ),
         ]
+
+    def _append_function_ddl(self, reserve: SQL, insert: SQL, names: dict[str, Composable]) -> Composed:
+        """The append as one server-side function, created by ``eventry migrate``: called in
+        one statement (its own transaction), it costs the client a quarter of the CPU of the
+        same steps sent as a pipeline of six statements, and the server less too."""
+        params = {"key": SQL("p_key"), "n": SQL("cardinality(p_events)"), "events": SQL("p_events")}
+        return SQL(
+            "CREATE OR REPLACE FUNCTION {function}"
+            "(p_events {schema}.{type}[], p_key bigint, p_lock_wait text)"
+            " RETURNS SETOF bigint LANGUAGE plpgsql AS $append$"
+            " DECLARE unlocked boolean;"
+            " BEGIN"
+            " PERFORM set_config('lock_timeout', p_lock_wait, true);"
+            " SELECT r.unlocked INTO unlocked FROM ({reserve}) AS r;"
+            " RETURN QUERY {insert};"
+            " PERFORM pg_notify({channel}, '');"
+            " END $append$"
+        ).format(
+            function=self.append_function,
+            reserve=reserve.format(**names, **params),
+            insert=insert.format(**names, **params),
+            channel=Literal(self.channel_name),
+            **names,
+        )
 
     def _horizon(self) -> Composed:
         """The highest position no unfinished append can still fill below (see module doc)."""
@@ -131,15 +163,10 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
                 raise
 
     def _append(self, conn: psycopg.Connection[Any], params: dict[str, Any]) -> list[int]:
-        with conn.cursor() as curs, conn.cursor() as inserted:
-            with conn.pipeline():  # one Sync, sent on exit: the only wait for the server
-                curs.execute("BEGIN")
-                curs.execute(self.set_lock_timeout)
-                curs.execute(self.reserve_statement, params, prepare=True)
-                inserted.execute(self.ordered_insert_statement, params, prepare=True)
-                curs.execute(self.notify_statement)
-                curs.execute("COMMIT")
-            return [row["notification_id"] for row in inserted.fetchall()]
+        # autocommit: the call is its own transaction, committed when the statement ends
+        with conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self.append_statement, {**params, "lock_wait": self.lock_wait}, prepare=True)
+            return [row[0] for row in curs.fetchall()]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(

@@ -59,10 +59,10 @@ def require(settings: Settings, tables: bool = True) -> None:
 
 
 def not_migrated(exc: BaseException) -> bool:
-    """Whether EXC (or what caused it) says a table is missing."""
+    """Whether EXC (or what caused it) says a table (or the log's append function) is missing."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, psycopg.errors.UndefinedTable):
+        if isinstance(seen, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedFunction):
             return True
         text = str(seen)
         missing = "no such table" in text or ("relation" in text and "does not exist" in text)

@@ -16,7 +16,7 @@ from commands.metrics import BlockMetric
 from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
 from infra.worker import wait_until
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant, serving
 
 
 def ready(client: FlaskClient) -> tuple[int, list[str]]:
@@ -98,6 +98,25 @@ def test_missing_tables_are_a_503_naming_the_migration(pg_settings: Settings) ->
         assert r.get_json() == {"detail": "The service is not migrated yet; run `eventry migrate`"}
     finally:
         svc.close()
+
+
+def test_a_log_without_its_append_function_is_a_503_naming_the_migration(pg_settings: Settings) -> None:
+    """Code newer than the schema (the append function comes with `eventry migrate`): a write
+    answers 503 with the fix, never a 500, and appends nothing."""
+    with serving(pg_settings) as svc:
+        t = make_tenant(svc)
+        head = svc.store.head()
+        with svc.store.recorder.datastore.get_connection() as conn:
+            conn.execute(f"DROP FUNCTION {svc.store.recorder.append_function.as_string(conn)}")
+        client = create_app(svc).test_client()
+        r = client.put(
+            f"/api/0/projects/{t.org_slug}/{t.project_slug}/metrics/visibility/",
+            json={"operationType": "blockMetric", "metricMri": "c:custom/a@none"},
+            headers=t.headers(),
+        )
+        assert r.status_code == 503
+        assert r.get_json() == {"detail": "The service is not migrated yet; run `eventry migrate`"}
+        assert svc.store.head() == head
 
 
 def test_metrics_export_the_heartbeat_age_and_parked_events(client: FlaskClient, services: Services) -> None:
