@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import IO, Any
 
 from a2wsgi import WSGIMiddleware
 
+from infra import telemetry
 from infra.chunks import MAX_BODY_SIZE
 
 Scope = MutableMapping[str, Any]
@@ -37,6 +40,7 @@ IN_MEMORY_BUDGET = 256 * 1024 * 1024
 BODY_KEY = "eventry.body"  # where the scope carries the whole body to the app's thread
 BODY_TIMEOUT_DETAIL = "Request body not received in time"
 BODY_TOO_LARGE_DETAIL = "Request too large"
+LOGGER = logging.getLogger("eventry.http")  # the request log's, as api/app.py
 
 
 def body_deadline(declared_length: int | None) -> float:
@@ -54,6 +58,7 @@ def buffered_bodies(app: ASGIApp) -> ASGIApp:
         if not chunked and (not declared or declared > MAX_BODY_SIZE):
             # Nothing to wait for, or more than any route reads: the route refuses it by its length.
             return await app(scope, _no_body(receive), send)
+        started = time.perf_counter()
         in_memory = _memory.take(declared if declared else 0)
         body = io.BytesIO() if in_memory else tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
         try:
@@ -63,7 +68,8 @@ def buffered_bodies(app: ASGIApp) -> ASGIApp:
             except TimeoutError:
                 refusal = (408, BODY_TIMEOUT_DETAIL)
             if refusal:  # answered even to a client that left: gunicorn would answer 500 otherwise
-                return await _answer(send, *refusal)
+                await _answer(send, *refusal)
+                return _log_refusal(scope, refusal[0], started)
             size = body.tell()
             body.seek(0)
             framing = (b"content-length", b"transfer-encoding")
@@ -148,6 +154,21 @@ def _no_body(receive: Receive) -> Receive:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     return empty
+
+
+def _log_refusal(scope: Scope, status: int, started: float) -> None:
+    """The request's one log line, as the app writes it (api/app.py) for what reaches it."""
+    client = scope.get("client") or ("", 0)
+    telemetry.log(
+        LOGGER,
+        logging.INFO,
+        "request",
+        method=scope.get("method"),
+        path=scope.get("path"),
+        status=status,
+        ms=round((time.perf_counter() - started) * 1000, 2),
+        ip=client[0],
+    )
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:

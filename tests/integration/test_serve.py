@@ -144,6 +144,10 @@ def test_serve_with_workers_on_postgres(pg_settings: Settings, tmp_path: Path) -
         # gunicorn's own lines are JSON like the app's
         entries = [json.loads(line) for line in log.read_text().splitlines()]
         assert any(e["logger"] == "gunicorn.error" and "Booting worker" in e["msg"] for e in entries)
+        # one line per request, the app's (with its request id); gunicorn's access line is off
+        puts = [e for e in entries if e.get("path", "").endswith("/metrics/visibility/")]
+        assert len(puts) == 6 and all(e["msg"] == "request" and e["request_id"] for e in puts), puts
+        assert not [e for e in entries if e["logger"] == "gunicorn.access"]
     finally:
         for proc in (server, worker):
             proc.terminate()

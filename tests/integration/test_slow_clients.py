@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -23,8 +24,9 @@ SLOW = 200
 
 
 @contextmanager
-def served(env: dict[str, str], cwd: Path, workers: int) -> Iterator[Target]:
-    """``eventry serve --workers N`` with an organization ``slow``, its project ``api`` and a token."""
+def served(env: dict[str, str], cwd: Path, workers: int, log: Path | None = None) -> Iterator[Target]:
+    """``eventry serve --workers N`` with an organization ``slow``, its project ``api`` and a
+    token; its log lines go to ``log`` when given."""
     run(env, "migrate")
     run(env, "orgs", "create", "slow")
     run(env, "projects", "create", "--org", "slow", "api")
@@ -36,7 +38,7 @@ def served(env: dict[str, str], cwd: Path, workers: int) -> Iterator[Target]:
         env=env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb") if log else subprocess.DEVNULL,
     )
     try:
         wait_healthy(port, server)
@@ -83,9 +85,10 @@ def raw_status(port: int, request: bytes) -> int:
 
 def test_bodies_the_server_will_not_wait_for(redis_url: str, tmp_path: Path) -> None:
     """A body longer than any route takes is not read (the route refuses it by its length);
-    a chunked one that grows past it is a 413; neither is a 5xx."""
+    a chunked one that grows past it is a 413; neither is a 5xx. Each has its log line."""
     env = clean_env(EVENTRY_DATA_DIR=str(tmp_path / "var"), REDIS_URL=redis_url)
-    with served(env, tmp_path, workers=1) as api:
+    log = tmp_path / "serve.log"
+    with served(env, tmp_path, workers=1, log=log) as api:
         head = (
             "PUT /api/0/projects/slow/api/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {api.token}\r\nContent-Type: application/json\r\n"
@@ -103,6 +106,10 @@ def test_bodies_the_server_will_not_wait_for(redis_url: str, tmp_path: Path) -> 
         chunked_ok = b'{"isBookmarked": false}'
         ok = head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(chunked_ok), chunked_ok)
         assert raw_status(api.port, ok) == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    path = "/api/0/projects/slow/api/"
+    statuses = [e["status"] for e in lines if e["msg"] == "request" and e["path"] == path]
+    assert sorted(statuses) == [200, 400, 413], statuses
 
 
 def test_a_chunk_upload_reaches_the_app_whole_from_memory_or_a_file(redis_url: str, tmp_path: Path) -> None:
