@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from commands import InvalidCommand
 from events import Event, Meta, Recorded, from_payload
 from events.base import filled
 
@@ -108,7 +109,11 @@ def _encode(stream: UUID, version: int, evt: Event, meta: Meta, at: datetime) ->
     # ``to_payload``'s copy, without copying a 10,000-commit event's every value first).
     data = {f.name: getattr(evt, f.name) for f in dataclasses.fields(evt)}
     body = {"data": data, "meta": meta.to_dict(), "at": at.isoformat()}
-    state = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        state = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:  # text no store can keep (the command line passes such)
+        found = exc.object[exc.start] if isinstance(exc.object, str) else "\ufffd"
+        raise InvalidCommand(f"Surrogate characters are not allowed: U+{ord(found):X}.") from None
     return StoredEvent(originator_id=stream, originator_version=version, topic=evt.TOPIC, state=state)
 
 

@@ -95,3 +95,16 @@ def test_audit_follow_prints_new_entries_as_they_arrive(env: dict[str, str], tmp
     finally:
         follower.terminate()
         follower.wait(10)
+
+
+def test_text_that_is_not_unicode_is_refused_and_not_appended(env: dict[str, str]) -> None:
+    """A shell passes bytes that are not UTF-8 as lone surrogates (``\\udcff``): no store keeps
+    them, so the command says so, with DRF's message, and the log stays as it was."""
+    run(env, "migrate")
+    out = fails(env, "orgs", "create", "acme", "--name", "A\udcffB")
+    assert "Surrogate characters are not allowed: U+DCFF." in out
+    assert "Traceback" not in out
+    assert "acme" not in run(env, "orgs", "list")
+    run(env, "orgs", "create", "acme", "--name", "Acme")
+    out = fails(env, "projects", "create", "--org", "acme", "W\udcffeb")
+    assert "Surrogate characters are not allowed: U+DCFF." in out
