@@ -15,6 +15,13 @@ from typing import Any
 from infra.engine import Engine
 
 ALL_VIEWS = "*"  # a write whose events are not known (an idempotent replay): every view
+REMEMBER = """
+local key, ttl, position = KEYS[1], ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  redis.call('ZADD', key, 'GT', position, ARGV[i])
+end
+return redis.call('EXPIRE', key, ttl)
+"""
 
 
 class WriteMarks:
@@ -23,6 +30,9 @@ class WriteMarks:
         self.namespace = f"eventry:ryw:{deployment}"
         self.ttl_seconds = ttl_seconds
         self._views_by_topic: dict[str, list[str]] = {}
+        # ZADD GT and EXPIRE as one command (EVALSHA): a write's one Redis call after its
+        # append, without a pipeline's client-side cost.
+        self._remember = redis.register_script(REMEMBER)
         for name, projection in engine.projections.items():
             for topic in projection.topics():
                 self._views_by_topic.setdefault(topic, []).append(name)
@@ -41,10 +51,7 @@ class WriteMarks:
             return
         # A sorted set scored by position: ZADD GT only ever raises a view's mark, so
         # concurrent writes of one caller, acknowledged out of order, never lower it.
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.key(caller), dict.fromkeys(views, position), gt=True)
-        pipe.expire(self.key(caller), self.ttl_seconds)
-        pipe.execute()
+        self._remember(keys=[self.key(caller)], args=[self.ttl_seconds, position, *views])
 
     def marks(self, caller: str) -> dict[str, int]:
         """Every view's mark for ``caller`` (``ALL_VIEWS`` applies to every view)."""
