@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c2a8e-3b7d-5e4f-9a01-e0e0e0e00000")
@@ -10,10 +11,14 @@ ORGANIZATION_REGISTRY = uuid5(NAMESPACE, "registry:organizations")
 TOKEN_REGISTRY = uuid5(NAMESPACE, "registry:api-tokens")
 
 
+# Organization and project streams are named on every write and read of them: remembered
+# (a SHA-1 each otherwise).
+@lru_cache(maxsize=65536)
 def organization(organization_id: int) -> UUID:
     return uuid5(NAMESPACE, f"organization:{organization_id}")
 
 
+@lru_cache(maxsize=65536)
 def project(project_id: int) -> UUID:
     return uuid5(NAMESPACE, f"project:{project_id}")
 
