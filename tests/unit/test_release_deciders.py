@@ -128,14 +128,14 @@ def test_set_commits_orders_skips_derives_authors_and_creates_repositories() -> 
     ]
     summary, recorded = events[2], events[3]
     assert isinstance(summary, ReleaseCommitsSet) and isinstance(recorded, ReleaseCommitsRecorded)
-    assert [c["id"] for c in recorded.commits] == ["c", "a", "d"]
+    assert recorded.ids == ("c", "a", "d")
     assert summary.commit_count == 3 and summary.last_commit and summary.last_commit["id"] == "c"
     assert summary.authors == (
         {"name": None, "email": "me@x.io"},
         {"name": "Dev One", "email": "devone@localhost"},
     )
     assert summary.head_commits == {"90": "c", "55": "a", "91": "d"}
-    assert "message" not in recorded.commits[0] and recorded.commits[2]["message"] == "undated"
+    assert recorded.unsent_messages == (0, 1) and recorded.messages[2] == "undated"
 
 
 def test_author_emails_as_sentry_derives_them() -> None:
