@@ -30,7 +30,7 @@ from api.routes import (
     uploads,
 )
 from api.screen import refuse_unreadable_input
-from infra import telemetry
+from infra import collector, telemetry
 from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
@@ -50,6 +50,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             job_runner(services).start()  # assembly jobs; `eventry worker` runs them otherwise
     app.extensions["eventry"] = services
     errors.register(app)
+    _pause_collector_for_large_bodies(app)  # first: the body is parsed in the next one
     app.before_request(refuse_unreadable_input)
     app.register_blueprint(ops.bp)
     for module in (metrics, projects, audit, relays, relay_configs, uploads, organizations, project_keys):
@@ -60,6 +61,25 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     _log_requests(app)
     _behind_proxies(app, services.settings.trusted_proxies)
     return app
+
+
+LARGE_BODY = 1 << 20  # bytes: a commit list of a few thousand commits
+
+
+def _pause_collector_for_large_bodies(app: Flask) -> None:
+    """A request with a large body runs with the cyclic collector paused (``infra.collector``):
+    parsing, validating and deciding 10,000 commits makes some hundred thousand containers, and
+    the collections they trigger scanned the worker's whole heap."""
+
+    @app.before_request
+    def _pause() -> None:
+        if (request.content_length or 0) >= LARGE_BODY:
+            g.collector_was_enabled = collector.pause()
+
+    @app.teardown_request
+    def _resume(_: BaseException | None) -> None:
+        if "collector_was_enabled" in g:
+            collector.resume(g.pop("collector_was_enabled"))
 
 
 def _behind_proxies(app: Flask, hops: int) -> None:

@@ -15,6 +15,9 @@ _fixes_re = re.compile(rf"\b{_fix_keywords}:?\s+([A-Za-z0-9_\-\s\,]+)\b", re.I)
 _short_id_re = re.compile(r"\b([A-Z0-9_-]+-[A-Z0-9]+)\b", re.I)
 _fixes_url_re = re.compile(rf"\b{_fix_keywords}:?\s+(https?://[^\s]+)", re.I)
 _issue_url_re = re.compile(r"/issues/(\d+)")
+# Every reference follows a fix keyword; a message with none (and no markdown link, whose
+# removal could join one) has none: one search instead of two rewrites and four scans.
+_maybe_re = re.compile(r"fix|close|resolve|\]\(", re.I)
 MAX_BIGINT = 9223372036854775807
 
 BASE32_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -85,4 +88,6 @@ def issue_url_references(text: str | None, url_prefix: str) -> list[int]:
 
 def references(text: str | None, url_prefix: str) -> list[str]:
     """Every reference as a key the caller resolves: ``SHORT-ID`` or ``#<group id>``."""
+    if not text or _maybe_re.search(text) is None:
+        return []
     return [*short_id_references(text), *(f"#{i}" for i in issue_url_references(text, url_prefix))]

@@ -22,6 +22,7 @@ from events.releases import (
     ReleaseCommitsRecorded,
     ReleaseCommitsSet,
     RepositoryAdded,
+    commit_columns,
     release_commits_stream,
     release_stream,
     repositories_stream,
@@ -127,7 +128,7 @@ def set_commits_changes(
             "repository_id": repo["id"],
             "author_email": email,
             "author_name": data.get("author_name"),
-            "patch_set": [[p["path"], p["type"]] for p in data.get("patch_set") or ()],
+            "patch_set": [(p["path"], p["type"]) for p in data.get("patch_set") or ()],
         }
         for key in ("message", "timestamp"):
             if key in data:
@@ -149,7 +150,12 @@ def set_commits_changes(
     changes.append(
         Change(
             release_commits_stream(organization_id, version),
-            ReleaseCommitsRecorded(release_id, organization_id, version, tuple(recorded)),
+            ReleaseCommitsRecorded(
+                release_id,
+                organization_id,
+                version,
+                **{k: tuple(v) for k, v in commit_columns(recorded).items()},
+            ),
         )
     )
     changes.extend(_resolutions(organization_id, release_id, version, recorded, repo_names, given, groups))

@@ -8,11 +8,12 @@ the summary (count, last commit, authors, head commits) in the same append.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
-from events.base import Event, event
+from events.base import Event, event, upcaster
 from events.streams import NAMESPACE
 
 
@@ -94,13 +95,68 @@ class ReleaseCommitsSet(ReleaseEvent):
 @event
 @dataclass(frozen=True)
 class ReleaseCommitsRecorded(ReleaseEvent):
-    """The complete commit list, newest first (its index is the commit's order). Each commit:
-    ``id``, ``repository_id``, ``message``, ``author_email``, ``author_name``, ``timestamp``
-    (ISO or null), ``patch_set`` ([[path, type], ...]); ``message``/``timestamp`` keys are
-    present only when the client sent them (an existing commit keeps what was not sent)."""
+    """The complete commit list, newest first (a commit's index is its order), by column (a
+    list of 10,000 dicts cost the append, every read of the log and the view's rows a dict
+    each): ``ids``, ``repository_ids``, ``author_emails``, ``author_names``, ``messages``,
+    ``timestamps`` (ISO or null), one value per commit; ``unsent_messages``: the indexes of
+    commits sent without a ``message`` key (an existing commit keeps its message; null is a
+    message sent); the patch sets flat, one value per file: ``file_commits`` (the commit's
+    index), ``file_paths``, ``file_types``. Version 1 carried ``commits``, a dict per commit
+    (``commit_columns`` reads it)."""
 
-    TOPIC = "releases.ReleaseCommitsRecorded.v1"
-    commits: tuple[dict[str, Any], ...]
+    TOPIC = "releases.ReleaseCommitsRecorded.v2"
+    ids: tuple[str, ...]
+    repository_ids: tuple[int, ...]
+    author_emails: tuple[str | None, ...]
+    author_names: tuple[str | None, ...]
+    messages: tuple[str | None, ...]
+    timestamps: tuple[str | None, ...]
+    unsent_messages: tuple[int, ...]
+    file_commits: tuple[int, ...]
+    file_paths: tuple[str, ...]
+    file_types: tuple[str, ...]
+
+
+def commit_columns(commits: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The columns of ``ReleaseCommitsRecorded`` (v2) from a commit list of version 1's shape:
+    each ``{id, repository_id, author_email, author_name, patch_set: [[path, type], ...]}``
+    with ``message`` and ``timestamp`` when sent. Deciders record through it, and it upcasts v1."""
+    files = [(i, path, kind) for i, c in enumerate(commits) for path, kind in c.get("patch_set") or ()]
+    return {
+        "ids": [c["id"] for c in commits],
+        "repository_ids": [c["repository_id"] for c in commits],
+        "author_emails": [c.get("author_email") for c in commits],
+        "author_names": [c.get("author_name") for c in commits],
+        "messages": [c.get("message") for c in commits],
+        "timestamps": [c.get("timestamp") for c in commits],
+        "unsent_messages": [i for i, c in enumerate(commits) if "message" not in c],
+        "file_commits": [f[0] for f in files],
+        "file_paths": [f[1] for f in files],
+        "file_types": [f[2] for f in files],
+    }
+
+
+def recorded_commits(e: ReleaseCommitsRecorded) -> list[dict[str, Any]]:
+    """The commit list of version 1's shape again (``commit_columns`` the other way round)."""
+    unsent = set(e.unsent_messages)
+    commits: list[dict[str, Any]] = [
+        {"id": i, "repository_id": r, "author_email": a, "author_name": n, "patch_set": []}
+        for i, r, a, n in zip(e.ids, e.repository_ids, e.author_emails, e.author_names, strict=True)
+    ]
+    for at, (commit, message, timestamp) in enumerate(zip(commits, e.messages, e.timestamps, strict=True)):
+        if at not in unsent:
+            commit["message"] = message
+        if timestamp is not None:
+            commit["timestamp"] = timestamp
+    for at, path, kind in zip(e.file_commits, e.file_paths, e.file_types, strict=True):
+        commits[at]["patch_set"].append([path, kind])
+    return commits
+
+
+@upcaster("releases.ReleaseCommitsRecorded.v1", ReleaseCommitsRecorded.TOPIC)
+def _commits_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    commits = payload.pop("commits")
+    return {**payload, **commit_columns(commits)}
 
 
 @event

@@ -27,6 +27,8 @@ class Tx(Protocol):
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
+    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool: ...
+
     def pipelined(self) -> AbstractContextManager[None]: ...
 
 
@@ -91,6 +93,26 @@ class _PgTx:
         ):
             for row in rows:
                 copy.write_row(row)
+
+    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+        """``rows`` into ``table`` with one COPY when none of them has a key already in it (or
+        twice among them): True. Otherwise nothing is written (the COPY's unique violation is
+        undone by a savepoint) and False: the caller upserts them. Small sets are not tried."""
+        if len(rows) < COPY_FROM_ROWS:
+            return False
+        with self._unpipelined(), self.conn.cursor() as cur:
+            cur.execute("SAVEPOINT eventry_copy")
+            try:
+                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT eventry_copy")
+                copied = False
+            else:
+                copied = True
+            cur.execute("RELEASE SAVEPOINT eventry_copy")
+        return copied
 
     def _staged(self, table: str, columns: str, conflict: str, rows: Sequence[Sequence[Any]]) -> None:
         """The rows copied into a temporary table like ``table``, then one ``INSERT ... SELECT``
@@ -188,6 +210,9 @@ class _SqliteTx:
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql.replace("%s", "?"), tuple(params))
+
+    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+        return False  # no COPY: the caller's upsert, one executemany, is SQLite's fast way
 
     @contextmanager
     def pipelined(self) -> Iterator[None]:

@@ -123,7 +123,7 @@ class Dispatcher:
         inline_response: bool = False,
     ) -> Outcome:
         handler = handler_for(command)
-        trust = True  # the first attempt may decide on cached states (see _checked_by_append)
+        trust = True  # the first attempt may decide on cached states (see _still_current)
         for attempt in range(self.max_attempts):
             if idempotency is not None:
                 replay = self._replay(idempotency, command, render)
@@ -140,7 +140,7 @@ class Dispatcher:
                     continue
                 raise
             pending = self._pending(decision.changes, versions)
-            if not _checked_by_append(trusted, pending, decision.error):
+            if not self._still_current(trusted, pending, decision.error, versions):
                 trust = False
                 continue
             pending += self._reservations(pending)
@@ -242,6 +242,25 @@ class Dispatcher:
         stored = self.store.read_stream(stream, after_version=version - 1)
         return bool(stored) and stored[0].event == event and stored[0].meta.request_id == meta.request_id
 
+    def _still_current(
+        self,
+        trusted: frozenset[UUID],
+        pending: list[Pending],
+        error: DomainError | None,
+        versions: dict[UUID, int],
+    ) -> bool:
+        """Whether a decision made on cached states may be acted on: each trusted stream is either
+        named by the append (which fails if another process wrote there since) or still at the
+        cached version now (one query for its version, no event read: as current as a fresh read
+        of a stream the append does not name ever is). Refusals and no-ops are decided again on
+        a fresh read (they append nothing that could fail)."""
+        if not trusted:
+            return True
+        if error is not None or not pending:
+            return False
+        unnamed = trusted - {stream for stream, _, _ in pending}
+        return all(self.store.stream_version(stream) == versions[stream] for stream in unnamed)
+
     def _pending(self, changes: Any, versions: dict[UUID, int]) -> list[Pending]:
         pending: list[Pending] = []
         next_version = dict(versions)
@@ -309,16 +328,6 @@ def _canonical(body: Any) -> bytes:
 
 def _digest(body: Any) -> str:
     return hashlib.sha256(_canonical(body)).hexdigest()
-
-
-def _checked_by_append(trusted: frozenset[UUID], pending: list[Pending], error: DomainError | None) -> bool:
-    """Whether a decision made on cached states is safe to act on: the append names the version
-    of every trusted stream (so it fails if another process wrote there since), and the decision
-    is not a refusal or a no-op (those append nothing that could fail: they need a fresh read)."""
-    if not trusted:
-        return True
-    appended = {stream for stream, _, _ in pending}
-    return error is None and bool(pending) and trusted <= appended
 
 
 def _default_render(result: Any) -> tuple[int, Any]:

@@ -15,7 +15,6 @@ and a generation is dropped only under the exclusive lock (SQLite's read snapsho
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import itertools
 import logging
@@ -37,6 +36,7 @@ import redis
 
 from events import Recorded
 from infra import parking, telemetry
+from infra.collector import paused as _collector_paused
 from infra.db import Database, Tx
 from infra.eventstore import EventStore
 from infra.parking import Parked
@@ -736,19 +736,6 @@ class Engine:
         """Every row of the active generation, sorted: for comparing a view with a rebuild."""
         with self.read(name) as view:
             return {t: sorted(view.execute(f"SELECT * FROM {{{t}}}"), key=repr) for t in view.tables}
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic collector off for the block, and back on after unless it was off before
-    (threads that overlap at worst collect a little earlier than they would have)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _topic(record: Record) -> str:

@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     Notification,
     StoredEvent,
 )
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import Environment
 
 from commands import InvalidCommand
@@ -67,6 +68,18 @@ class EventStore:
         return [_decode(s) for s in stored]
 
     def stream_version(self, stream: UUID) -> int:
+        """The stream's last version, without reading its last event (which may be large)."""
+        version_of = getattr(self.recorder, "stream_version", None)  # PostgreSQL's
+        if version_of is not None:
+            return int(version_of(stream))
+        if isinstance(self.recorder, SQLiteAggregateRecorder):
+            table = self.recorder.events_table_name
+            with self.recorder.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT MAX(originator_version) FROM {table} WHERE originator_id = ?", [stream.hex]
+                )
+                row = c.fetchone()
+            return int(row[0] or 0) if row else 0
         last = self.recorder.select_events(stream, desc=True, limit=1)
         return last[0].originator_version if last else 0
 

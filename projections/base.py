@@ -38,6 +38,8 @@ class Tx(Protocol):
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
+    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool: ...
+
 
 class View:
     """A transaction bound to one generation's tables. ``emit`` queues an effect outside the
@@ -63,6 +65,12 @@ class View:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         for row in rows:
             self.write(sql, row)
+
+    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+        """``rows`` into the logical ``table`` in one COPY when all of them are new (PostgreSQL,
+        large sets): True. False when nothing was written: the caller upserts them."""
+        self.drain()
+        return self.tx.copy_new(self.tables[table], columns, rows)
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A statement whose result is not read: held, and sent with the next read or

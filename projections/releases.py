@@ -7,7 +7,7 @@ never a statement per commit from Python's side of the loop.
 from __future__ import annotations
 
 import json
-from typing import Any
+from itertools import repeat
 
 from events import Recorded
 from events.releases import (
@@ -24,6 +24,8 @@ from events.releases import (
 from projections.base import Projection, View, on
 from projections.release_queries import find_release, previous_release
 
+COMMIT_COLUMNS = "organization_id, repository_id, commit_key, message, author_email, date_added"
+FILE_COLUMNS = "organization_id, repository_id, commit_key, filename, type"
 # Emitted for a ``set_refs`` that fetches: the engine's effect enqueues the fetch job.
 FETCH_COMMITS = "fetch_commits"
 
@@ -131,32 +133,41 @@ class Releases(Projection):
 
     @on(ReleaseCommitsRecorded)
     def _commits(self, view: View, rec: Recorded) -> None:
-        """Replace the release's commit list; upsert commits, authors and file changes."""
+        """Replace the release's commit list; upsert commits, authors and file changes. Rows
+        are made from the event's columns; commits and file changes none of which the view
+        holds yet (a new list, the usual case) go in one COPY each on PostgreSQL."""
         e = rec.event
         assert isinstance(e, ReleaseCommitsRecorded)
-        org, now = e.organization_id, rec.at.isoformat()
+        org, now, ids, repos = e.organization_id, rec.at.isoformat(), e.ids, e.repository_ids
         view.execute("DELETE FROM {release_commits} WHERE release_id = %s", (e.release_id,))
         view.executemany(
             "INSERT INTO {release_commits} (release_id, ord, repository_id, commit_key) "
             "VALUES (%s, %s, %s, %s)",
-            [(e.release_id, i, c["repository_id"], c["id"]) for i, c in enumerate(e.commits)],
+            list(zip(repeat(e.release_id), range(len(ids)), repos, ids)),
         )
-        authors = {c["author_email"]: c.get("author_name") for c in reversed(e.commits) if c["author_email"]}
+        named = zip(reversed(e.author_emails), reversed(e.author_names), strict=True)
+        authors = {email: name for email, name in named if email}
         view.executemany(
             "INSERT INTO {authors} (organization_id, email, name) VALUES (%s, %s, %s) "
             "ON CONFLICT (organization_id, email) DO UPDATE SET name = excluded.name",
             [(org, email, name) for email, name in authors.items()],
         )
-        _upsert_commits(view, org, e.commits, now)
-        view.executemany(
-            "INSERT INTO {file_changes} (organization_id, repository_id, commit_key, filename, type) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [
-                (org, c["repository_id"], c["id"], path, kind)
-                for c in e.commits
-                for path, kind in c["patch_set"]
-            ],
+        _upsert_commits(view, org, e, now)
+        files = list(
+            zip(
+                repeat(org),
+                [repos[i] for i in e.file_commits],
+                [ids[i] for i in e.file_commits],
+                e.file_paths,
+                e.file_types,
+            )
         )
+        if not view.copy_new("file_changes", FILE_COLUMNS, files):
+            view.executemany(
+                f"INSERT INTO {{file_changes}} ({FILE_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                files,
+            )
 
     @on(ReleaseDeleted)
     def _deleted(self, view: View, rec: Recorded) -> None:
@@ -202,26 +213,37 @@ class Releases(Projection):
         )  # fmt: skip
 
 
-def _upsert_commits(view: View, org: int, commits: tuple[dict[str, Any], ...], now: str) -> None:
-    """Dated commits first, then undated. When each commit is listed once, one statement per
-    kind (with or without a date, a message), none with a parameter in its conflict clause: a
-    large set is one COPY and one INSERT on PostgreSQL (infra/db.py). A commit listed twice is
-    upserted row by row, in that order (its later entry updates what the earlier wrote)."""
-    if len({(c["repository_id"], c["id"]) for c in commits}) < len(commits):
-        for dated in (True, False):
-            kind = [c for c in commits if bool(c.get("timestamp")) is dated]
-            rows = [
-                (*r, 1 if "message" in c else 0)
-                for c, r in zip(kind, _commit_rows(org, kind, now), strict=True)
-            ]
-            view.executemany(_commit_upsert(dated, None), rows)
+def _upsert_commits(view: View, org: int, e: ReleaseCommitsRecorded, now: str) -> None:
+    """When each commit is listed once: one COPY of them all when none is in the view yet
+    (PostgreSQL), else dated commits first, then undated, one statement per kind (with or without
+    a date, a message), none with a parameter in its conflict clause: a large set is one COPY
+    and one INSERT on PostgreSQL (infra/db.py). A commit listed twice is upserted row by row,
+    in that order (its later entry updates what the earlier wrote)."""
+    rows = list(
+        zip(
+            repeat(org),
+            e.repository_ids,
+            e.ids,
+            e.messages,
+            e.author_emails,
+            [t or now for t in e.timestamps],
+        )
+    )
+    dated = [bool(t) for t in e.timestamps]
+    unsent = set(e.unsent_messages)
+    if len(set(zip(e.repository_ids, e.ids, strict=True))) < len(rows):
+        for when in (True, False):
+            kind = [(*r, 0 if i in unsent else 1) for i, r in enumerate(rows) if dated[i] is when]
+            view.executemany(_commit_upsert(when, None), kind)
         return
-    for dated in (True, False):
+    if view.copy_new("commits", COMMIT_COLUMNS, rows):  # new rows: a message not sent is null too
+        return
+    for when in (True, False):
         for with_message in (True, False):
-            kind = [
-                c for c in commits if bool(c.get("timestamp")) is dated and ("message" in c) is with_message
-            ]
-            view.executemany(_commit_upsert(dated, with_message), _commit_rows(org, kind, now))
+            view.executemany(
+                _commit_upsert(when, with_message),
+                [r for i, r in enumerate(rows) if dated[i] is when and (i not in unsent) is with_message],
+            )
 
 
 def _commit_upsert(dated: bool, with_message: bool | None) -> str:
@@ -235,17 +257,10 @@ def _commit_upsert(dated: bool, with_message: bool | None) -> str:
         updates.append("message = excluded.message")
     updates += ["date_added = excluded.date_added"] if dated else []
     return (
-        "INSERT INTO {commits} (organization_id, repository_id, commit_key, message, author_email, "
-        "date_added) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (organization_id, repository_id, "
-        f"commit_key) DO UPDATE SET {', '.join(updates)}"
+        f"INSERT INTO {{commits}} ({COMMIT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (organization_id, repository_id, commit_key) "
+        f"DO UPDATE SET {', '.join(updates)}"
     )
-
-
-def _commit_rows(org: int, commits: list[dict[str, Any]], now: str) -> list[tuple[Any, ...]]:
-    return [
-        (org, c["repository_id"], c["id"], c.get("message"), c["author_email"], c.get("timestamp") or now)
-        for c in commits
-    ]
 
 
 def _previous_release_id(view: View, organization_id: int, version: str) -> int | None:

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from commands.users import LinkIdentity, SetUserEmail, UserState
-from events.releases import release_commits_stream
+from events.releases import ReleaseCommitsRecorded, recorded_commits, release_commits_stream
 from events.users import user_stream
 from infra.assemble import job_runner
 from infra.bootstrap import Services
@@ -284,7 +284,8 @@ def test_any_message_author_and_path_git_accepts_comes_through(
     assert [c["message"] for c in rows] == ["Latin-1 author", message.rstrip("\n"), "Add odd paths"]
     assert rows[0]["author"] == {"name": "Ren\ufffd \ufffd One", "email": "odd@example.com"}
     recorded = [r.event for r in services.store.read_stream(release_commits_stream(t.org_id, "1.0"))]
-    files = {c["id"]: sorted(tuple(p) for p in c["patch_set"]) for c in recorded[-1].commits}  # type: ignore[attr-defined]
+    assert isinstance(recorded[-1], ReleaseCommitsRecorded)
+    files = {c["id"]: sorted(tuple(p) for p in c["patch_set"]) for c in recorded_commits(recorded[-1])}
     assert files == {c1: sorted((p, "A") for p in odd_paths), c2: [], c3: [("with space.txt", "M")]}
 
 

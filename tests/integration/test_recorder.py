@@ -107,11 +107,7 @@ def writer(recorder: OrderedCommitRecorder) -> Iterator[psycopg.Connection[Any]]
 
 def begin_append(recorder: OrderedCommitRecorder, conn: psycopg.Connection[Any], stored: StoredEvent) -> int:
     """The recorder's own statements, stopped before COMMIT; returns the position taken."""
-    params = {
-        "key": recorder.lock_key,
-        "n": 1,
-        "events": [recorder.construct_pg_stored_event(stored.originator_id, 1, stored.topic, stored.state)],
-    }
+    params = recorder.append_params([StoredEvent(stored.originator_id, 1, stored.topic, stored.state)])
     conn.execute("BEGIN")
     conn.execute(recorder.reserve_statement, params)
     [row] = conn.execute(recorder.ordered_insert_statement, params).fetchall()

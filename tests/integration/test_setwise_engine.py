@@ -186,3 +186,29 @@ def test_a_large_upsert_through_a_staging_table_does_what_row_by_row_does(pg_set
             expected[k] = (v, note if note is not None else expected.get(k, (None, None))[1])
     assert got == expected
     assert staged == 2 and stages == [(0,)]  # each dropped when its rows were in
+
+
+def test_copy_new_copies_only_sets_that_are_all_new(settings: Settings) -> None:
+    """PostgreSQL: a large set none of whose keys is in the table goes in as one COPY (True);
+    one with a key the table holds, or one key twice, writes nothing (False) and the
+    transaction goes on. SQLite has no COPY: always False (the caller upserts)."""
+    migrate(settings)
+    svc = bootstrap(settings, create_tables=False)
+    postgres = settings.is_postgres
+    try:
+        with svc.db.transaction() as tx, tx.pipelined():
+            tx.write("CREATE TABLE copy_new_probe (k INTEGER PRIMARY KEY, v TEXT)")
+            new = [(k, f"v{k}") for k in range(100)]
+            copied = [
+                tx.copy_new("copy_new_probe", "k, v", new),
+                tx.copy_new("copy_new_probe", "k, v", [(k, "again") for k in range(99, 200)]),
+                tx.copy_new("copy_new_probe", "k, v", [(k % 150 + 200, "twice") for k in range(151)]),
+                tx.copy_new("copy_new_probe", "k, v", [(k, "few") for k in range(500, 510)]),
+            ]
+            tx.write("INSERT INTO copy_new_probe (k, v) VALUES (%s, %s)", (1000, "after"))
+            rows = tx.execute("SELECT k, v FROM copy_new_probe ORDER BY k")
+            tx.write("DROP TABLE copy_new_probe")
+    finally:
+        svc.close()
+    assert copied == ([True, False, False, False] if postgres else [False] * 4)
+    assert [tuple(r) for r in rows] == ([*new, (1000, "after")] if postgres else [(1000, "after")])

@@ -17,8 +17,11 @@ from commands.metrics import BlockMetric
 from commands.organizations import CreateProject
 from commands.project_settings import DeleteProject
 from commands.projects import ProjectState
+from commands.release_commits import CommitsInput
+from commands.releases import AddRepository, CreateRelease, SetCommits
 from commands.slugs import SUFFIX_SCHEDULE
 from events import streams
+from infra import dispatcher
 from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
 from infra.lookups import Recent
@@ -194,3 +197,37 @@ def test_a_snapshot_that_does_not_load_is_folded_from_the_log(
         assert len(state.blocked_metrics or {}) == 6
     finally:
         fresh.close()
+
+
+def _set_commits(svc: Services, t: Tenant, version: str, *shas: str) -> None:
+    commits = tuple({"id": sha, "repository": "acme/app", "message": f"change {sha}"} for sha in shas)
+    svc.dispatch(
+        SetCommits(t.org_id, version, CommitsInput(commits, (svc.snowflake("repository"),))), OPERATOR
+    )
+
+
+def test_a_cached_stream_the_append_does_not_name_is_checked_by_its_version(
+    services: Services, second: Services, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SetCommits reads the organization's repositories and appends nothing there once they are
+    known: a warm one is decided once (its stream's version is read, not its events), and one
+    after another process added a repository is decided again on the log (and sees it)."""
+    monkeypatch.setattr(dispatcher, "decide", dispatcher.decide)  # restored after the test
+    decided = Calls(dispatcher, "decide")
+    services.dispatch(
+        CreateRelease(tenant.org_id, "1.0", services.snowflake("release"), (tenant.project_id,)), OPERATOR
+    )
+    _set_commits(services, tenant, "1.0", "a")  # adds acme/app; the repositories are cached
+    store = Calls(services.store, "read_stream", "stream_version")
+    decided.counts["decide"] = 0
+    _set_commits(services, tenant, "1.0", "b")
+    assert decided.counts["decide"] == 1
+    assert store.counts["read_stream"] == 0 < store.counts["stream_version"]
+
+    second.dispatch(AddRepository(tenant.org_id, 91, "acme/other", "git", None, {}), OPERATOR)
+    decided.counts["decide"] = 0
+    _set_commits(services, tenant, "1.0", "c")
+    assert decided.counts["decide"] == 2  # the cached repositories were stale: decided again
+    services.dispatch(
+        SetCommits(tenant.org_id, "1.0", CommitsInput(({"id": "d", "repository": "acme/other"},))), OPERATOR
+    )  # no fresh id given: it would fail if acme/other were unknown to this process

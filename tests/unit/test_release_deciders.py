@@ -11,7 +11,13 @@ import pytest
 from commands import Decision, NotFound, decide
 from commands.base import FieldErrors
 from commands.environments import EnvironmentsState
-from commands.groupreference import base32_decode, base32_encode, references, short_id_references
+from commands.groupreference import (
+    base32_decode,
+    base32_encode,
+    issue_url_references,
+    references,
+    short_id_references,
+)
 from commands.groups import GroupState
 from commands.release_commits import CommitsInput, RepositoriesState, author_email_of
 from commands.releases import (
@@ -122,14 +128,14 @@ def test_set_commits_orders_skips_derives_authors_and_creates_repositories() -> 
     ]
     summary, recorded = events[2], events[3]
     assert isinstance(summary, ReleaseCommitsSet) and isinstance(recorded, ReleaseCommitsRecorded)
-    assert [c["id"] for c in recorded.commits] == ["c", "a", "d"]
+    assert recorded.ids == ("c", "a", "d")
     assert summary.commit_count == 3 and summary.last_commit and summary.last_commit["id"] == "c"
     assert summary.authors == (
         {"name": None, "email": "me@x.io"},
         {"name": "Dev One", "email": "devone@localhost"},
     )
     assert summary.head_commits == {"90": "c", "55": "a", "91": "d"}
-    assert "message" not in recorded.commits[0] and recorded.commits[2]["message"] == "undated"
+    assert recorded.unsent_messages == (0, 1) and recorded.messages[2] == "undated"
 
 
 def test_author_emails_as_sentry_derives_them() -> None:
@@ -251,3 +257,22 @@ def test_issue_url_references_on_our_host_only() -> None:
 def test_base32_short_ids_round_trip() -> None:
     assert [base32_encode(n) for n in (0, 1, 31, 32, 1000)] == ["0", "1", "Z", "10", "Z8"]
     assert base32_decode("z8") == 1000 and base32_decode("O") == 0 and base32_decode("L") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mentions PROJ-1 without a keyword",
+        "fixes proj-1",
+        "RESOLVED PROJ-1",
+        "[Fi](https://x.example/)xes PROJ-1",  # the link's removal makes the keyword
+        "Closes [PROJ-1](https://sentry.example/issues/1/) and Fixes http://127.0.0.1:8000/issues/7/",
+        "Resolveś PROJ-1",
+    ],
+)
+def test_references_skip_no_message_that_has_one(text: str) -> None:
+    """``references`` looks for the fix keywords first; what it finds is what the full scan finds."""
+    prefix = "http://127.0.0.1:8000"
+    full = [*short_id_references(text), *(f"#{i}" for i in issue_url_references(text, prefix))]
+    assert references(text, prefix) == full
+    assert references("[Fi](https://x.example/)xes PROJ-1", prefix) == ["PROJ-1"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -20,6 +21,7 @@ from events.releases import (
     ReleaseHeadCommitsSet,
     ReleaseProjectsAdded,
     RepositoryAdded,
+    commit_columns,
 )
 from infra.db import SqliteDatabase
 from projections import groups, release_queries
@@ -38,8 +40,9 @@ def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
     database.close()
 
 
-def recorded(*commits: dict[str, object]) -> ReleaseCommitsRecorded:
-    return ReleaseCommitsRecorded(RID, ORG, "1.0", tuple(commits))
+def recorded(*commits: dict[str, Any]) -> ReleaseCommitsRecorded:
+    columns = {k: tuple(v) for k, v in commit_columns(commits).items()}
+    return ReleaseCommitsRecorded(RID, ORG, "1.0", **columns)
 
 
 def c(sha: str, **data: object) -> dict[str, object]:
