@@ -26,18 +26,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.rows import tuple_row
+from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 __all__ = ["OrderedCommitRecorder"]
 
 MAX_POSITION = 2**63 - 1
+R = TypeVar("R")
 
 
 def lock_key(schema: str, table: str) -> int:
@@ -152,18 +153,16 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
         statement, params = self._notifications(start, limit, stop, topics, inclusive_of_start)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return [
-                Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in curs.fetchall()
-            ]
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in self._page(statement, params, dict_row)
+        ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_rows(
@@ -173,9 +172,27 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         state, position)``: what a reader that decodes every event needs, without building a
         dict and a Notification per row first (a tenth of a rebuild's time)."""
         statement, params = self._notifications(after, limit, stop, topics, False)
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, params, prepare=True)
-            return curs.fetchall()
+        return self._page(statement, params, tuple_row)
+
+    def _page(self, statement: Composed, params: list[Any], rows: RowFactory[R]) -> list[R]:
+        """A page of the log, read in order from the position index. Left to itself, the
+        planner reads a table autovacuum has not analyzed yet (right after a bulk append or an
+        import) as the whole rest of the log, then sorts it for the page: each page of a
+        rebuild cost as much as reading the log to its end. Sorting is turned off for the
+        read's own transaction (``SET LOCAL``: it never outlives it), which leaves the index
+        walk, the plan it takes once the statistics are there. One round trip, as before."""
+        with self.datastore.get_connection() as conn:
+            try:
+                with conn.cursor(row_factory=rows) as curs, conn.cursor() as control:
+                    with conn.pipeline():  # one Sync, sent on exit
+                        control.execute("BEGIN")
+                        control.execute("SET LOCAL enable_sort = off")
+                        curs.execute(statement, params, prepare=True)
+                        control.execute("COMMIT")
+                    return curs.fetchall()
+            except BaseException:
+                _release(conn)
+                raise
 
     def _notifications(
         self, start: int | None, limit: int, stop: int | None, topics: Sequence[str], inclusive_of_start: bool
@@ -216,8 +233,9 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
 
 
 def _release(conn: psycopg.Connection[Any]) -> None:
-    """After a failed append: end the transaction and drop a lock the failure may have left held
-    (a broken connection needs neither: the server ends the session and the pool discards it)."""
+    """After a failed append or read: end the transaction and drop a lock the failure may have
+    left held (a broken connection needs neither: the server ends the session and the pool
+    discards it)."""
     if conn.closed:
         return
     try:
