@@ -529,7 +529,13 @@ class Engine:
     # -- rebuild ----------------------------------------------------------------------------
 
     def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
-        """Replay the whole log into a new generation, then make it the active one."""
+        """Replay the whole log into a new generation, then make it the active one. The cyclic
+        collector is paused throughout (see ``_advance``): between batches too, and while the
+        reader thread decodes the next batch as this one folds."""
+        with _collector_paused():
+            return self._rebuild(name, progress)
+
+    def _rebuild(self, name: str, progress: Callable[[int, int], None] | None) -> int:
         projection = self.projection(name)
         self._drop_inactive(name)
         with self.db.transaction() as tx:
@@ -738,17 +744,29 @@ class Engine:
             return {t: sorted(view.execute(f"SELECT * FROM {{{t}}}"), key=repr) for t in view.tables}
 
 
+_pauses = 0  # blocks in ``_collector_paused`` now, in every thread
+_pauses_lock = threading.Lock()
+_enabled_before = False  # whether the collector was on when the first of them began
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """The cyclic collector off for the block, and back on after unless it was off before
-    (threads that overlap at worst collect a little earlier than they would have)."""
-    enabled = gc.isenabled()
-    gc.disable()
+    """The cyclic collector off for the block. The switch is the process's, so overlapping
+    blocks (a rebuild's reader thread and its folding thread) count: the collector is back on
+    when the last of them ends (also on an error), and only if it was on before the first."""
+    global _pauses, _enabled_before
+    with _pauses_lock:
+        if _pauses == 0:
+            _enabled_before = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _enabled_before:
+                gc.enable()
 
 
 def _topic(record: Record) -> str:
