@@ -1,11 +1,13 @@
 """How a rebuild replays the log: the cyclic collector paused throughout, and back on after (an
-error too), also when the reader thread's pause and the folding thread's overlap."""
+error too), also when the reader thread's pause and the folding thread's overlap; on PostgreSQL
+its batches commit without waiting for the flush, its swap (and live batches) waiting for it."""
 
 from __future__ import annotations
 
 import gc
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -33,12 +35,29 @@ class Watching(Projection):
         )
 
 
-@pytest.fixture
-def svc(settings: Settings) -> Iterator[Services]:
+class Flushing(Projection):
+    """Records, per event folded, its transaction's ``synchronous_commit`` (PostgreSQL)."""
+
+    name = "flushing"
+    tables = {"seen": "position BIGINT PRIMARY KEY, setting TEXT NOT NULL"}
+
+    @on(MetricBlockingChanged)
+    def _changed(self, view: View, rec: Recorded) -> None:
+        [(setting,)] = view.execute("SELECT current_setting('synchronous_commit')")
+        view.write("INSERT INTO {seen} (position, setting) VALUES (%s, %s)", (rec.position, setting))
+
+
+def engine_with(settings: Settings, *extra: type[Projection]) -> Services:
     migrate(settings)
     services = bootstrap(settings, create_tables=False)
-    services.engine = Engine(services.db, services.store, (*PROJECTIONS, Watching), batch_size=3)
+    services.engine = Engine(services.db, services.store, (*PROJECTIONS, *extra), batch_size=3)
     services.engine.migrate()
+    return services
+
+
+@pytest.fixture
+def svc(settings: Settings) -> Iterator[Services]:
+    services = engine_with(settings, Watching)
     yield services
     services.close()
 
@@ -104,3 +123,28 @@ def test_the_collector_stays_paused_until_the_last_overlapping_pause_ends() -> N
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_only_the_swap_of_a_rebuild_waits_for_the_flush(
+    pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = engine_with(pg_settings, Flushing)
+    try:
+        replayed = blocks(svc, 10)
+        replay = svc.engine._replay
+        later: list[int] = []
+
+        def replay_then_append(*args: Any) -> None:
+            replay(*args)
+            later.extend(blocks(svc, 2))  # after the replay: folded in the swap's transaction
+
+        monkeypatch.setattr(svc.engine, "_replay", replay_then_append)
+        svc.engine.rebuild("flushing")
+        live = blocks(svc, 1)
+        svc.engine.catch_up_all()
+        with svc.engine.read("flushing") as view:
+            settings = dict(view.execute("SELECT position, setting FROM {seen}"))
+        assert {p: settings[p] for p in replayed} == dict.fromkeys(replayed, "off")
+        assert {p: settings[p] for p in later + live} == dict.fromkeys(later + live, "on")
+    finally:
+        svc.close()
