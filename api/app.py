@@ -74,12 +74,13 @@ def _pause_collector_for_large_bodies(app: Flask) -> None:
     @app.before_request
     def _pause() -> None:
         if (request.content_length or 0) >= LARGE_BODY:
-            g.collector_was_enabled = collector.pause()
+            collector.pause()
+            g.collector_paused = True
 
     @app.teardown_request
     def _resume(_: BaseException | None) -> None:
-        if "collector_was_enabled" in g:
-            collector.resume(g.pop("collector_was_enabled"))
+        if g.pop("collector_paused", False):
+            collector.resume()
 
 
 def _behind_proxies(app: Flask, hops: int) -> None:

@@ -86,8 +86,11 @@ def to_payload(evt: Event) -> dict[str, Any]:
     return {f.name: _plain(getattr(evt, f.name)) for f in dataclasses.fields(evt)}
 
 
-def from_payload(topic: str, payload: dict[str, Any]) -> Event:
-    """Rebuild an event from its stored topic and payload, upcasting old versions."""
+def from_payload(topic: str, payload: dict[str, Any], *, given: bool = False) -> Event:
+    """Rebuild an event from its stored topic and payload, upcasting old versions. ``given``:
+    the caller gives ``payload`` away (a dict just parsed), and the event keeps it as its
+    fields when it holds exactly them (no copy: the log's reader decodes every event of a
+    rebuild)."""
     while topic not in _REGISTRY and topic in _UPCASTERS:
         topic, fn = _UPCASTERS[topic]
         payload = fn(dict(payload))
@@ -95,22 +98,31 @@ def from_payload(topic: str, payload: dict[str, Any]) -> Event:
     if cls is None:
         raise LookupError(f"no event class registered for topic {topic!r}")
     tuples, names = _TUPLE_FIELDS[cls], _FIELD_NAMES[cls]
+    if given and payload.keys() == names:
+        for k in tuples:
+            payload[k] = tuple(payload[k])
+        return filled(cls, payload, given=True)
     kwargs = {k: (tuple(v) if k in tuples else v) for k, v in payload.items() if k in names}
     if len(kwargs) == len(names):
-        return filled(cls, kwargs)
+        return filled(cls, kwargs, given=True)
     return cls(**kwargs)  # an older payload without some field: its default
 
 
-def filled(cls: type[T], values: dict[str, Any]) -> T:
+def filled(cls: type[T], values: dict[str, Any], *, given: bool = False) -> T:
     """``cls(**values)`` for a frozen dataclass given every field and without ``__post_init__``,
     at a quarter of the cost: its ``__init__`` sets each field through ``object.__setattr__``,
-    and decoding the log builds several such objects per event read."""
+    and decoding the log builds several such objects per event read. ``given``: ``values``
+    becomes the object's ``__dict__`` itself (the caller must not use it after)."""
     obj = _NEW(cls)
-    obj.__dict__.update(values)
+    if given:
+        _SET(obj, "__dict__", values)
+    else:
+        obj.__dict__.update(values)
     return obj
 
 
 _NEW = object.__new__
+_SET = object.__setattr__
 
 
 def _plain(value: Any) -> Any:

@@ -30,7 +30,10 @@ class Meta:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Meta:
+    def from_dict(cls, data: dict[str, Any], *, given: bool = False) -> Meta:
+        """``given``: the caller gives ``data`` away, and it is kept when it needs no change."""
+        if given and data.keys() == _META_FIELDS and data["actor_type"] and type(data["actor_label"]) is str:
+            return filled(cls, data, given=True)
         values: dict[str, Any] = {
             "actor_type": data.get("actor_type") or "system",
             "actor_id": data.get("actor_id"),
@@ -38,7 +41,10 @@ class Meta:
             "ip_address": data.get("ip_address"),
             "request_id": data.get("request_id"),
         }
-        return filled(cls, values)  # built per event read: without the frozen __init__
+        return filled(cls, values, given=True)  # built per event read: without the frozen __init__
+
+
+_META_FIELDS = frozenset(("actor_type", "actor_id", "actor_label", "ip_address", "request_id"))
 
 
 @dataclass(frozen=True)

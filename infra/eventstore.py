@@ -145,13 +145,14 @@ def _decode(stored: StoredEvent, position: int | None = None) -> Recorded:
 
 
 def _decode_row(stream: Any, version: int, topic: str, state: bytes, position: int | None) -> Recorded:
+    # The parsed dicts are this function's own: the event and its meta keep them as they are.
     body: dict[str, Any] = _loads(state)
     values = {
         "stream": stream if isinstance(stream, UUID) else UUID(str(stream)),
         "version": version,
-        "event": from_payload(topic, body["data"]),
+        "event": from_payload(topic, body["data"], given=True),
         "at": datetime.fromisoformat(body["at"]),
-        "meta": Meta.from_dict(body.get("meta") or {}),
+        "meta": Meta.from_dict(body.get("meta") or {}, given=True),
         "position": position,
     }
-    return filled(Recorded, values)
+    return filled(Recorded, values, given=True)

@@ -26,8 +26,9 @@ statement's own transaction. The decision and its figures: docs/architecture.md.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -35,12 +36,13 @@ from eventsourcing.persistence import InterfaceError, Notification, OperationalE
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.adapt import PyFormat
-from psycopg.rows import tuple_row
+from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placeholder
 
 __all__ = ["OrderedCommitRecorder"]
 
 MAX_POSITION = 2**63 - 1
+R = TypeVar("R")
 
 
 def lock_key(schema: str, table: str) -> int:
@@ -91,6 +93,15 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         self.lock_wait = f"{self.datastore.lock_timeout}s"
         self.notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name))  # imports
         self.horizon = self._horizon()
+        self.head_statement = (
+            self.horizon
+            + SQL(
+                "SELECT max(e.notification_id) AS max FROM {t} AS e"
+                " WHERE e.notification_id <= (SELECT id FROM horizon)"
+            ).format(t=self.table)
+        ).as_bytes(None)
+        self._page_statements: dict[tuple[bool, bool, bool, bool], bytes] = {}
+        self._unsorted: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()  # see _page
         self.stream_version_statement = SQL(
             "SELECT max(originator_version) FROM {} WHERE originator_id = %s"
         ).format(self.table)
@@ -195,18 +206,16 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
         statement, params = self._notifications(start, limit, stop, topics, inclusive_of_start)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return [
-                Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in curs.fetchall()
-            ]
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in self._page(statement, params, dict_row)
+        ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_rows(
@@ -216,40 +225,56 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         state, position)``: what a reader that decodes every event needs, without building a
         dict and a Notification per row first (a tenth of a rebuild's time)."""
         statement, params = self._notifications(after, limit, stop, topics, False)
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, params, prepare=True)
-            return curs.fetchall()
+        return self._page(statement, params, tuple_row)
+
+    def _page(self, statement: bytes, params: list[Any], rows: RowFactory[R]) -> list[R]:
+        """A page of the log, read in order from the position index. Left to itself, the
+        planner reads a table whose statistics are missing or stale (right after a bulk append
+        or an import) as the whole rest of the log, then sorts it for the page: each page of a
+        rebuild cost as much as reading the log to its end. Each pooled connection turns
+        sorting off once for its session, which leaves the index walk (every statement of this
+        recorder is an index walk or lookup; sorting where nothing else works still happens):
+        one statement per page, as before."""
+        with self.datastore.get_connection() as conn:
+            if conn not in self._unsorted:
+                conn.execute("SET enable_sort = off")
+                self._unsorted.add(conn)
+            with conn.cursor(row_factory=rows) as curs:
+                curs.execute(statement, params, prepare=True)
+                return curs.fetchall()
 
     def _notifications(
         self, start: int | None, limit: int, stop: int | None, topics: Sequence[str], inclusive_of_start: bool
-    ) -> tuple[Composed, list[Any]]:
-        where = [SQL("e.notification_id <= (SELECT id FROM horizon)")]
-        params: list[Any] = []
-        if start is not None:
-            where.append(SQL("e.notification_id >= %s" if inclusive_of_start else "e.notification_id > %s"))
-            params.append(start)
-        if stop is not None:
-            where.append(SQL("e.notification_id <= %s"))
-            params.append(stop)
+    ) -> tuple[bytes, list[Any]]:
+        params: list[Any] = [p for p in (start, stop) if p is not None]
         if topics:
-            where.append(SQL("e.topic = ANY(%s)"))
             params.append(list(topics))
         params.append(limit)
+        shape = (start is not None, inclusive_of_start, stop is not None, bool(topics))
+        statement = self._page_statements.get(shape)
+        if statement is None:  # rendered once per shape: composing it cost more than the read
+            statement = self._page_statements[shape] = self._page_statement(*shape)
+        return statement, params
+
+    def _page_statement(self, start: bool, inclusive_of_start: bool, stop: bool, topics: bool) -> bytes:
+        where = [SQL("e.notification_id <= (SELECT id FROM horizon)")]
+        if start:
+            where.append(SQL("e.notification_id >= %s" if inclusive_of_start else "e.notification_id > %s"))
+        if stop:
+            where.append(SQL("e.notification_id <= %s"))
+        if topics:
+            where.append(SQL("e.topic = ANY(%s)"))
         statement = self.horizon + SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id"
             " FROM {t} AS e WHERE {where} ORDER BY e.notification_id LIMIT %s"
         ).format(t=self.table, where=SQL(" AND ").join(where))
-        return statement, params
+        return statement.as_bytes(None)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def max_notification_id(self) -> int | None:
         """The last position a reader can see now: never one with an unfinished append below."""
-        statement = self.horizon + SQL(
-            "SELECT max(e.notification_id) AS max FROM {t} AS e"
-            " WHERE e.notification_id <= (SELECT id FROM horizon)"
-        ).format(t=self.table)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, prepare=True)
+            curs.execute(self.head_statement, prepare=True)
             row = curs.fetchone()
             return row["max"] if row else None
 
