@@ -185,17 +185,28 @@ def lenient(raw: Any) -> dict[str, MetricBlocking]:
 
 
 def option_after(previous: Any, evt: MetricBlockingChanged) -> str:
-    """The stored option's value after ``evt``, from its value before (what views fold)."""
-    state = _RENDERED.get(previous) if isinstance(previous, str) else None
-    after = with_entry(lenient(previous) if state is None else state, entry_of(evt))
-    rendered = render_option(after)
+    """The stored option's value after ``evt``, from its value before (what views fold). Only
+    the changed entry is rendered: the others' JSON is kept from the value before."""
+    cached = _RENDERED.get(previous) if isinstance(previous, str) else None
+    if cached is None:
+        state = lenient(previous)
+        pieces = {mri: _entry_json(b) for mri, b in state.items()}
+    else:
+        state, pieces = cached
+    entry = entry_of(evt)
+    after, pieces = with_entry(state, entry), dict(pieces)
+    if entry.is_empty():  # as ``with_entry`` does: in its place, new metrics last, empty ones gone
+        pieces.pop(entry.metric_mri, None)
+    else:
+        pieces[entry.metric_mri] = _entry_json(entry)
+    rendered = "[" + ", ".join(pieces.values()) + "]"  # render_option(after)
     if len(_RENDERED) >= 4096:
         _RENDERED.clear()
-    _RENDERED[rendered] = after
+    _RENDERED[rendered] = (after, pieces)
     return rendered
 
 
-# Values ``option_after`` rendered, with the entries they render: a view folding a project's
-# metric events in a row parses none of the values it was handed (parse_option of what
-# render_option wrote gives back the same entries; the entries are never changed in place).
-_RENDERED: dict[str, dict[str, MetricBlocking]] = {}
+# Values ``option_after`` rendered, with the entries they render and each entry's JSON: a view
+# folding a project's metric events in a row parses none of the values it was handed (parse_option
+# of what render_option wrote gives back the same entries; the entries are never changed in place).
+_RENDERED: dict[str, tuple[dict[str, MetricBlocking], dict[str, str]]] = {}

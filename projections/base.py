@@ -129,6 +129,8 @@ class Projection:
     # Bump when handlers change what the view holds: `eventry migrate` then rebuilds it.
     version: ClassVar[int] = 1
     _handlers: ClassVar[dict[type[Event], Handler]]
+    # Per event class folded, its handler (None: not handled), found once along its MRO.
+    _resolved: ClassVar[dict[type[Event], Handler | None]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -138,6 +140,7 @@ class Projection:
                 for event_type in getattr(attr, "_handles", ()):
                     handlers[event_type] = attr
         cls._handlers = handlers
+        cls._resolved = {}
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
@@ -161,11 +164,22 @@ class Projection:
 
     def handle(self, view: View, recorded: Recorded) -> None:
         """Run the event's handler (it may only collect, for ``flush``)."""
-        for event_type in type(recorded.event).__mro__:
-            handler = self._handlers.get(event_type)
+        event_type = type(recorded.event)
+        try:
+            handler = self._resolved[event_type]
+        except KeyError:
+            handler = self._resolved[event_type] = self._handler_of(event_type)
+        if handler is not None:
+            handler(self, view, recorded)
+
+    @classmethod
+    def _handler_of(cls, event_type: type[Event]) -> Handler | None:
+        """The handler of the nearest class in ``event_type``'s MRO that has one."""
+        for base in event_type.__mro__:
+            handler = cls._handlers.get(base)
             if handler is not None:
-                handler(self, view, recorded)
-                return
+                return handler
+        return None
 
     def prepare(self, view: View, records: Sequence[Recorded]) -> None:
         """Before a batch is folded: load what its handlers will read (nothing, by default)."""

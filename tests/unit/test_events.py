@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import random
 
 import pytest
 
 import events
-from events import Meta
+from events import Meta, metrics
 from events.base import Event, event, from_payload, to_payload, upcaster
-from events.metrics import MetricTagsBlocked
+from events.metrics import (
+    MetricBlocked,
+    MetricTagsBlocked,
+    MetricUnblocked,
+    lenient,
+    option_after,
+    render_option,
+    with_entry,
+)
 
 
 def test_every_registered_event_has_its_own_versioned_topic() -> None:
@@ -150,3 +160,24 @@ def test_a_payload_given_away_becomes_the_event_and_is_read_as_one_kept() -> Non
     for normalized in ({**stored, "actor_label": None}, {**stored, "actor_type": ""}, {"actor_id": 7}):
         assert Meta.from_dict(dict(normalized), given=True) == Meta.from_dict(normalized)
     assert Meta.from_dict({**stored, "actor_label": None}, given=True).actor_label == ""
+
+
+def test_the_option_after_a_metric_event_renders_as_its_whole_state_would() -> None:
+    """``option_after`` renders only the entry that changed, the rest kept from the value
+    before: each value equals ``render_option`` of the entries, whether the value before was
+    rendered by it (cached), is a stored value it never saw, malformed, or absent."""
+    rng = random.Random(7)
+    for start in (None, '[{"metric_mri": "c:custom/m1@none", "is_blocked": true, "blocked_tags": []}]', "[1"):
+        value: object = start
+        for step in range(60):
+            mri, tags = (
+                f"c:custom/m{rng.randrange(5)}@none",
+                tuple(sorted(rng.sample("abc", rng.randrange(3)))),
+            )
+            kind = MetricBlocked if rng.random() < 0.5 else MetricUnblocked
+            evt = kind(1, 2, "web", mri, kind is MetricBlocked, tags)
+            expected = render_option(with_entry(lenient(value), metrics.entry_of(evt)))
+            if step % 7 == 0:
+                metrics._RENDERED.clear()  # a value it did not render itself
+            value = option_after(value, evt)
+            assert value == expected and json.loads(value) == json.loads(expected)

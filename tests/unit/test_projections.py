@@ -11,11 +11,11 @@ from uuid import uuid4
 import pytest
 
 from events import Event, Meta, Recorded
-from events.metrics import BlockedMetricsReset, MetricBlocked, MetricTagsBlocked
+from events.metrics import BlockedMetricsReset, MetricBlocked, MetricBlockingChanged, MetricTagsBlocked
 from events.organizations import ApiTokenCreated, OrganizationCreated
 from events.projects import ProjectCreated, ProjectOptionRemoved, ProjectOptionSet
 from infra.db import SqliteDatabase
-from projections import AuditLog, Directory, Projection, ProjectOptions, View, audit_log, directory
+from projections import AuditLog, Directory, Projection, ProjectOptions, View, audit_log, directory, on
 from projections import project_options as options_view
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -135,3 +135,45 @@ def test_option_values_round_trip_as_json(db: SqliteDatabase) -> None:
     for view in f.read():
         assert options_view.options(view, 1) == {"custom": value}
         assert json.loads(view.execute("SELECT value FROM {current}")[0][0]) == value
+
+
+def test_an_event_goes_to_the_handler_of_its_nearest_handled_class_every_time() -> None:
+    """Handlers are looked up once per event class (then remembered): the nearest class in
+    the event's MRO that has one wins, and an event no handler takes is left alone."""
+    calls: list[tuple[str, str]] = []
+
+    class Specific(Projection):
+        name = "specific"
+        tables: dict[str, str] = {}
+
+        @on(MetricBlockingChanged)
+        def _metric(self, view: View, rec: Recorded) -> None:
+            calls.append(("metric", type(rec.event).__name__))
+
+        @on(Event)
+        def _any(self, view: View, rec: Recorded) -> None:
+            calls.append(("any", type(rec.event).__name__))
+
+    class OnlyMetrics(Projection):  # the same metric handler, and none for other events
+        name = "only_metrics"
+        tables: dict[str, str] = {}
+        _metric = Specific._metric
+
+    def recorded(e: Event) -> Recorded:
+        return Recorded(uuid4(), 1, e, T0, TOKEN, 1)
+
+    blocked = recorded(MetricBlocked(1, 9, "web", "c:custom/a@none", True, ()))
+    reset = recorded(BlockedMetricsReset(1, 9, "web"))
+    for _ in range(2):
+        for projection in (Specific(), OnlyMetrics()):
+            for rec in (blocked, reset):
+                projection.handle(None, rec)  # type: ignore[arg-type]
+    assert (
+        calls
+        == [
+            ("metric", "MetricBlocked"),
+            ("any", "BlockedMetricsReset"),
+            ("metric", "MetricBlocked"),
+        ]
+        * 2
+    )
