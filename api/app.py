@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -34,8 +33,6 @@ from infra import collector, telemetry
 from infra.assemble import job_runner
 from infra.bootstrap import Services, bootstrap
 from infra.config import Settings
-
-LOGGER = logging.getLogger("eventry.http")
 
 
 def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
@@ -103,15 +100,7 @@ def _log_requests(app: Flask) -> None:
         endpoint = request.endpoint or "unknown"
         telemetry.observe_request(request.method, endpoint, response.status_code, elapsed)
         response.headers["X-Request-ID"] = request_id()
-        telemetry.log(
-            LOGGER,
-            logging.INFO,
-            "request",
-            method=request.method,
-            path=request.path,
-            status=response.status_code,
-            ms=round(elapsed * 1000, 2),
-            request_id=request_id(),
-            ip=request.remote_addr,
+        telemetry.log_request(
+            request.method, request.path, response.status_code, elapsed, request.remote_addr, request_id()
         )
         return response

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -40,7 +39,6 @@ IN_MEMORY_BUDGET = 256 * 1024 * 1024
 BODY_KEY = "eventry.body"  # where the scope carries the whole body to the app's thread
 BODY_TIMEOUT_DETAIL = "Request body not received in time"
 BODY_TOO_LARGE_DETAIL = "Request too large"
-LOGGER = logging.getLogger("eventry.http")  # the request log's, as api/app.py
 
 
 def body_deadline(declared_length: int | None) -> float:
@@ -157,17 +155,9 @@ def _no_body(receive: Receive) -> Receive:
 
 
 def _log_refusal(scope: Scope, status: int, started: float) -> None:
-    """The request's one log line, as the app writes it (api/app.py) for what reaches it."""
     client = scope.get("client") or ("", 0)
-    telemetry.log(
-        LOGGER,
-        logging.INFO,
-        "request",
-        method=scope.get("method"),
-        path=scope.get("path"),
-        status=status,
-        ms=round((time.perf_counter() - started) * 1000, 2),
-        ip=client[0],
+    telemetry.log_request(
+        scope.get("method"), scope.get("path"), status, time.perf_counter() - started, client[0]
     )
 
 

@@ -122,3 +122,25 @@ def gunicorn_logging(level: str = "INFO", as_json: bool = True) -> dict[str, Any
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
     logger.log(level, msg, extra={"fields": fields})
+
+
+HTTP_LOGGER = logging.getLogger("eventry.http")
+
+
+def log_request(
+    method: str | None, path: str | None, status: int, seconds: float, ip: str | None, request_id: str = ""
+) -> None:
+    """A request's one log line: written by the app (api/app.py), or by the event loop for a
+    body it refused before the app saw it (api/asgi.py), which has no request id yet."""
+    ids = {"request_id": request_id} if request_id else {}
+    log(
+        HTTP_LOGGER,
+        logging.INFO,
+        "request",
+        method=method,
+        path=path,
+        status=status,
+        ms=round(seconds * 1000, 2),
+        **ids,
+        ip=ip,
+    )
