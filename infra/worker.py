@@ -57,7 +57,7 @@ class Worker:
                 if self.conninfo and not self._lead():
                     self.stop.wait(1.0)
                     continue
-                batches = self._moved(self.engine.catch_up_all(self.names))
+                batches = self.engine.catch_up_all(self.names, moved=self._wake_readers)
                 if time.monotonic() >= self._next_retry:
                     self._next_retry = time.monotonic() + self.retry_interval
                     batches += self._moved(self.engine.retry_due(self.names))
@@ -83,13 +83,17 @@ class Worker:
         self._disconnect()
 
     def _moved(self, batches: int) -> int:
-        """After ``batches`` committed, wake the reads waiting for the views at once: this
-        process's, and on PostgreSQL every API process's. Returns ``batches``."""
+        """After ``batches`` committed, wake the reads waiting for the views. Returns ``batches``."""
         if batches:
-            self.engine.progress.notify()
-            if self._conn is not None:
-                self.engine.progress.send(self._conn)
+            self._wake_readers()
         return batches
+
+    def _wake_readers(self) -> None:
+        """Wake the reads waiting for the views at once: this process's, and on PostgreSQL
+        every API process's (called after each round of a catch-up, not only at its end)."""
+        self.engine.progress.notify()
+        if self._conn is not None:
+            self.engine.progress.send(self._conn)
 
     def _beat(self) -> None:
         """Tell /readyz this worker is alive; Redis being down must not stop the views."""

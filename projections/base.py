@@ -131,6 +131,7 @@ class Projection:
     _handlers: ClassVar[dict[type[Event], Handler]]
     # Per event class folded, its handler (None: not handled), found once along its MRO.
     _resolved: ClassVar[dict[type[Event], Handler | None]]
+    _handled: ClassVar[tuple[type[Event], ...]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -141,6 +142,7 @@ class Projection:
                     handlers[event_type] = attr
         cls._handlers = handlers
         cls._resolved = {}
+        cls._handled = tuple(handlers)
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
@@ -148,6 +150,12 @@ class Projection:
         from, a handled type."""
         handled = tuple(cls._handlers)
         return tuple(sorted(t for t, c in readable_topics().items() if issubclass(c, handled)))
+
+    @classmethod
+    def folds(cls, event: Event) -> bool:
+        """Whether ``event`` is one this view folds (what ``topics`` selects, once decoded):
+        a log read shared by several views gives each the events it folds."""
+        return isinstance(event, cls._handled)
 
     def apply(self, view: View, recorded: Recorded) -> None:
         """Apply one event completely (a fold of one)."""

@@ -146,6 +146,15 @@ def services(settings: Settings) -> Iterator[Services]:
 
 
 @pytest.fixture
+def idle(settings: Settings) -> Iterator[Services]:
+    """Migrated services with no projection worker: views move only when a test says so."""
+    migrate(settings)
+    svc = bootstrap(settings, create_tables=False)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
 def client(services: Services) -> FlaskClient:
     return create_app(services).test_client()
 

@@ -7,7 +7,6 @@ the caller's own write would answer from the stale view at once, and these tests
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,15 +19,6 @@ from infra.config import Settings
 from tests.conftest import Tenant, make_tenant, make_token
 
 LATE = 0.4  # seconds before the views catch up
-
-
-@pytest.fixture
-def idle(settings: Settings) -> Iterator[Services]:
-    """Services with no projection worker: views move only when a test says so."""
-    migrate(settings)
-    svc = bootstrap(settings, create_tables=False)
-    yield svc
-    svc.close()
 
 
 @pytest.fixture
