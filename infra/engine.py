@@ -163,12 +163,20 @@ class Engine:
         # wait looks again after the first delay, doubling up to the second.
         self.progress = progress or ProgressSignal()
         self.poll_delays = (0.001, 0.02)
+        self._topic_cache: dict[str, tuple[str, ...]] = {}
 
     def projection(self, name: str) -> Projection:
         try:
             return self.projections[name]
         except KeyError:
             raise UnknownProjection(name) from None
+
+    def _topics(self, name: str) -> tuple[str, ...]:
+        """The topics ``name`` folds (computed once: every round asks for them)."""
+        topics = self._topic_cache.get(name)
+        if topics is None:
+            topics = self._topic_cache[name] = self.projection(name).topics()
+        return topics
 
     def tables(self, name: str, generation: int) -> dict[str, str]:
         return {t: f"v_{name}_g{generation}_{t}" for t in self.projection(name).tables}
@@ -244,15 +252,36 @@ class Engine:
         """Apply one batch of up to a batch's events after ``position`` (up to ``head``, the
         log's head when not given) to ``generation``; returns the new position and how many
         events it parked. ``read``: that batch, read already (its ``after`` is ``position``)."""
-        projection = self.projection(name)
         if read is None:
             head = self.store.head() if head is None else head
             if head <= position:
                 return position, 0
-            read = self._read_batch(position, self.batch_size, projection.topics(), head)
+            read = self._read_batch(position, self.batch_size, self._topics(name), head)
+        blocked = parking.streams(tx, name, generation)
+        with self._applied(tx, name, generation, read, blocked, live, performed) as parked:
+            tx.write(
+                "UPDATE projection_state SET position = %s, updated_at = %s "
+                "WHERE name = %s AND generation = %s",
+                (read.end, _now(), name, generation),
+            )
+        return read.end, parked
+
+    @contextmanager
+    def _applied(
+        self,
+        tx: Tx,
+        name: str,
+        generation: int,
+        read: Read,
+        blocked: set[str],
+        live: bool,
+        performed: list[Any] | None,
+    ) -> Iterator[int]:
+        """Fold ``read`` into ``generation`` of ``name`` inside a savepoint; what the block
+        writes (the position) travels in the round trip that ends it. Yields how many events
+        were parked: those of ``blocked`` streams, and each that a handler raised on."""
         records = read.records
         tables = self.tables(name, generation)
-        blocked = parking.streams(tx, name, generation)
         view = View(tx, tables)
         # The fast path: the whole batch at once, its writes pipelined. Only when a handler
         # (or a write it queued) fails is it redone event by event, so a bad event costs its
@@ -261,7 +290,7 @@ class Engine:
             with tx.pipelined():
                 tx.write("SAVEPOINT eventry_batch")
                 self._fold(
-                    projection,
+                    self.projection(name),
                     view,
                     [r for r in records if str(r.stream) not in blocked] if blocked else records,
                 )
@@ -274,7 +303,6 @@ class Engine:
             tx.execute("ROLLBACK TO SAVEPOINT eventry_batch")
             view = View(tx, tables)
             parked = self._apply_each(tx, name, view, records, set(blocked))
-        new_position = read.end
         with tx.pipelined():
             tx.write("RELEASE SAVEPOINT eventry_batch")
             if parked:
@@ -283,12 +311,7 @@ class Engine:
                 self._perform(name, view)
                 if performed is not None:
                     performed.extend(view.effects)
-            tx.write(
-                "UPDATE projection_state SET position = %s, updated_at = %s "
-                "WHERE name = %s AND generation = %s",
-                (new_position, _now(), name, generation),
-            )
-        return new_position, len(parked)
+            yield len(parked)
 
     @staticmethod
     def _fold(projection: Projection, view: View, records: Sequence[Record]) -> None:
@@ -463,18 +486,74 @@ class Engine:
         batches = 0
         while behind:
             after = min(behind.values())
-            topics = sorted({t for name in behind for t in self.projection(name).topics()})
+            topics = sorted({t for name in behind for t in self._topics(name)})
             read = self._read_batch(after, self.batch_size, topics, head)
             reached = {name: at for name, at in behind.items() if at < read.end}
             behind = {name: at for name, at in behind.items() if at >= read.end}
             given = {name: self._given(name, at, read) for name, at in reached.items()}
             idle = [name for name, part in given.items() if not part.records]
-            if idle:
-                self._skip(idle, read.end)
             busy = {name: part for name, part in given.items() if part.records}
-            self._fold_each(busy, head)
+            try:
+                moved = self._fold_together(busy, idle, read.end)
+            except Exception as exc:
+                # Alone, each view's failure is its own (a Redis outage in relay_configs' cache
+                # writes, a view not migrated): the round is redone view by view.
+                log(LOGGER, logging.WARNING, "round redone view by view", error=repr(exc))
+                if idle:
+                    self._skip(idle, read.end)
+                moved = busy
+            self._fold_each(moved, head)
             batches += len(reached)
         return batches
+
+    def _fold_together(self, busy: dict[str, Read], idle: list[str], end: int) -> dict[str, Read]:
+        """The round's batches in one transaction: the busy views' state rows locked and their
+        parked streams read in one statement, each view folded in its own savepoint (a bad
+        event parks as in a batch of its own), every position moved in one statement. Returns
+        the views another process moved meanwhile (each takes a batch of its own after)."""
+        performed: dict[str, list[Any]] = {name: [] for name in busy}
+        parked = 0
+        with _collector_paused(), self.db.transaction() as tx:
+            states = self._lock_many(tx, list(busy))
+            moved = {name for name, read in busy.items() if states[name][1] != read.after}
+            for name, read in busy.items():
+                if name not in moved:
+                    generation, _, blocked = states[name]
+                    with self._applied(tx, name, generation, read, blocked, True, performed[name]) as n:
+                        parked += n
+            with tx.pipelined():
+                self._move(tx, [name for name in [*busy, *idle] if name not in moved], end)
+        for name in [*busy, *idle]:
+            if name not in moved:
+                self._moved_to(name, end)
+        for name, effects in performed.items():
+            self._repeat(name, effects)
+        if parked:
+            self._refresh_parked()
+        return {name: busy[name] for name in moved}
+
+    def _lock_many(self, tx: Tx, names: list[str]) -> dict[str, tuple[int, int, set[str]]]:
+        """Per view: its active generation and position, locked against other batches until
+        commit (in name order: two rounds never wait on each other), and its parked streams."""
+        if not names:
+            return {}
+        lock = " FOR UPDATE OF s" if tx.dialect == "postgres" else ""
+        rows = tx.execute(
+            "SELECT s.name, s.generation, s.position, p.stream FROM projection_state s "
+            "LEFT JOIN (SELECT DISTINCT name, generation, stream FROM projection_parked) p "
+            "ON p.name = s.name AND p.generation = s.generation "
+            f"WHERE s.active = 1 AND s.name IN ({', '.join(['%s'] * len(names))}) ORDER BY s.name{lock}",
+            sorted(names),
+        )
+        states: dict[str, tuple[int, int, set[str]]] = {}
+        for name, generation, position, stream in rows:
+            state = states.setdefault(name, (generation, position, set()))
+            if stream is not None:
+                state[2].add(stream)
+        missing = set(names) - states.keys()
+        if missing:
+            raise UnknownProjection(f"{sorted(missing)} have no state: run `eventry migrate` first")
+        return states
 
     def _given(self, name: str, at: int, read: Read) -> Read:
         """The part of a shared ``read`` that view ``name``, at position ``at``, folds."""
@@ -486,7 +565,7 @@ class Engine:
             if record.position <= at:
                 continue
             if isinstance(record, Undecodable):
-                topics = topics or set(projection.topics())
+                topics = topics or set(self._topics(name))
                 if record.topic not in topics:
                     continue
             elif not projection.folds(record.event):
@@ -495,18 +574,23 @@ class Engine:
         return Read(at, records, read.end)
 
     def _skip(self, names: list[str], end: int) -> None:
-        """Move views that have nothing to fold up to ``end`` (never back: another process may
-        have moved one further). No lock is needed for it: whatever a batch elsewhere applies,
-        none of these views folds an event below ``end`` that it has not applied."""
-        marks = ", ".join(["%s"] * len(names))
+        """Move views that have nothing to fold up to ``end``, in a transaction of their own."""
         with self.db.transaction() as tx:
-            tx.execute(
-                "UPDATE projection_state SET position = CASE WHEN position < %s THEN %s ELSE position "
-                f"END, updated_at = %s WHERE active = 1 AND name IN ({marks})",
-                (end, end, _now(), *sorted(names)),
-            )
+            self._move(tx, names, end)
         for name in names:
             self._moved_to(name, end)
+
+    @staticmethod
+    def _move(tx: Tx, names: list[str], end: int) -> None:
+        """Move views to ``end``, never back (another process may have moved one further).
+        Views that fold nothing below ``end`` need no lock for it: whatever a batch elsewhere
+        applies, none of them folds an event below ``end`` that it has not applied."""
+        if names:
+            tx.write(
+                "UPDATE projection_state SET position = CASE WHEN position < %s THEN %s ELSE position "
+                f"END, updated_at = %s WHERE active = 1 AND name IN ({', '.join(['%s'] * len(names))})",
+                (end, end, _now(), *sorted(names)),
+            )
 
     def _fold_each(self, busy: dict[str, Read], head: int) -> None:
         """Each view's batch in its own transaction. One view's failure holds no other back:
@@ -678,7 +762,7 @@ class Engine:
         live view keeps serving), larger than catch-up's (a batch's fixed cost is paid less
         often); each batch is read and decoded by a thread while the one before is folded and
         written (the database works on one while this process works on the other)."""
-        topics, position = self.projection(name).topics(), 0
+        topics, position = self._topics(name), 0
         # The first batch is a catch-up batch: nothing else runs while it is read.
         limits = itertools.chain([self.batch_size], itertools.repeat(self.batch_size * REBUILD_BATCHES))
         with ThreadPoolExecutor(1, thread_name_prefix="eventry-replay") as reader:

@@ -57,33 +57,37 @@ def with_views(svc: Services, *extra: type[Projection], batch_size: int = 500) -
     return engine
 
 
-def spy(engine: Engine, method: str) -> list[Any]:
-    """Record the arguments of each call of ``engine``'s ``method`` (the call still happens)."""
+def spy(engine: object, method: str) -> list[Any]:
+    """Record the arguments of each call of ``engine``'s ``method`` (the call still happens):
+    positional ones, then a dict of the named ones."""
     calls: list[Any] = []
     real = getattr(engine, method)
 
-    def recording(*args: Any) -> Any:
-        calls.append(args)
-        return real(*args)
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        calls.append((*args, kwargs))
+        return real(*args, **kwargs)
 
     setattr(engine, method, recording)
     return calls
 
 
-def test_one_read_serves_every_view_and_only_the_views_that_fold_an_event_open_a_batch(
+def test_one_read_and_one_transaction_serve_every_view_and_only_views_that_fold_an_event_fold(
     svc: Services,
 ) -> None:
     t = make_tenant(svc)
     svc.engine.catch_up_all()
     position = svc.dispatch(BlockMetric(t.project_id, "c:custom/shared@none")).position
     reads = spy(svc.engine, "_read_batch")
-    batches = spy(svc.engine, "catch_up")
+    folds = spy(svc.engine, "_applied")
+    transactions = spy(svc.db, "transaction")
     assert svc.engine.catch_up_all() == len(PROJECTIONS)  # one batch for each view behind
     assert len(reads) == 1
     [written] = svc.store.read_log(position - 1, 1)
     folding = {p.name for p in PROJECTIONS if p.folds(written.event)}
     assert {"project_options", "relay_configs", "audit_log", "org_events"} <= folding
-    assert {name for name, *_ in batches} == folding
+    assert {name for _, name, *_ in folds} == folding
+    writing = [t for t in transactions if t[-1].get("write", True)]
+    assert len(writing) == 1  # every view's batch and position in one transaction
     assert set(svc.engine.positions().values()) == {position}
 
 
@@ -150,3 +154,22 @@ def test_the_events_a_round_shares_come_out_of_it_as_they_were_read(svc: Service
     as_read = [r for read in shared for r in read.records]
     assert len(as_read) == svc.store.head()
     assert as_read == svc.store.read_log(0, len(as_read))  # decoded afresh: equal in every field
+
+
+def test_a_view_another_process_moved_during_the_round_is_folded_once(svc: Services) -> None:
+    t = make_tenant(svc)
+    svc.engine.catch_up_all()
+    head = svc.dispatch(BlockMetric(t.project_id, "c:custom/raced@none")).position
+    other = Engine(svc.db, svc.store)  # another process's engine, same database
+    real = svc.engine._lock_many
+
+    def after_the_other(tx: Any, names: list[str]) -> Any:
+        other.catch_up_all(["project_options"])  # it commits first: the round finds it moved
+        return real(tx, names)
+
+    svc.engine._lock_many = after_the_other  # type: ignore[method-assign]
+    svc.engine.catch_up_all()
+    assert set(svc.engine.positions().values()) == {head}
+    before = svc.engine.dump("project_options")
+    svc.engine.rebuild("project_options")
+    assert svc.engine.dump("project_options") == before  # applied once, as a rebuild does
