@@ -276,35 +276,26 @@ class Engine:
         blocked: set[str],
         live: bool,
         performed: list[Any] | None,
+        guarded: bool = True,
     ) -> Iterator[int]:
-        """Fold ``read`` into ``generation`` of ``name`` inside a savepoint; what the block
-        writes (the position) travels in the round trip that ends it. Yields how many events
-        were parked: those of ``blocked`` streams, and each that a handler raised on."""
+        """Fold ``read`` into ``generation`` of ``name``; what the block writes (the position)
+        travels in the round trip that ends it. Yields how many events were parked: those of
+        ``blocked`` streams, and (``guarded``) each that a handler raised on. Unguarded, a
+        handler's error is raised: the caller rolls back and redoes the batch guarded."""
         records = read.records
-        tables = self.tables(name, generation)
-        view = View(tx, tables)
-        # The fast path: the whole batch at once, its writes pipelined. Only when a handler
-        # (or a write it queued) fails is it redone event by event, so a bad event costs its
-        # batch a replay and nothing else.
-        try:
+        view = View(tx, self.tables(name, generation))
+        parked: list[tuple[Record, str | None]] = (
+            [(r, None) for r in records if str(r.stream) in blocked] if blocked else []
+        )
+        folded = [r for r in records if str(r.stream) not in blocked] if blocked else records
+        if guarded:
+            view, parked = self._guarded_fold(tx, name, view, records, folded, parked, blocked)
+        else:
             with tx.pipelined():
-                tx.write("SAVEPOINT eventry_batch")
-                self._fold(
-                    self.projection(name),
-                    view,
-                    [r for r in records if str(r.stream) not in blocked] if blocked else records,
-                )
-            parked: list[tuple[Record, str | None]] = (
-                [(r, None) for r in records if str(r.stream) in blocked] if blocked else []
-            )
-        except Exception as exc:
-            if transient(exc):
-                raise
-            tx.execute("ROLLBACK TO SAVEPOINT eventry_batch")
-            view = View(tx, tables)
-            parked = self._apply_each(tx, name, view, records, set(blocked))
+                self._fold(self.projection(name), view, folded)
         with tx.pipelined():
-            tx.write("RELEASE SAVEPOINT eventry_batch")
+            if guarded:
+                tx.write("RELEASE SAVEPOINT eventry_batch")
             if parked:
                 self._park(tx, name, generation, parked)
             if live:
@@ -312,6 +303,32 @@ class Engine:
                 if performed is not None:
                     performed.extend(view.effects)
             yield len(parked)
+
+    def _guarded_fold(
+        self,
+        tx: Tx,
+        name: str,
+        view: View,
+        records: list[Record],
+        folded: list[Record],
+        parked: list[tuple[Record, str | None]],
+        blocked: set[str],
+    ) -> tuple[View, list[tuple[Record, str | None]]]:
+        """The fast path: the whole batch at once in a savepoint, its writes pipelined. Only
+        when a handler (or a write it queued) fails is it redone event by event, so a bad
+        event costs its batch a replay and nothing else. Returns the view folded into and
+        what to park."""
+        try:
+            with tx.pipelined():
+                tx.write("SAVEPOINT eventry_batch")
+                self._fold(self.projection(name), view, folded)
+            return view, parked
+        except Exception as exc:
+            if transient(exc):
+                raise
+            tx.execute("ROLLBACK TO SAVEPOINT eventry_batch")
+            view = View(tx, view.tables)
+            return view, self._apply_each(tx, name, view, records, set(blocked))
 
     @staticmethod
     def _fold(projection: Projection, view: View, records: Sequence[Record]) -> None:
@@ -458,7 +475,7 @@ class Engine:
         batches = 0
         while True:
             head = self.store.head()
-            behind = self._behind(names, head)
+            behind = self._behind(names, head, look=not batches)
             if not behind:
                 if head >= until or time.monotonic() > deadline:
                     return batches
@@ -468,13 +485,17 @@ class Engine:
             if moved is not None:
                 moved()
 
-    def _behind(self, names: list[str], head: int) -> dict[str, int]:
-        """The named views not yet at ``head``, with their positions; no query when this
-        process saw them there."""
+    def _behind(self, names: list[str], head: int, look: bool) -> dict[str, int]:
+        """The named views not yet at ``head``, with their positions: no query when this
+        process saw them all there; else read when ``look`` (a catch-up's first round), or as
+        this process last saw them. Another process may have moved a view further since: a
+        batch finds that out when it locks the view's row and reads again, and views given
+        nothing only move forward, so a position seen here is never applied twice."""
         if all(self._reached.get(name, 0) >= head for name in names):
             return {}
-        positions = self.positions(names)
-        return {name: positions.get(name, 0) for name in names if positions.get(name, 0) < head}
+        if look or any(name not in self._reached for name in names):
+            self.positions(names)
+        return {name: at for name in names if (at := self._reached.get(name, 0)) < head}
 
     def _round(self, behind: dict[str, int], head: int) -> int:
         """One batch for each view in ``behind`` (name -> position). The log is read once for
@@ -508,9 +529,10 @@ class Engine:
 
     def _fold_together(self, busy: dict[str, Read], idle: list[str], end: int) -> dict[str, Read]:
         """The round's batches in one transaction: the busy views' state rows locked and their
-        parked streams read in one statement, each view folded in its own savepoint (a bad
-        event parks as in a batch of its own), every position moved in one statement. Returns
-        the views another process moved meanwhile (each takes a batch of its own after)."""
+        parked streams read in one statement, each view folded, every position moved in one
+        statement. No savepoints: a handler's error rolls the round back, and the caller redoes
+        it view by view, where a bad event is parked. Returns the views another process moved
+        meanwhile (each takes a batch of its own after)."""
         performed: dict[str, list[Any]] = {name: [] for name in busy}
         parked = 0
         with _collector_paused(), self.db.transaction() as tx:
@@ -519,7 +541,9 @@ class Engine:
             for name, read in busy.items():
                 if name not in moved:
                     generation, _, blocked = states[name]
-                    with self._applied(tx, name, generation, read, blocked, True, performed[name]) as n:
+                    with self._applied(
+                        tx, name, generation, read, blocked, True, performed[name], guarded=False
+                    ) as n:
                         parked += n
             with tx.pipelined():
                 self._move(tx, [name for name in [*busy, *idle] if name not in moved], end)
