@@ -321,3 +321,19 @@ def test_a_page_of_the_log_walks_the_position_index_on_a_table_never_analyzed(
     plan = "\n".join(row[0] for row in recorder._page(b"EXPLAIN " + statement, params, tuple_row))
     assert "Index Scan using" in plan and "notification_id_idx on" in plan, plan
     assert "Sort" not in plan and "Bitmap" not in plan, plan
+
+
+def test_the_states_of_the_log_are_compressed_by_lz4_where_the_server_has_it(
+    recorder: OrderedCommitRecorder, writer: psycopg.Connection[Any]
+) -> None:
+    try:
+        writer.execute("CREATE TEMPORARY TABLE lz4_probe (b bytea COMPRESSION lz4)")
+    except psycopg.errors.FeatureNotSupported:
+        pytest.skip("this PostgreSQL is built without lz4: the log keeps pglz")
+    large = StoredEvent(uuid4(), 1, "t", os.urandom(64) * 40_000)  # 2.5 MB, compressible
+    recorder.insert_events([large])
+    row = writer.execute(
+        SQL("SELECT pg_column_compression(state) AS method FROM {} WHERE originator_id = %s").format(recorder.table),
+        (large.originator_id,),
+    ).fetchone()
+    assert row == {"method": "lz4"}
