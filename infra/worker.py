@@ -22,6 +22,8 @@ from infra.preflight import not_migrated
 from infra.telemetry import log
 
 LOGGER = logging.getLogger("eventry.worker")
+# The longest an idle worker on PostgreSQL waits between polls (NOTIFY wakes it at once).
+IDLE_POLL_CAP = 0.5
 
 
 class Worker:
@@ -46,6 +48,7 @@ class Worker:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
+        self._idle = 0  # polls in a row that found nothing (see _sleep)
 
     def notify(self, position: int = 0) -> None:
         self.wake.set()
@@ -63,7 +66,9 @@ class Worker:
                     batches += self._moved(self.engine.retry_due(self.names))
                 failures = 0
                 self._beat()
-                if not batches:
+                if batches:
+                    self._idle = 0
+                else:
                     self._sleep()
             except Exception as exc:  # keep following; a bad batch was rolled back whole
                 failures += 1
@@ -126,8 +131,11 @@ class Worker:
 
     def _sleep(self) -> None:
         if self._conn is not None:
-            for _ in self._conn.notifies(timeout=self.poll_interval, stop_after=1):
-                pass
+            # Every append NOTIFYs: polling is only the fallback, so an idle worker polls ever
+            # less often (the interval doubling up to IDLE_POLL_CAP; a wake-up resets it).
+            timeout = min(self.poll_interval * 2**self._idle, max(IDLE_POLL_CAP, self.poll_interval))
+            woken = any(True for _ in self._conn.notifies(timeout=timeout, stop_after=1))
+            self._idle = 0 if woken else self._idle + 1
             return
         self.wake.wait(self.poll_interval)
         self.wake.clear()

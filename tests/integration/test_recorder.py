@@ -333,7 +333,9 @@ def test_the_states_of_the_log_are_compressed_by_lz4_where_the_server_has_it(
     large = StoredEvent(uuid4(), 1, "t", os.urandom(64) * 40_000)  # 2.5 MB, compressible
     recorder.insert_events([large])
     row = writer.execute(
-        SQL("SELECT pg_column_compression(state) AS method FROM {} WHERE originator_id = %s").format(recorder.table),
+        SQL("SELECT pg_column_compression(state) AS method FROM {} WHERE originator_id = %s").format(
+            recorder.table
+        ),
         (large.originator_id,),
     ).fetchone()
     assert row == {"method": "lz4"}

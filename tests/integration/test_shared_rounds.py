@@ -5,6 +5,7 @@ views share come out of a round as they were read."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -15,7 +16,8 @@ from api.app import create_app
 from commands.metrics import BlockMetric
 from events import Recorded
 from events.metrics import MetricBlockingChanged
-from infra.bootstrap import Services
+from infra.bootstrap import Services, bootstrap, migrate
+from infra.config import Settings
 from infra.engine import Engine, Read
 from projections import PROJECTIONS, Projection, View, on
 from tests.conftest import make_tenant
@@ -173,3 +175,22 @@ def test_a_view_another_process_moved_during_the_round_is_folded_once(svc: Servi
     before = svc.engine.dump("project_options")
     svc.engine.rebuild("project_options")
     assert svc.engine.dump("project_options") == before  # applied once, as a rebuild does
+
+
+def test_an_idle_worker_on_postgresql_polls_ever_less_often_and_a_write_still_wakes_it(
+    pg_settings: Settings,
+) -> None:
+    """Appends NOTIFY the worker; its poll is a fallback that backs off while nothing happens
+    (at most every IDLE_POLL_CAP seconds, against every 50 ms before)."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    try:
+        t = make_tenant(svc)
+        heads = spy(svc.store, "head")
+        svc.start_worker()
+        time.sleep(1.5)  # idle: 30 polls at the configured interval, a handful backing off
+        assert len(heads) < 12, len(heads)
+        position = svc.dispatch(BlockMetric(t.project_id, "c:custom/wake@none")).position
+        assert svc.engine.wait(position, timeout=10)
+    finally:
+        svc.close()
