@@ -37,7 +37,7 @@ def encode(doc: dict[str, Any]) -> str:
 
 
 def _laid_out(raw: bytes) -> bool:
-    return raw[_CONFIG_AT - len(_CONFIG_OPENS) : _CONFIG_AT] == _CONFIG_OPENS and raw.startswith(_HEAD)
+    return raw.startswith(_HEAD) and raw.startswith(_CONFIG_OPENS, _CONFIG_AT - len(_CONFIG_OPENS))
 
 
 def is_disabled(raw: bytes) -> bool:
