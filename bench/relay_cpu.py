@@ -1,6 +1,7 @@
 """CPU per request of ``POST /api/0/relays/projectconfigs/?version=3`` (100 keys, warm cache)
-inside one process: eventry's WSGI app and the baseline's (``bench/baseline_mget.py``) called in
-turn on prepared requests, each request's ``time.process_time()`` counted. No server, no
+inside one process: eventry's WSGI app and the baseline's (``bench/baseline_mget.py``) called
+alternately, request by request, on prepared requests, each request's ``time.process_time()``
+counted; the figures are the mean of the best round of each side, and the medians of all. No server, no
 network but Redis': what the HTTP benchmark (``bench/relay_configs.py``) cannot tell apart on a
 shared machine, the app's own cost, side by side in one run.
 
@@ -97,48 +98,55 @@ def child() -> None:
             for _ in range(count)
         ]
 
-    def run(wsgi: Callable[..., Iterable[bytes]], environs: list[dict[str, Any]]) -> list[float]:
-        costs = []
-        statuses: list[str] = []
-        start_response = lambda status, headers, exc_info=None: statuses.append(status)
-        for environ in environs:
-            began = time.process_time()
-            answer = wsgi(environ, start_response)
-            b"".join(answer)
-            if hasattr(answer, "close"):
-                answer.close()
-            costs.append(time.process_time() - began)
-        bad = [s for s in statuses if not s.startswith("200")]
-        assert not bad, bad[:3]
-        return costs
+    statuses: list[str] = []
 
-    sides = {
-        "eventry": (app, eventry_environs),
-        "baseline": (baseline_app, baseline_environs),
-    }
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    def cost(wsgi: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> float:
+        began = time.process_time()
+        answer = wsgi(environ, start_response)
+        b"".join(answer)
+        if hasattr(answer, "close"):
+            answer.close()
+        return time.process_time() - began
+
+    sides = {"eventry": (app, eventry_environs), "baseline": (baseline_app, baseline_environs)}
     for wsgi, make in sides.values():  # warm: pools open, code paths run
-        run(wsgi, make(50))
-    per_round: dict[str, list[float]] = {name: [] for name in sides}
+        for environ in make(50):
+            cost(wsgi, environ)
+    # Requests alternate between the two apps, so that whatever else the machine runs falls on both.
+    costs: dict[str, list[list[float]]] = {name: [] for name in sides}
     for n in range(job["rounds"]):
-        order = list(sides) if n % 2 == 0 else list(reversed(sides))
-        for name in order:
-            wsgi, make = sides[name]
-            environs = make(job["requests"])
-            if job["profile"] and n == 0:
-                import cProfile
+        prepared = {name: make(job["requests"]) for name, (_, make) in sides.items()}
+        for mine in costs.values():
+            mine.append([])
+        profile = None
+        if job["profile"] and n == 0:
+            import cProfile
 
-                with cProfile.Profile() as prof:
-                    costs = run(wsgi, environs)
-                prof.dump_stats(f"{job['profile']}.{name}")
-            else:
-                costs = run(wsgi, environs)
-            per_round[name].append(statistics.mean(costs) * 1000)
-    best = {name: min(v) for name, v in per_round.items()}
+            profile = cProfile.Profile()
+        for i in range(job["requests"]):
+            for name, (wsgi, _) in sides.items():
+                if profile and name == "eventry":
+                    profile.enable()
+                costs[name][-1].append(cost(wsgi, prepared[name][i]))
+                if profile and name == "eventry":
+                    profile.disable()
+        if profile:
+            profile.dump_stats(job["profile"])
+    bad = [s for s in statuses if not s.startswith("200")]
+    assert not bad, bad[:3]
+    measured = costs if not job["profile"] else {k: v[1:] for k, v in costs.items()}
+    rounds = {name: [statistics.mean(r) * 1000 for r in v] for name, v in measured.items()}
+    medians = {name: statistics.median(c for r in v for c in r) * 1000 for name, v in measured.items()}
+    best = {name: min(v) for name, v in rounds.items()}
     print(
         json.dumps(
             {
                 "cpu_ms": best,
-                "rounds_ms": per_round,
+                "median_ms": medians,
+                "rounds_ms": rounds,
                 "extra_ms": best["eventry"] - best["baseline"],
                 "ratio": best["baseline"] / best["eventry"],
             }
@@ -158,13 +166,16 @@ def main() -> None:
         help="cProfile of each side's first round to FILE.eventry and FILE.baseline",
     )
     args = parser.parse_args()
-    result = measure(args.requests, args.rounds, args.profile and os.path.abspath(args.profile))
+    profile = args.profile and os.path.abspath(args.profile)
+    result = measure(args.requests, args.rounds + bool(profile), profile)
     best = result["cpu_ms"]
     print(
         f"relay_configs in-process CPU per request ({KEYS} keys, warm cache, best of {args.rounds} rounds "
         f"of {args.requests}): eventry {best['eventry']:.3f} ms, baseline {best['baseline']:.3f} ms, "
         f"extra {result['extra_ms']:.3f} ms, ratio {result['ratio']:.3f}"
     )
+    medians = result["median_ms"]
+    print(f"  medians: eventry {medians['eventry']:.3f} ms, baseline {medians['baseline']:.3f} ms")
     print(
         "  rounds (ms): " + json.dumps({k: [round(x, 3) for x in v] for k, v in result["rounds_ms"].items()})
     )

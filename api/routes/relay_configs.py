@@ -40,7 +40,14 @@ from projections.relay_document import (
     timestamp,
     with_features,
 )
-from projections.relay_encoding import compact, fetch_head, is_disabled, rev_of, spliced_parts
+from projections.relay_encoding import (
+    compact,
+    fetch_head,
+    is_disabled,
+    rev_of,
+    spliced_members,
+    spliced_parts,
+)
 
 bp = Blueprint("relay_configs", __name__)
 MAX_KEYS = 1000
@@ -191,21 +198,24 @@ def _revisions(data: dict[str, Any], public_keys: list[str]) -> dict[str, str]:
 
 def _stored(
     svc: Services, relay: AuthenticatedRelay, public_keys: list[str], no_cache: bool, full: bool
-) -> dict[str, bytes]:
-    """Documents (full or minimal) from Redis, the misses from the view (and put back into
-    Redis); 401 for a message seen before (its marker set in the same round trip)."""
+) -> list[bytes | None]:
+    """Each key's document (full or minimal) from Redis, the misses from the view (and put back
+    into Redis), in the keys' order (None: the view has none); 401 for a message seen before
+    (its marker set in the same round trip)."""
     cache = RelayConfigCache(svc.redis)
     claim = functools.partial(claim_command, marker=relay.replay_marker)
-    claimed, found = cache.read_after(claim, [] if no_cache else public_keys, full)
+    claimed, cached = cache.read_after(claim, [] if no_cache else public_keys, full)
     refuse_replay(claimed)
-    missing = [k for k in public_keys if k not in found]
-    if missing:
-        with svc.engine.read("relay_configs") as view:
-            from_view = relay_configs.documents(view, missing, full)
-        if from_view and not no_cache:
-            cache.fill(from_view, full)
-        found.update({k: doc.encode() for k, doc in from_view.items()})
-    return found
+    docs = cached or [None] * len(public_keys)  # (none read: ``noCache``, or no keys)
+    missing = [k for k, doc in zip(public_keys, docs, strict=True) if doc is None]
+    if not missing:
+        return docs
+    with svc.engine.read("relay_configs") as view:
+        from_view = relay_configs.documents(view, missing, full)
+    if from_view and not no_cache:
+        cache.fill(from_view, full)
+    found = {k: doc.encode() for k, doc in from_view.items()}
+    return [doc or found.get(k) for k, doc in zip(public_keys, docs, strict=True)]
 
 
 def _served(svc: Services, doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
@@ -228,32 +238,34 @@ def _by_key(
     the keys ``pending`` and those ``unchanged``."""
     stored = _stored(svc, relay, public_keys, bool(data.get("noCache")), full)
     revisions = _revisions(data, public_keys)
-    lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags(svc)
+    lagging = asynchronous and None in stored and _view_lags(svc)
     now = _now()
     sampling = SAMPLING_JSON if DYNAMIC_SAMPLING_FEATURE in svc.settings.features else None
     head = fetch_head(now.encode())
-    # Each member as ',"key":' and its pieces; the first comma becomes the opening brace.
-    members: list[bytes | memoryview] = []
-    add, extend = members.append, members.extend
+    names = _names(public_keys)
     pending: list[str] = []
     unchanged: list[str] = []
-    for public_key, name in zip(public_keys, _names(public_keys), strict=True):
-        raw = stored.get(public_key)
-        if raw is None:
-            # Unknown to the view: not yet projected (Relay asks again) or no such key.
-            if lagging:
-                pending.append(public_key)
-            else:
-                extend((name, DISABLED_JSON))
-            continue
-        if revisions and public_key in revisions and revisions[public_key] == _rev(raw):
-            unchanged.append(public_key)
-            continue
-        served = spliced_parts(raw, head, sampling)
-        if served is None:  # not in the stored layout (an older version cached it): the slow way
-            served = (compact(_served(svc, json.loads(raw), full, now)).encode(),)
-        add(name)
-        extend(served)
+    # Each member as ',"key":' and its pieces; the first comma becomes the opening brace.
+    members = None if revisions or sampling else spliced_members(names, stored, head)
+    if members is None:  # not every document found and laid out, or more to do: one by one
+        members = []
+        add, extend = members.append, members.extend
+        for public_key, name, raw in zip(public_keys, names, stored, strict=True):
+            if raw is None:
+                # Unknown to the view: not yet projected (Relay asks again) or no such key.
+                if lagging:
+                    pending.append(public_key)
+                else:
+                    extend((name, DISABLED_JSON))
+                continue
+            if revisions and public_key in revisions and revisions[public_key] == _rev(raw):
+                unchanged.append(public_key)
+                continue
+            served = spliced_parts(raw, head, sampling)
+            if served is None:  # not in the stored layout (an older version cached it): the slow way
+                served = (compact(_served(svc, json.loads(raw), full, now)).encode(),)
+            add(name)
+            extend(served)
     if members:
         members[0] = b"{" + members[0][1:]
     else:
@@ -265,8 +277,8 @@ def _by_key(
 def _names(public_keys: list[str]) -> list[bytes]:
     """Each key's member name after a comma, and a colon. Every real key is plain (its JSON is
     itself, quoted): one match checks them all."""
-    if _PLAIN_KEYS.fullmatch(",".join(public_keys)):
-        return [b',"%s":' % k.encode() for k in public_keys]
+    if _PLAIN_KEYS.fullmatch(",".join(public_keys)):  # then no key holds a NUL to split at
+        return (',"' + '":\0,"'.join(public_keys) + '":').encode().split(b"\0")
     return [b"," + compact(k).encode() + b":" for k in public_keys]
 
 
