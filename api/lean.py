@@ -100,16 +100,20 @@ def serve_first(app: Flask, routes: dict[str, LeanHandler], max_body: int) -> No
 def _ordinary(environ: dict[str, Any], max_body: int) -> LeanRequest | None:
     """The request's body and its parse when the request is ordinary (see the module's
     docstring), else None. The body read is put back for Flask either way."""
-    length = environ.get("CONTENT_LENGTH") or ""
-    if not (length.isdigit() and 0 < int(length) < max_body) or "HTTP_TRANSFER_ENCODING" in environ:
+    length = str(environ.get("CONTENT_LENGTH") or "")
+    if not (length.isascii() and length.isdigit() and 0 < int(length) < max_body):
+        return None
+    if "HTTP_TRANSFER_ENCODING" in environ:
         return None
     if "multipart" in environ.get("CONTENT_TYPE", "").lower():
         return None
     headers = [(k, v) for k, v in environ.items() if k.startswith("HTTP_") or k.startswith("CONTENT_")]
     if not all(isinstance(v, str) and k.isascii() and v.isascii() for k, v in headers):
         return None
-    stream = environ["wsgi.input"]
-    body = stream.read(int(length))
+    try:
+        body = environ["wsgi.input"].read(int(length))
+    except Exception:  # the client went away: what Flask makes of the stream is the answer
+        return None
     environ["wsgi.input"] = io.BytesIO(body)  # Flask reads what was sent, whoever answers
     if not isinstance(body, bytes) or len(body) != int(length):
         return None

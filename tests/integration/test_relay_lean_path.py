@@ -5,6 +5,7 @@ fetch), request log line and Prometheus observation, errors and handed-over requ
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 from werkzeug.test import Client, TestResponse
 
+from api.lean import _ordinary
 from infra.bootstrap import Services
 from infra.relay_cache import RelayConfigCache
 from tests.conftest import Tenant
@@ -164,3 +166,38 @@ def test_an_outage_after_the_marker_is_a_503_on_either_path(
 
     monkeypatch.setattr(RelayConfigCache, "read_after", down)
     both(client, caplog, post(internal, "version=3", payload(publicKeys=["a" * 32], fullConfig=True)))
+
+
+def test_only_ordinary_requests_take_the_lean_path() -> None:
+    """What ``api.lean`` leaves to Flask, the body put back for it to read."""
+
+    def environ(body: bytes = b'{"publicKeys": []}', **extra: str) -> dict[str, Any]:
+        return {
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/json",
+            "HTTP_X_SENTRY_RELAY_ID": "x",
+            **extra,
+        }
+
+    ordinary = environ()
+    call = _ordinary(ordinary, 1 << 20)
+    assert call is not None and call.data == {"publicKeys": []}
+    assert ordinary["wsgi.input"].read() == b'{"publicKeys": []}'
+    for odd in (
+        environ(CONTENT_LENGTH="\xb2"),  # a digit to str.isdigit, not to int()
+        environ(CONTENT_LENGTH=""),
+        environ(CONTENT_LENGTH="-1"),
+        environ(CONTENT_LENGTH=" 18"),
+        environ(CONTENT_LENGTH="19"),  # more than arrives
+        environ(b"x" * 64, CONTENT_LENGTH="64"),  # not JSON
+        environ(b'{"a": NaN}'),  # refused by the screen's parser
+        environ(b""),
+        environ(HTTP_TRANSFER_ENCODING="chunked"),
+        environ(CONTENT_TYPE="multipart/form-data; boundary=x"),
+        environ(HTTP_X_OTHER="caf\xe9"),
+    ):
+        sent = odd["wsgi.input"].getvalue()
+        assert _ordinary(odd, 1 << 20) is None, odd
+        assert odd["wsgi.input"].read() == sent
+    assert _ordinary(environ(), 10) is None  # as large as the app's collector pause, or larger
