@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import console, errors
+from api import console, errors, lean
 from api.context import request_id
 from api.routes import (
     audit,
@@ -56,6 +56,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         app.register_blueprint(module.bp, url_prefix="/api/0")
     console.register(app)  # the operator console's pages, under /console/ (not in the OpenAPI document)
     _log_requests(app)
+    # Relay's config fetch, the hottest route, answered before Flask's machinery when ordinary.
+    lean.serve_first(app, {relay_configs.PATH: relay_configs.lean_project_configs}, max_body=LARGE_BODY)
     _behind_proxies(app, services.settings.trusted_proxies)
     return app
 

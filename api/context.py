@@ -77,9 +77,13 @@ def services() -> Services:
 
 def request_id() -> str:
     if "request_id" not in g:
-        supplied = request.headers.get("X-Request-ID", "")
-        g.request_id = supplied[:64] if supplied.isprintable() and supplied else uuid.uuid4().hex
+        g.request_id = new_request_id(request.headers.get("X-Request-ID", ""))
     return str(g.request_id)
+
+
+def new_request_id(supplied: str) -> str:
+    """The request's id: the client's ``X-Request-ID`` when it is printable, else a fresh one."""
+    return supplied[:64] if supplied.isprintable() and supplied else uuid.uuid4().hex
 
 
 def principal() -> Principal:

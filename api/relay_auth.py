@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import g, request
+from flask import request
 from sentry_relay.auth import PublicKey
 
 from api.context import services
@@ -22,6 +22,7 @@ from api.errors import detail
 from api.screen import parsed_body
 from commands.relays import RelayState
 from events import streams
+from infra.bootstrap import Services
 
 MAX_AGE = 300  # Sentry's RelayAuthentication: unpack(body, signature, max_age=60 * 5)
 # sentry_relay refuses a signature dated more than 15 s ahead of the clock (measured on 0.10.1);
@@ -41,8 +42,7 @@ class AuthenticatedRelay:
     replay_marker: str = ""
 
 
-def relay_id_header() -> str:
-    raw = request.headers.get("X-Sentry-Relay-Id", "")
+def checked_relay_id(raw: str) -> str:
     try:
         uuid.UUID(raw)
     except ValueError:
@@ -50,11 +50,11 @@ def relay_id_header() -> str:
     return raw
 
 
-def registered_relay(relay_id: str) -> RelayState:
+def registered_relay(relay_id: str, svc: Services | None = None) -> RelayState:
     """The relay's state, read from its own stream (consistent, unlike a view), kept for the
     lookup caches' lifetime once it exists (infra/lookups.py): a relay's public key never
     changes once registered, and this process's own writes to relays drop the cache."""
-    svc = services()
+    svc = svc or services()
     state: RelayState | None = svc.lookups.relays.get(relay_id)
     if state is None:
         state = RelayState.fold(r.event for r in svc.store.read_stream(streams.relay(relay_id)))
@@ -63,8 +63,8 @@ def registered_relay(relay_id: str) -> RelayState:
     return state
 
 
-def is_internal(public_key: str, registered_internal: bool = False) -> bool:
-    return registered_internal or public_key in services().settings.internal_relays
+def is_internal(public_key: str, registered_internal: bool = False, svc: Services | None = None) -> bool:
+    return registered_internal or public_key in (svc or services()).settings.internal_relays
 
 
 def authenticate_relay(claim: bool = True) -> tuple[AuthenticatedRelay, Any]:
@@ -72,31 +72,37 @@ def authenticate_relay(claim: bool = True) -> tuple[AuthenticatedRelay, Any]:
     ``claim=False`` leaves marking the message as seen to the caller, who must do it (``claim``
     or ``claim_command``) and check it before answering anything but an error: a route can
     then send the marker in one round trip with its own reads."""
-    relay_id = relay_id_header()
-    signature = request.headers.get("X-Sentry-Relay-Signature")
+    svc = services()
+    body = request.get_data()
+    relay_id = request.headers.get("X-Sentry-Relay-Id", "")
+    relay = verified_relay(svc, relay_id, request.headers.get("X-Sentry-Relay-Signature"), body)
+    if claim:
+        refuse_replay(claim_command(svc.redis, relay.replay_marker))
+    try:
+        data = parsed_body(body) if body else {}  # the screen's parser: also past its size
+    except ValueError:
+        raise detail(400, "No valid json body") from None
+    return relay, data
+
+
+def verified_relay(svc: Services, relay_id: str, signature: str | None, body: bytes) -> AuthenticatedRelay:
+    """The relay that signed ``body`` (the values of ``X-Sentry-Relay-Id`` and
+    ``X-Sentry-Relay-Signature``), not yet marked as seen; 401 in Sentry's words otherwise,
+    checked in its order. No request context: ``api.lean`` calls it too."""
+    checked_relay_id(relay_id)
     if not signature:
         raise detail(401, "Missing relay signature")
-    svc = services()
-    state = registered_relay(relay_id)
+    state = registered_relay(relay_id, svc)
     if not state.exists:
         raise detail(401, "Unknown relay")
-    body = request.get_data()
     if not _parsed_key(state.public_key).verify(body, signature, max_age=MAX_AGE):
         raise detail(401, "Invalid relay signature")
     header = signed_header(signature)
     if header is None or not _dated_within_skew(header):
         raise detail(401, "Invalid relay signature")
     marker = replay_marker(state.public_key, header, body)
-    if claim:
-        refuse_replay(claim_command(svc.redis, marker))
-    try:
-        data = parsed_body(body) if body else {}  # the screen's parser: also past its size
-    except ValueError:
-        raise detail(400, "No valid json body") from None
-    internal = is_internal(state.public_key, state.internal)
-    relay = AuthenticatedRelay(relay_id, state.public_key, internal, marker)
-    g.relay = relay
-    return relay, data
+    internal = is_internal(state.public_key, state.internal, svc)
+    return AuthenticatedRelay(relay_id, state.public_key, internal, marker)
 
 
 @functools.lru_cache(maxsize=1024)

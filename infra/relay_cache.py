@@ -44,26 +44,30 @@ class RelayConfigCache:
 
     def read(self, public_keys: list[str], full: bool = True) -> dict[str, bytes]:
         """The stored bytes of the cached documents, by public key."""
+        return {k: v for k, v in zip(public_keys, self.values(public_keys, full), strict=True) if v}
+
+    def values(self, public_keys: list[str], full: bool = True) -> list[bytes | None]:
+        """The stored bytes of each key's cached document, in the keys' order (None: not cached)."""
         if not public_keys:
-            return {}
-        keys = [key(k, full) for k in public_keys]
+            return []
+        keys = _keys(public_keys, full)
         # A relay asks for up to 100 keys of any organizations, so they cannot share a hash
         # tag: in a Redis Cluster the MGET is split per slot, one pipeline per node.
         values = self.redis.mget_nonatomic(keys) if is_cluster(self.redis) else self.redis.mget(keys)
-        return _found(public_keys, values)
+        return _bytes(values)
 
     def read_after(
         self, command: Callable[[Any], Any], public_keys: list[str], full: bool = True
-    ) -> tuple[Any, dict[str, bytes]]:
-        """``command(client)``'s answer and ``read``'s, sent in one round trip (in a Redis
+    ) -> tuple[Any, list[bytes | None]]:
+        """``command(client)``'s answer and ``values``', sent in one round trip (in a Redis
         Cluster, whose MGET is split per slot: one after the other)."""
         if is_cluster(self.redis) or not public_keys:
-            return command(self.redis), self.read(public_keys, full)
+            return command(self.redis), self.values(public_keys, full)
         pipe = self.redis.pipeline(transaction=False)
         command(pipe)
-        pipe.mget([key(k, full) for k in public_keys])
+        pipe.mget(_keys(public_keys, full))
         answer, values = pipe.execute()
-        return answer, _found(public_keys, values)
+        return answer, _bytes(values)
 
     def fill(self, documents: dict[str, str], full: bool = True) -> None:
         """Read-through: put back what the view had, never over a newer write of the projection."""
@@ -73,6 +77,10 @@ class RelayConfigCache:
         pipe.execute()
 
 
-def _found(public_keys: list[str], values: list[Any]) -> dict[str, bytes]:
-    found = ((k, v) for k, v in zip(public_keys, values, strict=True) if v)
-    return {k: v.encode() if isinstance(v, str) else v for k, v in found}
+def _keys(public_keys: list[str], full: bool) -> list[str]:
+    prefix = key("", full)
+    return [prefix + k for k in public_keys]
+
+
+def _bytes(values: list[Any]) -> list[bytes | None]:
+    return [(v.encode() if isinstance(v, str) else v) or None for v in values]

@@ -11,7 +11,8 @@ unordered in JSON, so Relay reads the same document as if it had been encoded wh
 from __future__ import annotations
 
 import json
-from typing import Any
+from itertools import repeat
+from typing import Any, cast
 
 DISABLED = '{"disabled":true}'
 _HEAD = b'{"rev":"'
@@ -37,7 +38,7 @@ def encode(doc: dict[str, Any]) -> str:
 
 
 def _laid_out(raw: bytes) -> bool:
-    return raw[_CONFIG_AT - len(_CONFIG_OPENS) : _CONFIG_AT] == _CONFIG_OPENS and raw.startswith(_HEAD)
+    return raw.startswith(_HEAD) and raw.startswith(_CONFIG_OPENS, _CONFIG_AT - len(_CONFIG_OPENS))
 
 
 def is_disabled(raw: bytes) -> bool:
@@ -73,3 +74,24 @@ def spliced_parts(raw: bytes, head: bytes, sampling: bytes | None) -> Parts | No
     if sampling is None:
         return head, rest[1:]
     return head, rest[1:_CONFIG_AT], b'"sampling":', sampling, b",", rest[_CONFIG_AT:]
+
+
+def spliced_members(
+    names: list[bytes], docs: list[bytes | None], head: bytes
+) -> list[bytes | memoryview] | None:
+    """``names[i]`` followed by ``spliced_parts(docs[i], head, None)``, for every document, as
+    one list of pieces: a whole response's worth at once, without a call per document. None
+    unless every document is there and in the stored layout (the caller then goes one by one)."""
+    if None in docs:
+        return None
+    laid_out = cast(list[bytes], docs)
+    at = _CONFIG_AT - len(_CONFIG_OPENS)
+    if not all(map(bytes.startswith, laid_out, repeat(_HEAD))) or not all(
+        map(bytes.startswith, laid_out, repeat(_CONFIG_OPENS), repeat(at))
+    ):  # ``_laid_out`` of each
+        return None
+    count = len(laid_out)
+    pieces: list[bytes | memoryview] = [head] * (3 * count)
+    pieces[0::3] = names
+    pieces[2::3] = [memoryview(raw)[1:] for raw in laid_out]  # as ``spliced_parts`` cuts them
+    return pieces

@@ -19,9 +19,17 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from api.context import services
 from api.drf import BIGINT_MAX
 from api.errors import detail
+from api.lean import Handover, LeanRequest
 from api.openapi import RELAY, operation
-from api.relay_auth import AuthenticatedRelay, authenticate_relay, claim_command, refuse_replay
+from api.relay_auth import (
+    AuthenticatedRelay,
+    authenticate_relay,
+    claim_command,
+    refuse_replay,
+    verified_relay,
+)
 from api.response_fields import Body, ListOf, Map, Str, strings
+from infra.bootstrap import Services
 from infra.relay_cache import RelayConfigCache
 from projections import relay_configs
 from projections.relay_document import (
@@ -32,7 +40,14 @@ from projections.relay_document import (
     timestamp,
     with_features,
 )
-from projections.relay_encoding import compact, fetch_head, is_disabled, rev_of, spliced_parts
+from projections.relay_encoding import (
+    compact,
+    fetch_head,
+    is_disabled,
+    rev_of,
+    spliced_members,
+    spliced_parts,
+)
 
 bp = Blueprint("relay_configs", __name__)
 MAX_KEYS = 1000
@@ -79,6 +94,9 @@ CONFIG_VERSION = [
 ]
 
 
+PATH = "/api/0/relays/projectconfigs/"  # where api/app.py mounts this blueprint's route
+
+
 @bp.post("/relays/projectconfigs/")
 @bp.response(200, ProjectConfigs)
 @operation(
@@ -92,33 +110,61 @@ def project_configs() -> Any:
     # The message is marked as seen with the cache read (one round trip): nothing but an error
     # is answered before that marker is set (``_stored``, or below for version 1).
     relay, data = authenticate_relay(claim=False)
+    version = request.args.get("version", "1")
+    check_request(relay, version, data)
+    svc = services()
+    if version == "1":  # always the full config, without the quotas it leaves empty
+        project_ids = _id_list(data.get("projects"))
+        refuse_replay(claim_command(svc.redis, relay.replay_marker))
+        return jsonify(configs=_by_project(svc, project_ids))
+    body = configs_body(svc, relay, data, version == "3")
+    response: Response = current_app.response_class(body, mimetype="application/json")
+    return response
+
+
+LEAN_VERSIONS = {"version=2": "2", "version=3": "3"}  # query strings the lean handler takes
+
+
+def lean_project_configs(svc: Services, call: LeanRequest) -> bytes:
+    """The view's answer to an ordinary version 2 or 3 request, without Flask (``api.lean``):
+    the same steps from the same functions, after the input screen's parse of the body."""
+    version = LEAN_VERSIONS.get(call.query)
+    if version is None:
+        raise Handover
+    relay_id = call.header("HTTP_X_SENTRY_RELAY_ID") or ""
+    relay = verified_relay(svc, relay_id, call.header("HTTP_X_SENTRY_RELAY_SIGNATURE"), call.body)
+    check_request(relay, version, call.data)
+    return configs_body(svc, relay, call.data, version == "3")
+
+
+def check_request(relay: AuthenticatedRelay, version: str, data: Any) -> None:
+    """Sentry's refusals of a verified request, in its order."""
     if not relay.internal:  # Sentry serves configs to internal relays only, whatever is asked
         raise detail(403, "Relay unauthorized for config information")
-    version = request.args.get("version", "1")
     if version not in ("1", "2", "3"):
         raise detail(400, "Unsupported version, we only support versions 1 to 3.")
     if not isinstance(data, dict):
         raise detail(400, "No valid json body")
-    if version == "1":  # always the full config, without the quotas it leaves empty
-        project_ids = _id_list(data.get("projects"))
-        refuse_replay(claim_command(services().redis, relay.replay_marker))
-        return jsonify(configs=_by_project(project_ids))
+
+
+def configs_body(svc: Services, relay: AuthenticatedRelay, data: dict[str, Any], v3: bool) -> bytes:
+    """The answer to a version 2 or 3 request that passed ``check_request``; marks the message
+    as seen (401 if it was). No request context: ``api.lean`` calls it too."""
     public_keys = _key_list(data.get("publicKeys"))
     full = bool(data.get("fullConfig"))
     # Sentry's v3 path (a full config, cached) answers ``pending`` always; partial or
     # uncached fetches are handled as version 2, without it.
-    asynchronous = version == "3" and full and not data.get("noCache")
-    configs, pending, unchanged = _by_key(relay, public_keys, data, full, asynchronous)
+    asynchronous = v3 and full and not data.get("noCache")
+    configs, pending, unchanged = _by_key(svc, relay, public_keys, data, full, asynchronous)
     body = [b'{"configs":', *configs]
     if asynchronous:
         body += [b',"pending":', compact(pending).encode()]
     if unchanged:
         body += [b',"unchanged":', compact(unchanged).encode()]
-    if version == "3" and data.get("global"):
+    if v3 and data.get("global"):
         body.append(GLOBAL_MEMBERS)
     body.append(b"}")
-    response: Response = current_app.response_class(b"".join(body), mimetype="application/json")
-    return response
+    return b"".join(body)
 
 
 def _key_list(raw: Any) -> list[str]:
@@ -151,66 +197,77 @@ def _revisions(data: dict[str, Any], public_keys: list[str]) -> dict[str, str]:
 
 
 def _stored(
-    relay: AuthenticatedRelay, public_keys: list[str], no_cache: bool, full: bool
-) -> dict[str, bytes]:
-    """Documents (full or minimal) from Redis, the misses from the view (and put back into
-    Redis); 401 for a message seen before (its marker set in the same round trip)."""
-    svc = services()
+    svc: Services, relay: AuthenticatedRelay, public_keys: list[str], no_cache: bool, full: bool
+) -> list[bytes | None]:
+    """Each key's document (full or minimal) from Redis, the misses from the view (and put back
+    into Redis), in the keys' order (None: the view has none); 401 for a message seen before
+    (its marker set in the same round trip)."""
     cache = RelayConfigCache(svc.redis)
     claim = functools.partial(claim_command, marker=relay.replay_marker)
-    claimed, found = cache.read_after(claim, [] if no_cache else public_keys, full)
+    claimed, cached = cache.read_after(claim, [] if no_cache else public_keys, full)
     refuse_replay(claimed)
-    missing = [k for k in public_keys if k not in found]
-    if missing:
-        with svc.engine.read("relay_configs") as view:
-            from_view = relay_configs.documents(view, missing, full)
-        if from_view and not no_cache:
-            cache.fill(from_view, full)
-        found.update({k: doc.encode() for k, doc in from_view.items()})
-    return found
+    docs = cached or [None] * len(public_keys)  # (none read: ``noCache``, or no keys)
+    missing = [k for k, doc in zip(public_keys, docs, strict=True) if doc is None]
+    if not missing:
+        return docs
+    with svc.engine.read("relay_configs") as view:
+        from_view = relay_configs.documents(view, missing, full)
+    if from_view and not no_cache:
+        cache.fill(from_view, full)
+    found = {k: doc.encode() for k, doc in from_view.items()}
+    return [doc or found.get(k) for k, doc in zip(public_keys, docs, strict=True)]
 
 
-def _served(doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
+def _served(svc: Services, doc: dict[str, Any], full: bool, now: str) -> dict[str, Any]:
     """The stored (full) document as this fetch gets it."""
     if doc.get("disabled"):
         return doc
     doc["lastFetch"] = now
-    return with_features(doc if full else minimal(doc), services().settings.features)
+    return with_features(doc if full else minimal(doc), svc.settings.features)
 
 
 def _by_key(
-    relay: AuthenticatedRelay, public_keys: list[str], data: dict[str, Any], full: bool, asynchronous: bool
+    svc: Services,
+    relay: AuthenticatedRelay,
+    public_keys: list[str],
+    data: dict[str, Any],
+    full: bool,
+    asynchronous: bool,
 ) -> tuple[list[bytes | memoryview], list[str], list[str]]:
     """The ``configs`` object (pieces of its JSON, joined once with the rest of the response),
     the keys ``pending`` and those ``unchanged``."""
-    stored = _stored(relay, public_keys, bool(data.get("noCache")), full)
+    stored = _stored(svc, relay, public_keys, bool(data.get("noCache")), full)
     revisions = _revisions(data, public_keys)
-    lagging = asynchronous and any(k not in stored for k in public_keys) and _view_lags()
+    lagging = asynchronous and None in stored and _view_lags(svc)
     now = _now()
-    sampling = SAMPLING_JSON if DYNAMIC_SAMPLING_FEATURE in services().settings.features else None
+    sampling = SAMPLING_JSON if DYNAMIC_SAMPLING_FEATURE in svc.settings.features else None
     head = fetch_head(now.encode())
-    # Each member as (",", '"key":', its pieces...); the first comma becomes the opening brace.
-    members: list[bytes | memoryview] = []
+    names = _names(public_keys)
     pending: list[str] = []
     unchanged: list[str] = []
-    for public_key, name in zip(public_keys, _names(public_keys), strict=True):
-        raw = stored.get(public_key)
-        if raw is None:
-            # Unknown to the view: not yet projected (Relay asks again) or no such key.
-            if lagging:
-                pending.append(public_key)
-            else:
-                members += (b",", name, DISABLED_JSON)
-            continue
-        if revisions and public_key in revisions and revisions[public_key] == _rev(raw):
-            unchanged.append(public_key)
-            continue
-        served = spliced_parts(raw, head, sampling)
-        if served is None:  # not in the stored layout (an older version cached it): the slow way
-            served = (compact(_served(json.loads(raw), full, now)).encode(),)
-        members += (b",", name, *served)
+    # Each member as ',"key":' and its pieces; the first comma becomes the opening brace.
+    members = None if revisions or sampling else spliced_members(names, stored, head)
+    if members is None:  # not every document found and laid out, or more to do: one by one
+        members = []
+        add, extend = members.append, members.extend
+        for public_key, name, raw in zip(public_keys, names, stored, strict=True):
+            if raw is None:
+                # Unknown to the view: not yet projected (Relay asks again) or no such key.
+                if lagging:
+                    pending.append(public_key)
+                else:
+                    extend((name, DISABLED_JSON))
+                continue
+            if revisions and public_key in revisions and revisions[public_key] == _rev(raw):
+                unchanged.append(public_key)
+                continue
+            served = spliced_parts(raw, head, sampling)
+            if served is None:  # not in the stored layout (an older version cached it): the slow way
+                served = (compact(_served(svc, json.loads(raw), full, now)).encode(),)
+            add(name)
+            extend(served)
     if members:
-        members[0] = b"{"
+        members[0] = b"{" + members[0][1:]
     else:
         members.append(b"{")
     members.append(b"}")
@@ -218,11 +275,11 @@ def _by_key(
 
 
 def _names(public_keys: list[str]) -> list[bytes]:
-    """Each key's member name and colon. Every real key is plain (its JSON is itself, quoted):
-    one match checks them all."""
-    if _PLAIN_KEYS.fullmatch(",".join(public_keys)):
-        return [b'"%s":' % k.encode() for k in public_keys]
-    return [compact(k).encode() + b":" for k in public_keys]
+    """Each key's member name after a comma, and a colon. Every real key is plain (its JSON is
+    itself, quoted): one match checks them all."""
+    if _PLAIN_KEYS.fullmatch(",".join(public_keys)):  # then no key holds a NUL to split at
+        return (',"' + '":\0,"'.join(public_keys) + '":').encode().split(b"\0")
+    return [b"," + compact(k).encode() + b":" for k in public_keys]
 
 
 def _rev(raw: bytes) -> str | None:
@@ -233,10 +290,10 @@ def _rev(raw: bytes) -> str | None:
     return rev if rev is not None else json.loads(raw).get("rev")
 
 
-def _by_project(project_ids: list[int]) -> dict[str, Any]:
+def _by_project(svc: Services, project_ids: list[int]) -> dict[str, Any]:
     """Version 1: one config per project id, listing every active key of the project."""
     configs: dict[str, Any] = {}
-    with services().engine.read("relay_configs") as view:
+    with svc.engine.read("relay_configs") as view:
         for project_id in project_ids:
             docs = [json.loads(d) for d in relay_configs.project_documents(view, project_id)]
             enabled = [d for d in docs if not d.get("disabled")]
@@ -247,12 +304,11 @@ def _by_project(project_ids: list[int]) -> dict[str, Any]:
             merged["publicKeys"] = [k for d in enabled for k in d["publicKeys"]]
             if not merged["config"].get("quotas"):  # the newest Sentry leaves empty quotas out
                 merged["config"] = {k: v for k, v in merged["config"].items() if k != "quotas"}
-            configs[str(project_id)] = _served(merged, True, _now())
+            configs[str(project_id)] = _served(svc, merged, True, _now())
     return configs
 
 
-def _view_lags() -> bool:
-    svc = services()
+def _view_lags(svc: Services) -> bool:
     return svc.engine.positions(["relay_configs"]).get("relay_configs", 0) < svc.store.head()
 
 

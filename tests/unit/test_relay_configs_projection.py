@@ -21,7 +21,15 @@ from events.projects import ProjectCreated, ProjectOptionSet, ProjectRemoved, Pr
 from infra.db import SqliteDatabase
 from projections import RelayConfigs, View
 from projections.relay_document import DYNAMIC_SAMPLING_FEATURE, minimal, with_features
-from projections.relay_encoding import compact, encode, rev_of, spliced
+from projections.relay_encoding import (
+    compact,
+    encode,
+    fetch_head,
+    rev_of,
+    spliced,
+    spliced_members,
+    spliced_parts,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ORG, P1, P2 = 9, 1, 2
@@ -165,3 +173,24 @@ def test_a_spliced_document_is_the_document_the_parsing_path_serves(
             assert rev_of(stored.encode()) == (None if json.loads(stored).get("disabled") else stored_rev)
     assert spliced(b'{"config": {}}', b"x", None) is None  # not the stored layout: parse instead
     assert encode({"disabled": True}) == '{"disabled":true}'
+
+
+def test_documents_spliced_at_once_are_those_spliced_one_by_one(db: SqliteDatabase) -> None:
+    folder = Folder(db, "splice")
+    folder.fold(EVENTS)
+    docs = [d.encode() for row in folder.rows()["documents"] for d in (row[3], row[4])]
+    laid_out = [d for d in docs if not json.loads(d).get("disabled")]
+    assert laid_out
+    head = fetch_head(b"2026-02-02T10:00:00.123456Z")
+    names = [b',"k%d":' % i for i in range(len(laid_out))]
+    at_once = spliced_members(names, list(laid_out), head)
+    one_by_one = [
+        p
+        for name, d in zip(names, laid_out, strict=True)
+        for p in (name, *(spliced_parts(d, head, None) or ()))
+    ]
+    assert at_once is not None and b"".join(at_once) == b"".join(one_by_one)
+    # Any document missing or not in the stored layout (a disabled one): one by one instead.
+    assert spliced_members(names[:2], [laid_out[0], None], head) is None
+    assert spliced_members(names[:2], [laid_out[0], b'{"disabled":true}'], head) is None
+    assert spliced_members(names[:2], [laid_out[0], b'{"config":{},"rev":"x"}'], head) is None
