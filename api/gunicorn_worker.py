@@ -43,4 +43,13 @@ class Worker(gasgi.ASGIWorker):
         # ASGIWorker._serve builds its protocol from this module-level name; only processes
         # that run this worker class import this module.
         gasgi.ASGIProtocol = DeadlineProtocol
+        use_c_parser()
         super().init_process()
+
+
+def use_c_parser() -> None:
+    """gunicorn picks its C HTTP parser (gunicorn_h1c) by what this look-up records on the
+    class it is called on, but reads ASGIProtocol's attributes: a subclass, which looks it up
+    on itself, got the pure-Python parser (three copies of each body block instead of one).
+    Recorded on ASGIProtocol, the C parser is used and its errors are answered as gunicorn's."""
+    ASGIProtocol._check_h1c_protocol_available()

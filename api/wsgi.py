@@ -1,8 +1,10 @@
 """``gunicorn 'api.wsgi:app'``: the app built from the environment; ``asgi_app`` is the same app
-behind the event loop that ``eventry serve`` runs (see ``api.asgi``)."""
+behind the event loop that ``eventry serve`` runs (see ``api.asgi``), which feeds a chunk
+upload's body to its receiver as it arrives."""
 
 from api.app import create_app
 from api.asgi import threaded
+from api.routes.uploads import streamed_bodies
 
 app = create_app()
-asgi_app = threaded(app)
+asgi_app = threaded(app, streamed_bodies(app))

@@ -37,7 +37,19 @@ class Staged:
     too_large: bool
 
 
+class Stager(Protocol):
+    """Bytes being staged as they arrive: ``write`` is False once they went past the limit."""
+
+    def write(self, block: bytes) -> bool: ...
+
+    def finish(self) -> Staged: ...
+
+    def abort(self) -> None: ...
+
+
 class BlobStorage(Protocol):
+    def stager(self, limit: int, keep: bool = True) -> Stager: ...
+
     def stage(self, blocks: Iterable[bytes], limit: int, keep: bool = True) -> Staged: ...
 
     def commit(self, staged: Staged) -> str: ...
@@ -57,27 +69,22 @@ class LocalBlobStorage:
         self.staging = root / "tmp"
         self.staging.mkdir(parents=True, exist_ok=True)
 
+    def stager(self, limit: int, keep: bool = True) -> LocalStager:
+        """Staging of bytes pushed as they arrive (a request's part); unless ``keep`` is False,
+        they are written to a temporary file beside the store."""
+        return LocalStager(self.staging if keep else None, limit)
+
     def stage(self, blocks: Iterable[bytes], limit: int, keep: bool = True) -> Staged:
         """Hash and count ``blocks``, writing them unless ``keep`` is False; stop past ``limit``."""
-        digest, size = hashlib.sha1(usedforsecurity=False), 0
-        fd, name = tempfile.mkstemp(dir=self.staging) if keep else (-1, "")
+        stager = self.stager(limit, keep)
         try:
-            with open(fd, "wb", closefd=True) if keep else contextlib.nullcontext() as out:
-                for block in blocks:
-                    size += len(block)
-                    if size > limit:
-                        if keep:
-                            os.unlink(name)
-                        return Staged(None, "", size, too_large=True)
-                    digest.update(block)
-                    if out is not None:
-                        out.write(block)
+            for block in blocks:
+                if not stager.write(block):
+                    break
         except BaseException:
-            if keep:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name)
+            stager.abort()
             raise
-        return Staged(Path(name) if keep else None, digest.hexdigest(), size, too_large=False)
+        return stager.finish()
 
     def commit(self, staged: Staged) -> str:
         assert staged.path is not None and not staged.too_large
@@ -105,6 +112,49 @@ class LocalBlobStorage:
 
     def local_path(self, key: str) -> Path:
         return self.root / key
+
+
+class LocalStager:
+    """Bytes hashed, counted and written to a temporary file in ``directory`` (none: not
+    written) as they come; past ``limit`` only counted, and the file is gone."""
+
+    def __init__(self, directory: Path | None, limit: int) -> None:
+        self.limit, self.size = limit, 0
+        self.digest = hashlib.sha1(usedforsecurity=False)
+        self.path: Path | None = None
+        self.out: BinaryIO | None = None
+        if directory is not None:
+            fd, name = tempfile.mkstemp(dir=directory)
+            self.path, self.out = Path(name), open(fd, "wb")  # noqa: SIM115 (closed by finish/abort)
+
+    def write(self, block: bytes) -> bool:
+        """Hash and write ``block``; False (and nothing kept) once the bytes went past the limit."""
+        self.size += len(block)
+        if self.size > self.limit:
+            self.abort()
+            return False
+        self.digest.update(block)
+        if self.out is not None:
+            self.out.write(block)
+        return True
+
+    def finish(self) -> Staged:
+        if self.size > self.limit:
+            return Staged(None, "", self.size, too_large=True)
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        return Staged(self.path, self.digest.hexdigest(), self.size, too_large=False)
+
+    def abort(self) -> None:
+        """Drop what was written."""
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            self.path = None
 
 
 class Readable(Protocol):

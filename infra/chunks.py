@@ -1,21 +1,22 @@
 """Receiving one chunk-upload request: Sentry's limits, in Sentry's order, then storage.
 
-Every part is measured and hashed as it is copied into blob staging (gzip parts are
-decompressed as a stream, never past the chunk size, so a gzip bomb costs at most one chunk's
-worth of work per part). Nothing is committed until every check passed: bad input stores nothing.
+Every part is measured and hashed as its bytes arrive, written into blob staging (gzip parts
+are decompressed as a stream, never past the chunk size, so a gzip bomb costs at most one
+chunk's worth of work per part). Nothing is committed until every check passed: bad input
+stores nothing.
 """
 
 from __future__ import annotations
 
 import gzip
 import re
+import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import IO, cast
 
 from commands.uploads import StoredBlob
-from infra.blobstore import BLOCK, BlobStorage, Readable, Staged, read_blocks
+from infra.blobstore import BLOCK, BlobStorage, Readable, Staged, Stager
 
 CHUNK_SIZE = 8 * 1024 * 1024  # SENTRY_CHUNK_UPLOAD_BLOB_SIZE, a power of two
 MAX_CHUNKS_PER_REQUEST = 64
@@ -62,15 +63,6 @@ class ChunkError(Exception):
     """A 400 ``{"error": message}``."""
 
 
-@dataclass(frozen=True)
-class Part:
-    """One multipart part: its filename (the sha1 the client claims) and its bytes."""
-
-    name: str
-    stream: Readable
-    gzipped: bool
-
-
 def _gunzip(stream: Readable) -> Iterator[bytes]:
     """Decompressed blocks; each read is bounded, so the caller's limit bounds the work."""
     try:
@@ -82,32 +74,75 @@ def _gunzip(stream: Readable) -> Iterator[bytes]:
         raise ChunkError(str(exc) or "Invalid gzip data") from None
 
 
-def receive_chunks(storage: BlobStorage, parts: Iterable[Part]) -> tuple[StoredBlob, ...]:
-    """Check and store the parts; raise ``ChunkError`` with Sentry's message, storing nothing."""
-    staged: list[tuple[str, Staged]] = []
-    try:
-        total = 0
-        for part in parts:
-            blocks = _gunzip(part.stream) if part.gzipped else read_blocks(part.stream)
-            # Past the request limit the answer is an error: only look for a larger-chunk one.
-            one = storage.stage(blocks, CHUNK_SIZE, keep=total <= MAX_REQUEST_SIZE)
-            if one.too_large:
-                raise ChunkError(CHUNK_TOO_LARGE)
-            staged.append((part.name, one))
-            total += one.size
-        if total > MAX_REQUEST_SIZE:
+class ChunkReceiver:
+    """One request's parts, received as their bytes arrive: ``begin``, ``write``s and ``end``
+    per part, in order. A plain part is measured, hashed and staged block by block; a gzip
+    part's compressed bytes wait in an anonymous temporary file and are decompressed (never
+    past the chunk size) at its end. A ``ChunkError`` is raised as soon as a part shows one;
+    ``store`` makes the checks of the whole request and commits; ``discard`` drops whatever
+    is staged and not committed (a broken body leaves nothing behind)."""
+
+    def __init__(self, storage: BlobStorage) -> None:
+        self.storage = storage
+        self.staged: list[tuple[str, Staged]] = []
+        self.total = 0
+        self._name = ""
+        self._plain: Stager | None = None
+        self._compressed: IO[bytes] | None = None
+
+    def begin(self, name: str, gzipped: bool) -> None:
+        self._name = name
+        if gzipped:
+            self._compressed = tempfile.TemporaryFile()  # noqa: SIM115 (closed by end/discard)
+        else:
+            self._plain = self.storage.stager(CHUNK_SIZE, keep=self._keep())
+
+    def write(self, block: bytes) -> None:
+        if self._compressed is not None:
+            self._compressed.write(block)
+        elif self._plain is not None and not self._plain.write(block):
+            raise ChunkError(CHUNK_TOO_LARGE)
+
+    def end(self) -> None:
+        if self._compressed is not None:
+            with self._compressed as compressed:
+                self._compressed = None
+                compressed.seek(0)
+                one = self.storage.stage(_gunzip(compressed), CHUNK_SIZE, keep=self._keep())
+        else:
+            assert self._plain is not None
+            one, self._plain = self._plain.finish(), None
+        if one.too_large:
+            raise ChunkError(CHUNK_TOO_LARGE)
+        self.staged.append((self._name, one))
+        self.total += one.size
+
+    def _keep(self) -> bool:
+        # Past the request limit the answer is an error: only look for a larger-chunk one.
+        return self.total <= MAX_REQUEST_SIZE
+
+    def store(self) -> tuple[StoredBlob, ...]:
+        """Check the received parts in Sentry's order and commit them; a ``ChunkError`` stores nothing."""
+        if self.total > MAX_REQUEST_SIZE:
             raise ChunkError(REQUEST_TOO_LARGE)
-        if len(staged) > MAX_CHUNKS_PER_REQUEST:
+        if len(self.staged) > MAX_CHUNKS_PER_REQUEST:
             raise ChunkError(TOO_MANY_CHUNKS)
-        if any(name != one.checksum for name, one in staged):
+        if any(name != one.checksum for name, one in self.staged):
             raise ChunkError(CHECKSUM_MISMATCH)
         stored: dict[str, StoredBlob] = {}
-        for name, one in staged:
+        for name, one in self.staged:
             if name in stored:  # the same chunk twice in one request is stored once
-                storage.discard(one)
+                self.storage.discard(one)
                 continue
-            stored[name] = StoredBlob(name, one.size, storage.commit(one))
+            stored[name] = StoredBlob(name, one.size, self.storage.commit(one))
         return tuple(stored.values())
-    finally:
-        for _, one in staged:
-            storage.discard(one)
+
+    def discard(self) -> None:
+        if self._plain is not None:
+            self._plain.abort()
+            self._plain = None
+        if self._compressed is not None:
+            self._compressed.close()
+            self._compressed = None
+        for _, one in self.staged:
+            self.storage.discard(one)

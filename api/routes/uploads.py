@@ -7,18 +7,21 @@ Routes translate: the limits and storage are in ``infra.chunks``, assembly in ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
-from flask import Response, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask_smorest import Blueprint
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import parse_options_header
 
 from api import context
+from api.asgi import STREAMED_BODY
 from api.commanding import remember_write
 from api.consistency import consistent
 from api.errors import ApiError
-from api.multipart import MalformedBody, file_parts
+from api.multipart import READ_SIZE, FileParts, MalformedBody
 from api.openapi import DETAIL, UPLOAD, operation
 from api.screen import load_json
 from api.upload_schemas import (
@@ -27,7 +30,7 @@ from api.upload_schemas import (
     AssembleState,
     ChunkUploadOptions,
 )
-from commands.uploads import RecordBlobs
+from commands.uploads import RecordBlobs, StoredBlob
 from infra.assemble import (
     AssembleTask,
     BundleJob,
@@ -38,6 +41,7 @@ from infra.assemble import (
     payload,
     set_status,
 )
+from infra.blobstore import BlobStorage, read_blocks
 from infra.chunks import (
     CHUNK_SIZE,
     CHUNK_UPLOAD_ACCEPT,
@@ -49,9 +53,8 @@ from infra.chunks import (
     MAX_REQUEST_SIZE,
     REQUEST_TOO_LARGE,
     ChunkError,
-    Part,
+    ChunkReceiver,
     max_file_size,
-    receive_chunks,
     upload_url,
 )
 from infra.debug_files import DIF_MIMETYPES
@@ -143,24 +146,25 @@ def upload_chunks(org_slug: str) -> Response:
     if request.content_length is not None and request.content_length > MAX_BODY_SIZE:
         raise error(REQUEST_TOO_LARGE)
     request.max_content_length = MAX_BODY_SIZE  # a body of unknown length stops there (413)
-    boundary = request.mimetype_params.get("boundary", "")
-    if request.mimetype != "multipart/form-data" or not boundary:
-        return Response(status=200)  # no parts (as werkzeug's form parser read it)
-    parts = (
-        Part(filename, stream, gzipped=field == "file_gzip")
-        for field, filename, stream in file_parts(
-            request.stream, boundary.encode("latin-1"), CHUNK_FIELDS, MAX_FORM_PARTS
-        )
-    )
     svc = context.services()
+    streamed: ChunkBody | None = request.environ.get(STREAMED_BODY)  # fed as it arrived (api.asgi)
+    body = streamed or chunk_body(blob_storage(svc.settings.data_dir / "blobs"), request.content_type or "")
+    if body is None:
+        return Response(status=200)  # no parts (as werkzeug's form parser read it)
     try:
-        blobs = receive_chunks(blob_storage(svc.settings.data_dir / "blobs"), parts)
+        if streamed is None:  # a WSGI server that passed the body on as it is: read it here
+            for block in read_blocks(request.stream, READ_SIZE):
+                body.feed(block)
+            body.close()
+        blobs = body.store()
     except ChunkError as exc:
         raise error(str(exc)) from None
     except RequestEntityTooLarge:
         raise error(REQUEST_TOO_LARGE) from None
     except MalformedBody:
         return Response(status=200)  # nothing stored, as when werkzeug's parser gave up
+    finally:
+        body.discard()
     if not blobs:
         return Response(status=200)
     outcome = svc.dispatch(RecordBlobs(org.id, blobs), context.meta())
@@ -170,6 +174,81 @@ def upload_chunks(org_slug: str) -> Response:
     # answers): sentry-cli, or another token's assemble, asks for missing chunks right after.
     context.wait_until(outcome.position, ["uploads"], "position")
     return Response(status=200)
+
+
+class ChunkBody:
+    """A chunk upload's multipart body, received block by block (``feed``, then ``close``):
+    its ``file`` and ``file_gzip`` parts measured, hashed and staged as they arrive
+    (``infra.chunks.ChunkReceiver``). The first error (a malformed body, too many parts, a
+    part past the chunk size, broken gzip) is kept and the rest of the body ignored; ``store``
+    raises it, or checks and commits the chunks; ``discard`` drops what was not committed."""
+
+    def __init__(self, storage: BlobStorage, boundary: bytes) -> None:
+        self._chunks = ChunkReceiver(storage)
+        self._boundary = boundary
+        self._parts: FileParts | None = None
+        self._error: Exception | None = None
+        self._discarded = False
+
+    def feed(self, block: bytes) -> None:
+        if self._error is not None or self._discarded:
+            return
+        try:
+            if self._parts is None:
+                self._parts = FileParts(self._boundary, CHUNK_FIELDS, MAX_FORM_PARTS, self)
+            self._parts.feed(block)
+        except Exception as exc:  # kept for the route, in the thread that answers
+            self._error = exc
+
+    def close(self) -> None:
+        self.feed(b"")
+
+    def begin(self, field: str, filename: str) -> None:
+        self._chunks.begin(filename, gzipped=field == "file_gzip")
+
+    def write(self, data: bytes) -> None:
+        self._chunks.write(data)
+
+    def end(self) -> None:
+        self._chunks.end()
+
+    def store(self) -> tuple[StoredBlob, ...]:
+        if self._error is not None:
+            raise self._error
+        return self._chunks.store()
+
+    def discard(self) -> None:
+        self._discarded = True
+        self._chunks.discard()
+
+
+CHUNK_UPLOAD_ENDPOINT = f"{bp.name}.{upload_chunks.__name__}"
+
+
+def chunk_body(storage: BlobStorage, content_type: str) -> ChunkBody | None:
+    """The receiver of a chunk-upload body of this Content-Type; None if it is not multipart."""
+    mimetype, params = parse_options_header(content_type)
+    boundary = params.get("boundary", "")
+    if mimetype != "multipart/form-data" or not boundary:
+        return None
+    return ChunkBody(storage, boundary.encode("latin-1"))
+
+
+def streamed_bodies(app: Flask) -> Callable[[str, str, str], ChunkBody | None]:
+    """For the event loop (``api.asgi``): the receiver that a request's body is fed into as it
+    arrives, so that its chunks are hashed and written while the rest is still on its way;
+    None for every request but a chunk upload."""
+    urls = app.url_map.bind("localhost")
+    storage = blob_storage(app.extensions["eventry"].settings.data_dir / "blobs")
+
+    def body_for(method: str, path: str, content_type: str) -> ChunkBody | None:
+        try:
+            endpoint, _ = urls.match(path, method)
+        except HTTPException:  # no such route (or a redirect): the app answers it
+            return None
+        return chunk_body(storage, content_type) if endpoint == CHUNK_UPLOAD_ENDPOINT else None
+
+    return body_for
 
 
 def _json(schema: dict[str, Any], messages: dict[str, str] | None = None) -> Any:

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,21 +113,23 @@ def test_bodies_the_server_will_not_wait_for(redis_url: str, tmp_path: Path) -> 
     assert sorted(statuses) == [200, 400, 413], statuses
 
 
-def test_a_chunk_upload_reaches_the_app_whole_from_memory_or_a_file(redis_url: str, tmp_path: Path) -> None:
-    """The event loop keeps a body of known length in memory and a chunked one in a temporary
-    file; either way the app's thread reads every byte (a wrong byte is a checksum mismatch)."""
+def test_a_chunk_upload_is_hashed_and_staged_as_it_arrives(redis_url: str, tmp_path: Path) -> None:
+    """The event loop hands a chunk upload's body, as it arrives, to a thread that hashes and
+    stages its parts, of known length or chunked: every byte counts (a wrong one is a checksum
+    mismatch); a body whose client leaves part way leaves nothing staged."""
     env = clean_env(EVENTRY_DATA_DIR=str(tmp_path / "var"), REDIS_URL=redis_url)
+    staging = tmp_path / "var" / "blobs" / "tmp"
     with served(env, tmp_path, workers=1) as api:
         data = os.urandom(3 << 20)
         boundary = "b0undary"
+        headers = {
+            "Authorization": f"Bearer {api.token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
         for name, expected in ((hashlib.sha1(data).hexdigest(), 200), ("0" * 40, 400)):
             disposition = f'form-data; name="file"; filename="{name}"'
             head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
             body = head + data + f"\r\n--{boundary}--\r\n".encode()
-            headers = {
-                "Authorization": f"Bearer {api.token}",
-                "Content-Type": f"multipart/form-data; boundary={boundary}",
-            }
             for chunked in (False, True):
                 conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
                 sent = iter([body[: 1 << 20], body[1 << 20 :]]) if chunked else body
@@ -136,3 +139,20 @@ def test_a_chunk_upload_reaches_the_app_whole_from_memory_or_a_file(redis_url: s
                 answer = conn.getresponse()
                 assert (answer.status, chunked) == (expected, chunked), answer.read()
                 conn.close()
+        assert list(staging.iterdir()) == []
+        request = (
+            "POST /api/0/organizations/slow/chunk-upload/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", api.port), timeout=30) as sock:
+            sock.sendall(request + body[: len(body) // 2])
+            deadline = time.monotonic() + 30
+            while not list(staging.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the first part is being staged
+            assert list(staging.iterdir())
+        deadline = time.monotonic() + 30
+        while list(staging.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(staging.iterdir()) == []
+        assert api.healthz() == 200

@@ -1,14 +1,13 @@
-"""The streamed multipart reader the chunk-upload route uses instead of werkzeug's form parser."""
+"""The multipart decoder a chunk upload's body is fed to as it arrives (not werkzeug's form parser)."""
 
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.multipart import READ_SIZE, MalformedBody, file_parts
+from api.multipart import READ_SIZE, FileParts, MalformedBody
 
 BOUNDARY = b"xYzZy"
 
@@ -29,62 +28,71 @@ def body(*parts: tuple[str, str | None, bytes]) -> bytes:
     return out + b"--" + BOUNDARY + b"--\r\n"
 
 
-class Trickle(io.RawIOBase):
-    """At most ``step`` bytes per read, so boundaries fall across reads."""
+class Parts:
+    """A sink that keeps what it was given, and each block of bytes as it came."""
 
-    def __init__(self, data: bytes, step: int) -> None:
-        self.data, self.step = data, step
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, str, bytes]] = []
+        self.blocks: list[bytes] = []
 
-    def readable(self) -> bool:
-        return True
+    def begin(self, field: str, filename: str) -> None:
+        self.parts.append((field, filename, b""))
 
-    def read(self, size: int = -1) -> bytes:
-        block, self.data = self.data[: self.step], self.data[self.step :]
-        return block
+    def write(self, data: bytes) -> None:
+        field, name, got = self.parts[-1]
+        self.parts[-1] = (field, name, got + data)
+        self.blocks.append(data)
+
+    def end(self) -> None:
+        self.blocks.append(b"<end>")
 
 
-def read_all(
-    stream: io.RawIOBase, fields: tuple[str, ...] = ("file", "file_gzip")
-) -> list[tuple[str, str, bytes]]:
-    return [(f, name, part.read()) for f, name, part in file_parts(stream, BOUNDARY, fields, 10)]  # type: ignore[arg-type]
+def pushed(
+    raw: bytes, step: int, fields: tuple[str, ...] = ("file", "file_gzip"), max_parts: int = 10
+) -> Parts:
+    sink = Parts()
+    parts = FileParts(BOUNDARY, fields, max_parts, sink)
+    for at in range(0, len(raw), step):
+        parts.feed(raw[at : at + step])
+    parts.close()
+    return sink
 
 
 @pytest.mark.parametrize("step", [1, 7, 4096, 1 << 20])
-def test_file_parts_arrive_in_order_with_their_bytes_whatever_the_reads(step: int) -> None:
+def test_file_parts_arrive_in_order_with_their_bytes_whatever_the_blocks(step: int) -> None:
     a, b = os.urandom(50_000), b"\r\n--xYzZ\r\n" * 3  # b looks like a boundary, but is not one
     raw = body(("file", "aaa", a), ("note", None, b"ignored"), ("file_gzip", "bbb", b), ("other", "c", b"x"))
-    assert read_all(Trickle(raw, step)) == [("file", "aaa", a), ("file_gzip", "bbb", b)]
+    assert pushed(raw, step).parts == [("file", "aaa", a), ("file_gzip", "bbb", b)]
 
 
-def test_a_part_left_unread_is_skipped() -> None:
-    raw = body(("file", "one", os.urandom(3_000_000)), ("file", "two", b"second"))
-    parts = file_parts(io.BytesIO(raw), BOUNDARY, ("file",), 10)
-    _, _, first = next(parts)
-    assert len(first.read(10)) == 10
-    assert [(name, part.read()) for _, name, part in parts] == [("two", b"second")]
-
-
-def test_a_truncated_body_is_malformed() -> None:
+def test_a_truncated_body_is_malformed_when_it_ends() -> None:
     raw = body(("file", "one", b"x" * 1000))[:500]
+    parts = FileParts(BOUNDARY, ("file",), 10, Parts())
+    parts.feed(raw)
     with pytest.raises(MalformedBody):
-        read_all(io.BytesIO(raw))  # type: ignore[arg-type]
+        parts.close()
 
 
 def test_more_parts_than_allowed_is_too_large() -> None:
     raw = body(*[("file", f"p{i}", b"x") for i in range(11)])
     with pytest.raises(RequestEntityTooLarge):
-        read_all(io.BytesIO(raw))  # type: ignore[arg-type]
+        pushed(raw, 1 << 20)
 
 
-def test_a_block_read_without_a_boundary_in_it_is_handed_on_as_it_was_read() -> None:
-    """No copy of a chunk's bytes between reading the body and hashing/writing them: each
+def test_what_follows_the_closing_boundary_is_ignored() -> None:
+    raw = body(("file", "one", b"data")) + b"epilogue"
+    assert pushed(raw, 3).parts == [("file", "one", b"data")]
+
+
+def test_a_block_without_a_boundary_in_it_is_handed_on_as_it_was_pushed() -> None:
+    """No copy of a chunk's bytes between receiving the body and hashing/writing them: each
     copy of a 32 MiB upload cost more (in page faults) than its sha1."""
     head = b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
     blocks = [head, *(os.urandom(READ_SIZE - 1) + b"x" for _ in range(3)), b"\r\n--" + BOUNDARY + b"--\r\n"]
-    reads = iter(blocks)
-    stream = type("Blocks", (), {"read": lambda self, size=-1: next(reads, b"")})()
-    parts = file_parts(stream, BOUNDARY, ("file",), 10)
-    _, _, part = next(parts)
-    assert all(part.read(READ_SIZE) is block for block in blocks[1:4])
-    assert part.read(READ_SIZE) == b"" and part.done
-    assert list(parts) == []
+    sink = Parts()
+    parts = FileParts(BOUNDARY, ("file",), 10, sink)
+    for block in blocks:
+        parts.feed(block)
+    parts.close()
+    assert all(got is block for got, block in zip(sink.blocks[:3], blocks[1:4], strict=True))
+    assert sink.blocks[3:] == [b"<end>"]
