@@ -47,6 +47,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             job_runner(services).start()  # assembly jobs; `eventry worker` runs them otherwise
     app.extensions["eventry"] = services
     errors.register(app)
+    _log_requests(app)  # first: a request the screen refuses is timed and logged too
     _pause_collector_for_large_bodies(app)  # first: the body is parsed in the next one
     app.before_request(refuse_unreadable_input)
     app.register_blueprint(ops.bp)
@@ -55,7 +56,6 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     for module in (releases, repositories, issues, teams, org_auth_tokens, environments, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/0")
     console.register(app)  # the operator console's pages, under /console/ (not in the OpenAPI document)
-    _log_requests(app)
     # Relay's config fetch, the hottest route, answered before Flask's machinery when ordinary.
     lean.serve_first(app, {relay_configs.PATH: relay_configs.lean_project_configs}, max_body=LARGE_BODY)
     _behind_proxies(app, services.settings.trusted_proxies)
@@ -98,7 +98,8 @@ def _log_requests(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Any) -> Any:
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        started = g.get("started")  # set by ``_start``, the first hook of every request
+        elapsed = time.perf_counter() - started if started is not None else 0.0
         endpoint = request.endpoint or "unknown"
         telemetry.observe_request(request.method, endpoint, response.status_code, elapsed)
         response.headers["X-Request-ID"] = request_id()
