@@ -739,17 +739,18 @@ class Engine:
 
     def _rebuild(self, name: str, progress: Callable[[int, int], None] | None) -> int:
         projection = self.projection(name)
-        self._drop_inactive(name)
-        with self._unflushed() as tx, tx.pipelined():  # the new tables in one round trip
-            active, _ = self._lock(tx, name)
-            new = active + 1
-            for statement in projection.ddl(self.tables(name, new)):
-                tx.write(statement)
-            tx.write(
-                "INSERT INTO projection_state (name, generation, position, active, updated_at, schema) "
-                "VALUES (%s, %s, 0, 0, %s, %s)",
-                (name, new, _now(), projection.fingerprint()),
-            )
+        with self._unflushed() as tx:
+            self._drop_inactive(tx, name)  # an unfinished rebuild's (none, as a rule)
+            with tx.pipelined():  # the new tables in one round trip
+                active, _ = self._lock(tx, name)
+                new = active + 1
+                for statement in projection.ddl(self.tables(name, new)):
+                    tx.write(statement)
+                tx.write(
+                    "INSERT INTO projection_state (name, generation, position, active, updated_at, "
+                    "schema) VALUES (%s, %s, 0, 0, %s, %s)",
+                    (name, new, _now(), projection.fingerprint()),
+                )
         self._replay(name, new, self.store.head(), progress)
         with self.db.transaction() as tx:
             _, live_position = self._lock(tx, name)  # hold the live generation still meanwhile
@@ -771,11 +772,15 @@ class Engine:
                 (name, new),
             )
             parking.drop(tx, name, active)  # its parked events are the new generation's now
-        # The old generation goes at once, under the lock that keeps readers out (see
-        # ``read``): reads that began before the swap finish first, later ones use ``new``.
-        # Reads on a replica take no such lock, so with one it stays until the next rebuild.
-        if self.replica is None:
-            self._drop_inactive(name)
+            # The old generation goes at once, under the lock that keeps readers out (see
+            # ``read``): in this transaction when no read holds it (one commit, whose flush a
+            # drop forces anyway), else right after, once reads that began before the swap
+            # are done. Reads on a replica take no such lock: with one it stays until the
+            # next rebuild.
+            dropped = self.replica is None and self._drop_inactive(tx, name, wait=False)
+        if self.replica is None and not dropped:
+            with self._unflushed() as tx:
+                self._drop_inactive(tx, name)
         self._refresh_parked()
         return new
 
@@ -819,19 +824,23 @@ class Engine:
                 tx.write("SET LOCAL synchronous_commit = off")
             yield tx
 
-    def _drop_inactive(self, name: str) -> None:
-        """Drop the generations no longer served (and those of an unfinished rebuild)."""
-        with self._unflushed() as tx:
-            if tx.dialect == "postgres":
-                # Try, never wait in the queue: a waiting exclusive request would hold up new
-                # readers (and a thread reading the same view twice would wait on itself).
-                key = self._reader_key(tx, name)
-                while not tx.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,))[0][0]:
-                    time.sleep(0.005)
-            for (old,) in tx.execute(
-                "SELECT generation FROM projection_state WHERE name = %s AND active = 0", (name,)
-            ):
-                self._drop(tx, name, old)
+    def _drop_inactive(self, tx: Tx, name: str, wait: bool = True) -> bool:
+        """Drop the generations no longer served (and those of an unfinished rebuild); False
+        when readers hold them and ``wait`` is off (nothing dropped)."""
+        old = [g for (g,) in tx.execute(
+            "SELECT generation FROM projection_state WHERE name = %s AND active = 0", (name,)
+        )]  # fmt: skip
+        if old and tx.dialect == "postgres":
+            # Try, never wait in the queue: a waiting exclusive request would hold up new
+            # readers (and a thread reading the same view twice would wait on itself).
+            key = self._reader_key(tx, name)
+            while not tx.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,))[0][0]:
+                if not wait:
+                    return False
+                time.sleep(0.005)
+        for generation in old:
+            self._drop(tx, name, generation)
+        return True
 
     def _perform(self, name: str, view: View) -> None:
         if view.effects and name in self.effects:
