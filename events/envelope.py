@@ -58,3 +58,13 @@ class Recorded:
     at: datetime
     meta: Meta = field(default_factory=Meta)
     position: int | None = None
+
+    @property
+    def stamp(self) -> str:
+        """``at`` in ISO 8601, as the log stores it: views write it with every event, and
+        formatting the datetime again cost more than the rest of some handlers."""
+        text = self.__dict__.get(STAMP)
+        return text if text is not None else self.at.isoformat()
+
+
+STAMP = "_stamp"  # where a Recorded read from the log keeps the text of its ``at``

@@ -29,6 +29,7 @@ from eventsourcing.utils import Environment
 from commands import InvalidCommand
 from events import Event, Meta, Recorded, from_payload
 from events.base import filled
+from events.envelope import STAMP
 
 APPLICATION_NAME = "eventry"
 
@@ -154,5 +155,6 @@ def _decode_row(stream: Any, version: int, topic: str, state: bytes, position: i
         "at": datetime.fromisoformat(body["at"]),
         "meta": Meta.from_dict(body.get("meta") or {}, given=True),
         "position": position,
+        STAMP: body["at"],  # written by ``at.isoformat()`` (``_encode``)
     }
     return filled(Recorded, values, given=True)

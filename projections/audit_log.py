@@ -27,6 +27,7 @@ from events.projects import (
 )
 from events.teams import TeamCreated
 from projections.base import Projection, View, on
+from projections.json_text import dumps
 
 
 @dataclass(frozen=True)
@@ -206,9 +207,9 @@ class AuditLog(Projection):
                 rec.meta.actor_label[:64],
                 rec.meta.ip_address,
                 entry.target_object,
-                json.dumps(entry.data),
+                dumps(entry.data),
                 render_note(entry.api_name, entry.data),
-                rec.at.isoformat(),
+                rec.stamp,
             ),
         )
 

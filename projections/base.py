@@ -63,8 +63,9 @@ class View:
         return self.tx.execute(sql.format(**self.tables), params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        for row in rows:
-            self.write(sql, row)
+        """``write`` of each row, held in one go."""
+        if rows:
+            self._hold(sql).extend(rows)
 
     def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
         """``rows`` into the logical ``table`` in one COPY when all of them are new (PostgreSQL,
@@ -76,16 +77,19 @@ class View:
         """A statement whose result is not read: held, and sent with the next read or
         ``drain``. Writes to other tables commute, so they are held per table, and consecutive
         ones of the same statement go in one ``executemany``."""
+        self._hold(sql).append(params)
+
+    def _hold(self, sql: str) -> list[Sequence[Any]]:
+        """The rows held for ``sql`` to be sent next (see ``write``)."""
         tables = _tables_of(sql)
         held = self._held.get(tables)
         if held is None:
             if any(tables & other for other in self._held):  # overlapping: keep their order
                 self.drain()
             held = self._held[tables] = []
-        if held and held[-1][0] == sql:
-            held[-1][1].append(params)
-        else:
-            held.append((sql, [params]))
+        if not held or held[-1][0] != sql:
+            held.append((sql, []))
+        return held[-1][1]
 
     def drain(self) -> None:
         """Send the held writes (an error of theirs is raised here)."""

@@ -54,7 +54,7 @@ class Directory(Projection):
         assert isinstance(e, OrganizationCreated)
         view.execute(
             "INSERT INTO {organizations} (id, slug, name, date_created) VALUES (%s, %s, %s, %s)",
-            (e.organization_id, e.slug, e.name, rec.at.isoformat()),
+            (e.organization_id, e.slug, e.name, rec.stamp),
         )
 
     @on(ProjectCreated)
@@ -64,7 +64,7 @@ class Directory(Projection):
         view.execute(
             "INSERT INTO {projects} (id, organization_id, slug, name, platform, status, date_created) "
             "VALUES (%s, %s, %s, %s, %s, 'active', %s)",
-            (e.project_id, e.organization_id, e.slug, e.name, e.platform, rec.at.isoformat()),
+            (e.project_id, e.organization_id, e.slug, e.name, e.platform, rec.stamp),
         )
 
     @on(OrganizationEdited)
@@ -129,7 +129,7 @@ class Directory(Projection):
                 e.label,
                 json.dumps(list(e.scopes)),
                 e.token_last_characters,
-                rec.at.isoformat(),
+                rec.stamp,
             ),
         )
 

@@ -39,7 +39,7 @@ class Groups(Projection):
     def _created(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, GroupCreated)
-        at = rec.at.isoformat()
+        at = rec.stamp
         view.execute(
             "INSERT INTO {groups} (id, organization_id, project_id, short_id, title, culprit, first_release, "
             "status, first_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, 'unresolved', %s)",
@@ -64,7 +64,7 @@ class Groups(Projection):
         """``resolved_in_commit``: link, activity, resolved, out of the inbox, history."""
         e = rec.event
         assert isinstance(e, GroupResolvedInCommit)
-        at = rec.at.isoformat()
+        at = rec.stamp
         view.execute(
             "INSERT INTO {links} (group_id, repository_id, commit_key) VALUES (%s, %s, %s) "
             "ON CONFLICT DO NOTHING",
@@ -82,7 +82,7 @@ class Groups(Projection):
     def _in_release(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, GroupResolvedInRelease)
-        _resolve(view, e.group_id, rec.at.isoformat(), e.version, rec.position, SET_RESOLVED_IN_RELEASE)
+        _resolve(view, e.group_id, rec.stamp, e.version, rec.position, SET_RESOLVED_IN_RELEASE)
 
 
 def _resolve(view: View, group_id: int, at: str, version: str | None, position: Any, history: int) -> None:

@@ -49,7 +49,7 @@ class OrgEvents(Projection):
         organization_id = getattr(rec.event, "organization_id", None)
         if not isinstance(organization_id, int):  # relays, registries, idempotency markers: no tenant
             return
-        at = rec.at.isoformat()
+        at = rec.stamp
         view.write(
             "INSERT INTO {events} (position, organization_id, project_id, stream, version, topic, "
             "actor_type, actor_id, actor_label, at, minute) "

@@ -66,7 +66,7 @@ class ProjectKeys(Projection):
                 e.status,
                 e.rate_limit_count,
                 e.rate_limit_window,
-                e.date_created or rec.at.isoformat(),
+                e.date_created or rec.stamp,
                 e.browser_sdk_version,
                 ",".join(e.loader_options),
             ),

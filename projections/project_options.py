@@ -13,6 +13,7 @@ from events import Recorded
 from events.option_registry import read_project_options
 from events.projects import RELAY_REV_LASTCHANGE_OPTION, RELAY_REV_OPTION
 from projections.base import Projection, View, on
+from projections.json_text import dumps
 from projections.option_changes import OPTION_EVENTS, new_value, option_change
 
 
@@ -84,11 +85,11 @@ class Batch:
             self.load(view, key, (project_id,))
             value = new_value(value, lambda: self.values[(project_id, key)])
         self.values[(project_id, key)] = value
-        encoded = None if value is None else json.dumps(value)
+        encoded = None if value is None else dumps(value)
         assert rec.position is not None
         self.changed[(project_id, key)] = (encoded, rec.position)
         self.history.append((project_id, key, rec.position, encoded))
-        self.revisions.append((project_id, rec.position, rec.at.isoformat()))
+        self.revisions.append((project_id, rec.position, rec.stamp))
 
     def write(self, view: View) -> None:
         """One statement per table, each a set of rows."""

@@ -10,9 +10,10 @@ unordered in JSON, so Relay reads the same document as if it had been encoded wh
 
 from __future__ import annotations
 
-import json
 from itertools import repeat
 from typing import Any, cast
+
+from projections.json_text import dumps
 
 DISABLED = '{"disabled":true}'
 _HEAD = b'{"rev":"'
@@ -23,7 +24,7 @@ _DISABLED = DISABLED.encode()
 
 
 def compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return dumps(value, sort_keys=True)
 
 
 def encode(doc: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ class Relays(Projection):
     def _registered(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, RelayRegistered)
-        at = rec.at.isoformat()
+        at = rec.stamp
         view.execute(
             "INSERT INTO {relays} (relay_id, public_key, version, internal, first_seen, last_seen) "
             "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (relay_id) DO UPDATE SET "
@@ -34,7 +34,7 @@ class Relays(Projection):
         assert isinstance(e, RelayVersionChanged)
         view.execute(
             "UPDATE {relays} SET version = %s, last_seen = %s WHERE relay_id = %s",
-            (e.version, rec.at.isoformat(), e.relay_id),
+            (e.version, rec.stamp, e.relay_id),
         )
 
 

@@ -138,7 +138,7 @@ class Releases(Projection):
         holds yet (a new list, the usual case) go in one COPY each on PostgreSQL."""
         e = rec.event
         assert isinstance(e, ReleaseCommitsRecorded)
-        org, now, ids, repos = e.organization_id, rec.at.isoformat(), e.ids, e.repository_ids
+        org, now, ids, repos = e.organization_id, rec.stamp, e.ids, e.repository_ids
         view.execute("DELETE FROM {release_commits} WHERE release_id = %s", (e.release_id,))
         view.executemany(
             "INSERT INTO {release_commits} (release_id, ord, repository_id, commit_key) "
@@ -209,7 +209,7 @@ class Releases(Projection):
             "INSERT INTO {repositories} (id, organization_id, name, provider, url, config, status, "
             "date_added) VALUES (%s, %s, %s, %s, %s, %s, 'active', %s)",
             (e.repository_id, e.organization_id, e.name, e.provider, e.url, json.dumps(e.config),
-             rec.at.isoformat()),
+             rec.stamp),
         )  # fmt: skip
 
 

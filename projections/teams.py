@@ -34,7 +34,7 @@ class Teams(Projection):
         assert isinstance(e, TeamCreated)
         view.execute(
             "INSERT INTO {teams} (id, organization_id, slug, name, date_created) VALUES (%s, %s, %s, %s, %s)",
-            (e.team_id, e.organization_id, e.slug, e.name, rec.at.isoformat()),
+            (e.team_id, e.organization_id, e.slug, e.name, rec.stamp),
         )
 
     @on(ProjectTeamAdded)

@@ -62,7 +62,7 @@ class Tokens(Projection):
                 json.dumps(list(e.scopes)),
                 e.token_hash,
                 e.token_last_characters,
-                rec.at.isoformat(),
+                rec.stamp,
                 e.expires_at,
             ),
         )
@@ -77,9 +77,7 @@ class Tokens(Projection):
     def _revoked(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ApiTokenRevoked)
-        view.execute(
-            "UPDATE {tokens} SET date_deactivated = %s WHERE id = %s", (rec.at.isoformat(), e.token_id)
-        )
+        view.execute("UPDATE {tokens} SET date_deactivated = %s WHERE id = %s", (rec.stamp, e.token_id))
 
 
 COLUMNS = (

@@ -41,7 +41,7 @@ class Uploads(Projection):
         view.execute(
             "INSERT INTO {blobs} (checksum, size, storage_key, date_created) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (checksum) DO NOTHING",
-            (e.checksum, e.size, e.storage_key, rec.at.isoformat()),
+            (e.checksum, e.size, e.storage_key, rec.stamp),
         )
 
     @on(BlobOwned)
@@ -71,7 +71,7 @@ class Uploads(Projection):
                 e.object_kind,
                 e.file_format,
                 json.dumps(list(e.features)),
-                rec.at.isoformat(),
+                rec.stamp,
                 rec.position,
             ),
         )
@@ -93,7 +93,7 @@ class Uploads(Projection):
                 e.dist,
                 e.file_count,
                 e.size,
-                rec.at.isoformat(),
+                rec.stamp,
             ),
         )
 
