@@ -86,6 +86,27 @@ def test_the_stored_envelope_is_the_json_of_the_payload() -> None:
     assert _decode(stored).event == e  # 2**70: past orjson's integers
 
 
+def test_a_read_event_stamps_its_time_as_the_log_wrote_it() -> None:
+    """``Recorded.stamp`` is the stored text of ``at`` (views write it per event), the same
+    as formatting ``at`` again; a Recorded made in code formats it."""
+    import uuid
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from events import Recorded
+    from infra.eventstore import _decode, _encode
+
+    e = MetricTagsBlocked(1, 2, "web", "c:custom/x@none", False, ("a",), ())
+    for at in (
+        datetime(2026, 1, 2, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-3))),
+    ):
+        read = _decode(_encode(uuid.uuid4(), 1, e, Meta(), at), 9)
+        assert read.stamp == at.isoformat() == read.at.isoformat()
+        assert Recorded(read.stream, 1, e, at, position=9).stamp == at.isoformat()
+        assert read == Recorded(read.stream, 1, e, at, Meta(), 9)  # the stamp is not a field
+
+
 def test_a_decoded_event_equals_one_made_by_its_constructor() -> None:
     """Decoding fills a frozen event in without its ``__init__`` when every field is there, and
     uses the constructor (for the defaults) when some field is missing."""
