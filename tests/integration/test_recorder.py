@@ -188,6 +188,34 @@ def test_unrelated_open_transactions_do_not_hold_readers_back(
         other.execute("ROLLBACK")
 
 
+def test_a_transaction_in_another_database_does_not_hold_readers_at_a_hole(
+    recorder: OrderedCommitRecorder, writer: psycopg.Connection[Any]
+) -> None:
+    """Transaction ids are the cluster's: one of another database, begun before an append that
+    aborted, looks like a transaction that may still fill the hole. It cannot append here, so
+    readers pass the hole while it is still open (the hole alone held them until it ended)."""
+    from tests import conftest
+
+    with psycopg.connect(conftest.PG_ADMIN) as elsewhere:
+        assert elsewhere.info.dbname != writer.info.dbname
+        elsewhere.execute("SELECT pg_current_xact_id()")  # an id, older than the append's
+        held = begin_append(recorder, writer, event())
+        writer.execute("ROLLBACK")
+        [later] = recorder.insert_events([event()])
+        assert held < later
+        assert positions(recorder) == [later]
+        assert recorder.max_notification_id() == later
+        # the same transaction in this database still counts: it could be an append
+        with recorder.datastore.get_connection() as here:
+            here.execute("BEGIN")
+            here.execute("SELECT pg_current_xact_id()")
+            held = begin_append(recorder, writer, event())
+            writer.execute("ROLLBACK")
+            recorder.insert_events([event()])
+            assert positions(recorder, after=later) == []
+            here.execute("ROLLBACK")
+
+
 def test_a_conflicting_append_raises_and_leaves_no_lock_behind(recorder: OrderedCommitRecorder) -> None:
     stream = uuid4()
     recorder.insert_events([event(stream)])
