@@ -177,7 +177,8 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
             # Only one seen running elsewhere now is left out; the activity is read only when
             # some transaction is at a gap (rarely: an append is one short statement).
             " blocking AS (SELECT min(g.x) AS x FROM gaps AS g WHERE NOT EXISTS (SELECT 1"
-            "  FROM pg_stat_activity AS a WHERE a.backend_xid = g.x::xid AND a.datname <> current_database())),"
+            "  FROM pg_stat_activity AS a"
+            "  WHERE a.backend_xid = g.x::xid AND a.datname <> current_database())),"
             " horizon AS (SELECT CASE WHEN b.x IS NULL THEN {max}"
             "  ELSE COALESCE({before_b}, 0) END AS id FROM blocking AS b) "
         ).format(
