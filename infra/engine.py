@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -738,20 +738,24 @@ class Engine:
             return self._rebuild(name, progress)
 
     def _rebuild(self, name: str, progress: Callable[[int, int], None] | None) -> int:
-        projection = self.projection(name)
-        with self._unflushed() as tx:
-            self._drop_inactive(tx, name)  # an unfinished rebuild's (none, as a rule)
-            with tx.pipelined():  # the new tables in one round trip
-                active, _ = self._lock(tx, name)
-                new = active + 1
-                for statement in projection.ddl(self.tables(name, new)):
-                    tx.write(statement)
-                tx.write(
-                    "INSERT INTO projection_state (name, generation, position, active, updated_at, "
-                    "schema) VALUES (%s, %s, 0, 0, %s, %s)",
-                    (name, new, _now(), projection.fingerprint()),
-                )
-        self._replay(name, new, self.store.head(), progress)
+        projection, head = self.projection(name), self.store.head()
+        with ThreadPoolExecutor(1, thread_name_prefix="eventry-replay") as reader:
+            # The first batch is read while the new tables are made (two connections: creating
+            # files and building empty indexes is the database's wait, not this process's).
+            first = reader.submit(self._read_paused, 0, self.batch_size, self._topics(name), head)
+            with self._unflushed() as tx:
+                self._drop_inactive(tx, name)  # an unfinished rebuild's (none, as a rule)
+                with tx.pipelined():  # the new tables in one round trip
+                    active, _ = self._lock(tx, name)
+                    new = active + 1
+                    for statement in projection.ddl(self.tables(name, new)):
+                        tx.write(statement)
+                    tx.write(
+                        "INSERT INTO projection_state (name, generation, position, active, "
+                        "updated_at, schema) VALUES (%s, %s, 0, 0, %s, %s)",
+                        (name, new, _now(), projection.fingerprint()),
+                    )
+            self._replay(name, new, head, progress, reader, first)
         with self.db.transaction() as tx:
             _, live_position = self._lock(tx, name)  # hold the live generation still meanwhile
             position = self._lock(tx, name, new)[1]
@@ -785,27 +789,31 @@ class Engine:
         return new
 
     def _replay(
-        self, name: str, generation: int, head: int, progress: Callable[[int, int], None] | None
+        self,
+        name: str,
+        generation: int,
+        head: int,
+        progress: Callable[[int, int], None] | None,
+        reader: ThreadPoolExecutor,
+        first: Future[Read],
     ) -> None:
         """The log up to ``head`` into ``generation``, in batches in their own transactions (the
         live view keeps serving), larger than catch-up's (a batch's fixed cost is paid less
-        often); each batch is read and decoded by a thread while the one before is folded and
-        written (the database works on one while this process works on the other)."""
-        topics, position = self._topics(name), 0
-        # The first batch is a catch-up batch: nothing else runs while it is read.
-        limits = itertools.chain([self.batch_size], itertools.repeat(self.batch_size * REBUILD_BATCHES))
-        with ThreadPoolExecutor(1, thread_name_prefix="eventry-replay") as reader:
-            ahead = reader.submit(self._read_paused, position, next(limits), topics, head)
-            while position < head:
-                read = ahead.result()
-                if read.end < head:
-                    ahead = reader.submit(self._read_paused, read.end, next(limits), topics, head)
-                with self._unflushed() as tx:
-                    at = self._lock(tx, name, generation)[1]
-                    given = read if at == read.after else None  # moved by another process: read again
-                    position, _ = self._advance(tx, name, generation, at, live=False, head=head, read=given)
-                if progress:
-                    progress(min(position, head), head)
+        often); each batch is read and decoded by the ``reader`` thread while the one before is
+        folded and written (the database works on one while this process works on the other).
+        ``first``: the first batch's read (a catch-up batch's worth, so folding starts soon)."""
+        topics, position, ahead = self._topics(name), 0, first
+        limits = itertools.repeat(self.batch_size * REBUILD_BATCHES)
+        while position < head:
+            read = ahead.result()
+            if read.end < head:
+                ahead = reader.submit(self._read_paused, read.end, next(limits), topics, head)
+            with self._unflushed() as tx:
+                at = self._lock(tx, name, generation)[1]
+                given = read if at == read.after else None  # moved by another process: read again
+                position, _ = self._advance(tx, name, generation, at, live=False, head=head, read=given)
+            if progress:
+                progress(min(position, head), head)
 
     def _read_paused(self, after: int, limit: int, topics: Sequence[str], head: int) -> Read:
         with _collector_paused():
