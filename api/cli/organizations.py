@@ -103,8 +103,8 @@ def projects_delete(org_slug: str, project_slug: str) -> None:
     with services() as svc:
         org = organization(svc, org_slug)
         found = project(svc, org, project_slug)
-        svc.dispatch(DeleteProject(found.id, org.id, draws.hex_id()), cli_meta())
-        svc.engine.catch_up_all(["directory"])
+        outcome = svc.dispatch(DeleteProject(found.id, org.id, draws.hex_id()), cli_meta())
+        svc.engine.catch_up_all(["directory"], until=outcome.position or 0)
     click.echo(f"project {found.slug} ({found.id}) is pending deletion")
 
 

@@ -69,7 +69,7 @@ def tokens_create(org_slug: str, scopes: str, label: str, expires: str | None, o
             operator=operator,
         )
         outcome = svc.dispatch(command, cli_meta())
-        svc.engine.catch_up_all(["directory", "tokens"])
+        svc.engine.catch_up_all(["directory", "tokens"], until=outcome.position or 0)
     _print_new(outcome.result, token)
 
 
@@ -119,8 +119,8 @@ def tokens_revoke(org_slug: str, token_id: int) -> None:
     with services() as svc:
         org = organization(svc, org_slug)
         row = _token(svc, org, token_id)
-        svc.dispatch(RevokeApiToken(org.id, row.id, row.token_hash), cli_meta())
-        svc.engine.catch_up_all(["tokens"])
+        outcome = svc.dispatch(RevokeApiToken(org.id, row.id, row.token_hash), cli_meta())
+        svc.engine.catch_up_all(["tokens"], until=outcome.position or 0)
     click.echo(f"token {token_id} revoked")
 
 
@@ -144,5 +144,5 @@ def tokens_rotate(org_slug: str, token_id: int, expires: str | None) -> None:
             org.id, row.id, row.token_hash, tokens.hash_token(secret), secret[-4:], lifetime
         )
         outcome = svc.dispatch(command, cli_meta())
-        svc.engine.catch_up_all(["tokens"])
+        svc.engine.catch_up_all(["tokens"], until=outcome.position or 0)
     _print_new(outcome.result, secret)
