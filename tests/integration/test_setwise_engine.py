@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from events import Recorded
 from events.metrics import MetricBlockingChanged
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
+from infra.db import _PgTx
 from infra.engine import Engine
 from projections import PROJECTIONS, Projection, View, on
 from tests.conftest import make_tenant
@@ -186,6 +188,57 @@ def test_a_large_upsert_through_a_staging_table_does_what_row_by_row_does(pg_set
             expected[k] = (v, note if note is not None else expected.get(k, (None, None))[1])
     assert got == expected
     assert staged == 2 and stages == [(0,)]  # each dropped when its rows were in
+
+
+TWINS = "k INTEGER PRIMARY KEY, v NUMERIC, note TEXT, flag BOOLEAN, ratio DOUBLE PRECISION, raw BYTEA"
+
+
+def test_a_medium_upsert_in_one_statement_does_what_row_by_row_does(
+    pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tens to hundreds of rows with a conflict clause go as one INSERT ... SELECT from a JSON
+    array typed by the table's row type; what JSON cannot carry as psycopg would send it
+    (bytes, an integer past 64 bits, a datetime) goes row by row. Each set leaves the table as
+    the same rows sent one by one leave a twin table."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    texts = ["plain", 'quote " and \\ backslash', "é ü 雪 😀", "", '{"a": [1]}', "null"]
+    sets = [
+        [(k, k * 10, texts[k % len(texts)], k % 2 == 0, k / 7, None) for k in range(200)],
+        [(k, -k, None if k % 3 else "again", None, None, None) for k in range(100, 300)],
+        [(k, 2**40 + k, f"n{k}", True, 1e300, None) for k in range(250, 330)],
+        [(k, k, "bytes", False, 0.5, b"\x00\xff") for k in range(0, 90)],  # bytes: row by row
+        [(k, 2**70 if k == 5 else k, "big", True, 0.0, None) for k in range(70)],  # past 64 bits
+    ]
+    sql = (
+        "INSERT INTO {t} (k, v, note, flag, ratio, raw) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (k) DO UPDATE SET v = excluded.v, note = COALESCE(excluded.note, {t}.note), "
+        "flag = excluded.flag, ratio = excluded.ratio, raw = excluded.raw"
+    )
+    one_statement: list[bool] = []
+    upserted = _PgTx._upserted
+
+    def counted(self: _PgTx, *args: Any) -> bool:
+        one_statement.append(upserted(self, *args))
+        return one_statement[-1]
+
+    monkeypatch.setattr(_PgTx, "_upserted", counted)
+    try:
+        with svc.db.transaction() as tx, tx.pipelined():
+            for table in ("medium_probe", "twin_probe"):
+                tx.write(f"CREATE TEMPORARY TABLE {table} ({TWINS}) ON COMMIT DROP")
+            for rows in sets:
+                tx.executemany(sql.format(t="medium_probe"), rows)
+                for row in rows:
+                    tx.write(sql.format(t="twin_probe"), row)
+            got, twin = (
+                tx.execute(f"SELECT k, v, note, flag, ratio, raw FROM {t} ORDER BY k")
+                for t in ("medium_probe", "twin_probe")
+            )
+    finally:
+        svc.close()
+    assert one_statement == [True, True, True, False, False]
+    assert [tuple(r) for r in got] == [tuple(r) for r in twin] and len(got) == 330
 
 
 def test_copy_new_copies_only_sets_that_are_all_new(settings: Settings) -> None:
