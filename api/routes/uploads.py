@@ -18,7 +18,6 @@ from werkzeug.http import parse_options_header
 
 from api import context
 from api.asgi import STREAMED_BODY
-from api.commanding import remember_write
 from api.consistency import consistent
 from api.errors import ApiError
 from api.multipart import READ_SIZE, FileParts, MalformedBody
@@ -170,12 +169,13 @@ def upload_chunks(org_slug: str) -> Response:
         return Response(status=200)
     outcome = svc.dispatch(RecordBlobs(org.id, blobs), context.meta())
     if outcome.position is not None:
-        remember_write(outcome.position, outcome.topics)
         # An acknowledged chunk is there for every reader, as in Sentry (which stores it before
         # it answers): sentry-cli, or another token's assemble, asks for missing chunks right
-        # after. Those readers wait for the view to show it (``chunks_consistent``); this
-        # answer does not wait for the projection worker.
-        svc.marks.remember(chunks_of(org.id), outcome.position, outcome.topics)
+        # after. Those readers wait for the view to show it (``chunks_consistent``): the mark
+        # is the organization's as well as the caller's (read-your-writes), and this answer
+        # does not wait for the projection worker.
+        callers = (context.caller_key(context.principal()), chunks_of(org.id))
+        svc.marks.remember_for(callers, outcome.position, outcome.topics)
     return Response(status=200)
 
 
