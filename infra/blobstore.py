@@ -1,10 +1,10 @@
 """Content-addressed blob storage: a blob's key is derived from its sha1.
 
 Bytes are staged in a temporary file beside the store (hashing as they are written), then
-committed with an atomic rename to their content address. Two uploads of one chunk at once
-both rename identical bytes onto the same name: one file remains and no temporary file is
-left behind. ``BlobStorage`` is the interface; an S3-compatible store can implement it
-(stage locally, ``PUT`` on commit when the key is absent).
+committed with an atomic rename to their content address: each byte is written once. Two
+uploads of one chunk at once both rename identical bytes onto the same name: one file remains
+and no temporary file is left behind. ``BlobStorage`` is the interface; an S3-compatible store
+can implement it (stage locally, ``PUT`` on commit when the key is absent).
 """
 
 from __future__ import annotations
@@ -14,11 +14,17 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 BLOCK = 1024 * 1024
+# Staged bytes are hashed by a hashing thread, a batch of at least this many at a time, while the
+# staging thread writes them (and parses the next): sha1 and the copy into the page cache both
+# let go of the GIL, so the two run on two cores instead of one after the other.
+HASH_BATCH = 1024 * 1024
+HASH_THREADS = 2  # as many as the body threads that stage (api.asgi.BODY_THREADS)
 
 
 def storage_key(checksum: str) -> str:
@@ -114,15 +120,36 @@ class LocalBlobStorage:
         return self.root / key
 
 
+_hash_threads: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _hashing_pool() -> ThreadPoolExecutor:
+    """The process's hashing threads (made anew in a forked child, which has none running)."""
+    global _hash_threads
+    if _hash_threads is None or _hash_threads[0] != os.getpid():
+        _hash_threads = (os.getpid(), ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="eventry-hash"))
+    return _hash_threads[1]
+
+
+def _update(digest: hashlib._Hash, blocks: list[bytes]) -> None:
+    for block in blocks:
+        digest.update(block)
+
+
 class LocalStager:
     """Bytes hashed, counted and written to a temporary file in ``directory`` (none: not
-    written) as they come; past ``limit`` only counted, and the file is gone."""
+    written) as they come; past ``limit`` only counted, and the file is gone. The hashing of
+    a batch runs in a hashing thread while this one goes on writing; one batch at a time, so
+    the digest sees the bytes in order."""
 
     def __init__(self, directory: Path | None, limit: int) -> None:
         self.limit, self.size = limit, 0
         self.digest = hashlib.sha1(usedforsecurity=False)
         self.path: Path | None = None
         self.out: BinaryIO | None = None
+        self._unhashed: list[bytes] = []
+        self._unhashed_size = 0
+        self._hashing: Future[None] | None = None
         if directory is not None:
             fd, name = tempfile.mkstemp(dir=directory)
             self.path, self.out = Path(name), open(fd, "wb")  # noqa: SIM115 (closed by finish/abort)
@@ -133,10 +160,25 @@ class LocalStager:
         if self.size > self.limit:
             self.abort()
             return False
-        self.digest.update(block)
+        self._unhashed.append(block)
+        self._unhashed_size += len(block)
+        if self._unhashed_size >= HASH_BATCH:
+            self._hash_batch()
         if self.out is not None:
             self.out.write(block)
         return True
+
+    def _hash_batch(self) -> None:
+        """Hand the bytes not hashed yet to a hashing thread, once the batch before is done."""
+        self._hashed()
+        blocks, self._unhashed, self._unhashed_size = self._unhashed, [], 0
+        self._hashing = _hashing_pool().submit(_update, self.digest, blocks)
+
+    def _hashed(self) -> None:
+        """Wait for the batch being hashed, if any."""
+        if self._hashing is not None:
+            hashing, self._hashing = self._hashing, None
+            hashing.result()
 
     def finish(self) -> Staged:
         if self.size > self.limit:
@@ -144,10 +186,18 @@ class LocalStager:
         if self.out is not None:
             self.out.close()
             self.out = None
+        self._hashed()
+        _update(self.digest, self._unhashed)  # the last, short batch: here, not worth a hand-off
+        self._unhashed, self._unhashed_size = [], 0
         return Staged(self.path, self.digest.hexdigest(), self.size, too_large=False)
 
     def abort(self) -> None:
         """Drop what was written."""
+        self._unhashed, self._unhashed_size = [], 0
+        if self._hashing is not None:  # let the hashing thread finish with the digest
+            with contextlib.suppress(Exception):
+                self._hashed()
+            self._hashing = None
         if self.out is not None:
             self.out.close()
             self.out = None

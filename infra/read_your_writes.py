@@ -9,18 +9,22 @@ Marks expire: a view that has not caught up within their lifetime is an outage, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from infra.engine import Engine
+from infra.redis import is_cluster
 
 ALL_VIEWS = "*"  # a write whose events are not known (an idempotent replay): every view
 REMEMBER = """
-local key, ttl, position = KEYS[1], ARGV[1], ARGV[2]
-for i = 3, #ARGV do
-  redis.call('ZADD', key, 'GT', position, ARGV[i])
+local ttl, position = ARGV[1], ARGV[2]
+for _, key in ipairs(KEYS) do
+  for i = 3, #ARGV do
+    redis.call('ZADD', key, 'GT', position, ARGV[i])
+  end
+  redis.call('EXPIRE', key, ttl)
 end
-return redis.call('EXPIRE', key, ttl)
+return #KEYS
 """
 
 
@@ -42,6 +46,11 @@ class WriteMarks:
 
     def remember(self, caller: str, position: int, topics: Iterable[str] | None) -> None:
         """Record that ``caller``'s write reached ``position``; ``topics`` None means unknown."""
+        self.remember_for((caller,), position, topics)
+
+    def remember_for(self, callers: Sequence[str], position: int, topics: Iterable[str] | None) -> None:
+        """``remember`` for each of ``callers``, in one command (one per caller on a cluster,
+        where the keys of one command must share a slot)."""
         views = (
             [ALL_VIEWS]
             if topics is None
@@ -51,7 +60,9 @@ class WriteMarks:
             return
         # A sorted set scored by position: ZADD GT only ever raises a view's mark, so
         # concurrent writes of one caller, acknowledged out of order, never lower it.
-        self._remember(keys=[self.key(caller)], args=[self.ttl_seconds, position, *views])
+        keys = [self.key(caller) for caller in callers]
+        for some in [[key] for key in keys] if is_cluster(self.redis) else [keys]:
+            self._remember(keys=some, args=[self.ttl_seconds, position, *views])
 
     def marks(self, caller: str) -> dict[str, int]:
         """Every view's mark for ``caller`` (``ALL_VIEWS`` applies to every view)."""

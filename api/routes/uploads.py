@@ -18,7 +18,6 @@ from werkzeug.http import parse_options_header
 
 from api import context
 from api.asgi import STREAMED_BODY
-from api.commanding import remember_write
 from api.consistency import consistent
 from api.errors import ApiError
 from api.multipart import READ_SIZE, FileParts, MalformedBody
@@ -59,6 +58,7 @@ from infra.chunks import (
 )
 from infra.debug_files import DIF_MIMETYPES
 from infra.jobs import enqueue, jobs_stream
+from infra.read_your_writes import position_for
 from projections.directory import list_projects
 from projections.uploads import find_debug_file, find_missing_chunks
 
@@ -169,11 +169,28 @@ def upload_chunks(org_slug: str) -> Response:
         return Response(status=200)
     outcome = svc.dispatch(RecordBlobs(org.id, blobs), context.meta())
     if outcome.position is not None:
-        remember_write(outcome.position, outcome.topics)
-    # An acknowledged chunk is there for every reader, as in Sentry (which stores it before it
-    # answers): sentry-cli, or another token's assemble, asks for missing chunks right after.
-    context.wait_until(outcome.position, ["uploads"], "position")
+        # An acknowledged chunk is there for every reader, as in Sentry (which stores it before
+        # it answers): sentry-cli, or another token's assemble, asks for missing chunks right
+        # after. Those readers wait for the view to show it (``chunks_consistent``): the mark
+        # is the organization's as well as the caller's (read-your-writes), and this answer
+        # does not wait for the projection worker.
+        callers = (context.caller_key(context.principal()), chunks_of(org.id))
+        svc.marks.remember_for(callers, outcome.position, outcome.topics)
     return Response(status=200)
+
+
+def chunks_of(organization_id: int) -> str:
+    """The read-your-writes caller whose marks are the chunks acknowledged to an organization,
+    whichever token uploaded them."""
+    return f"chunks:org:{organization_id}"
+
+
+def chunks_consistent(organization_id: int) -> None:
+    """Wait until the uploads view shows the caller's own writes and every chunk acknowledged
+    to the organization (by any token)."""
+    consistent(["uploads"])
+    marks = context.services().marks.marks(chunks_of(organization_id))
+    context.wait_until(position_for(marks, ["uploads"]), ["uploads"])
 
 
 class ChunkBody:
@@ -272,7 +289,7 @@ def _json(schema: dict[str, Any], messages: dict[str, str] | None = None) -> Any
 def assemble_difs(org_slug: str, project_slug: str) -> Response:
     org, project = context.project(org_slug, project_slug)
     files = _json(DIF_SCHEMA)
-    consistent(["uploads"])
+    chunks_consistent(org.id)
     svc = context.services()
     response: dict[str, Any] = {}
     for checksum, file in files.items():
@@ -342,7 +359,7 @@ def assemble_artifact_bundle(org_slug: str) -> Response:
     if len(project_ids) != len(wanted):
         raise error("One or more projects are invalid")
     checksum, chunks = data["checksum"], data.get("chunks", [])
-    consistent(["uploads"])
+    chunks_consistent(org.id)
     with svc.engine.read("uploads") as view:
         missing = find_missing_chunks(view, org.id, chunks)
     if missing:

@@ -6,6 +6,8 @@ the caller's own write would answer from the stale view at once, and these tests
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +19,7 @@ from api.app import create_app
 from infra.bootstrap import Services, bootstrap, migrate
 from infra.config import Settings
 from tests.conftest import Tenant, make_tenant, make_token
+from tests.integration.uploading import missing, sha1, upload
 
 LATE = 0.4  # seconds before the views catch up
 
@@ -120,6 +123,20 @@ def test_another_callers_read_does_not_wait(http: FlaskClient, idle: Services, t
     response = http.get(f"/api/0/projects/{t.org_slug}/{t.project_slug}/", headers=t.headers(other))
     assert response.status_code == 200  # the view has not applied the delete yet
     idle.engine.catch_up_all()
+
+
+def test_an_acknowledged_chunk_is_there_for_another_tokens_assemble(
+    http: FlaskClient, idle: Services, t: Tenant
+) -> None:
+    """The upload answers without waiting for the uploads view (here nothing moves it: had it
+    waited, it would have answered 503); whoever asks for the organization's missing chunks
+    next, another token too, waits until the view shows them."""
+    chunk = os.urandom(4000)
+    written(upload(http, t, [chunk]), 200)
+    other, _ = make_token(idle, t.org_id, ("project:write",))
+    late = catch_up_later(idle)
+    assert missing(http, dataclasses.replace(t, token=other), [sha1(chunk)]) == []
+    join_clean(late)
 
 
 def test_a_write_no_read_view_cares_about_does_not_delay_lookups(

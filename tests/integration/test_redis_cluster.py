@@ -30,6 +30,7 @@ from tests.conftest import Tenant, make_tenant, postgres_settings, serving
 from tests.integration.test_billing_consumer import generic_metric, outcomes
 from tests.integration.test_relay_configs import add_key
 from tests.integration.test_serve import ROOT
+from tests.integration.uploading import missing, sha1, upload
 from tests.relay_client import RelayClient
 from tests.replication import Cluster, redis_cluster
 
@@ -87,6 +88,14 @@ def test_relay_configs_for_100_keys_are_cached_across_the_cluster(client: FlaskC
     again = relay.project_configs({"publicKeys": keys, "fullConfig": True}, 3)
     assert set(again.get_json()["configs"]) == set(keys)
     assert all(svc.redis.exists(cache_key(k)) for k in keys[:10])
+
+
+def test_a_chunk_upload_marks_the_token_and_the_organization(client: FlaskClient, svc: Services) -> None:
+    """The upload's two read-your-writes marks are in different slots: one command each."""
+    tenant = make_tenant(svc)
+    chunk = os.urandom(1000)
+    assert upload(client, tenant, [chunk]).status_code == 200
+    assert missing(client, tenant, [sha1(chunk)]) == []
 
 
 def test_billing_streams_must_share_a_hash_tag(svc: Services) -> None:
