@@ -82,7 +82,8 @@ class Batch:
 
     def change(self, view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
         if callable(value):  # an update of the value before (loaded by ``prepare``)
-            self.load(view, key, (project_id,))
+            if (project_id, key) not in self.values:  # (a handler of one event, without prepare)
+                self.load(view, key, (project_id,))
             value = new_value(value, lambda: self.values[(project_id, key)])
         self.values[(project_id, key)] = value
         encoded = None if value is None else dumps(value)
