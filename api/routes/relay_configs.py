@@ -6,7 +6,6 @@ nothing is parsed or encoded per document (``projections/relay_encoding.py``).""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from api.openapi import RELAY, operation
 from api.relay_auth import (
     AuthenticatedRelay,
     authenticate_relay,
+    claim_args,
     claim_command,
     refuse_replay,
     verified_relay,
@@ -203,8 +203,7 @@ def _stored(
     into Redis), in the keys' order (None: the view has none); 401 for a message seen before
     (its marker set in the same round trip)."""
     cache = RelayConfigCache(svc.redis)
-    claim = functools.partial(claim_command, marker=relay.replay_marker)
-    claimed, cached = cache.read_after(claim, [] if no_cache else public_keys, full)
+    claimed, cached = cache.read_after(claim_args(relay.replay_marker), [] if no_cache else public_keys, full)
     refuse_replay(claimed)
     docs = cached or [None] * len(public_keys)  # (none read: ``noCache``, or no keys)
     missing = [k for k, doc in zip(public_keys, docs, strict=True) if doc is None]
