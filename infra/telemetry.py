@@ -121,7 +121,14 @@ def gunicorn_logging(level: str = "INFO", as_json: bool = True) -> dict[str, Any
 
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
-    logger.log(level, msg, extra={"fields": fields})
+    """``logger.log(level, msg, extra={"fields": fields})`` without looking up the caller's
+    file and line (a walk up the stack, normalizing each frame's file name), which no line
+    shows: the same record otherwise, through the same handlers and filters."""
+    if logger.isEnabledFor(level):
+        record = logger.makeRecord(
+            logger.name, level, "(unknown file)", 0, msg, (), None, extra={"fields": fields}
+        )
+        logger.handle(record)
 
 
 HTTP_LOGGER = logging.getLogger("eventry.http")
