@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,7 +83,16 @@ def request_id() -> str:
 
 def new_request_id(supplied: str) -> str:
     """The request's id: the client's ``X-Request-ID`` when it is printable, else a fresh one."""
-    return supplied[:64] if supplied.isprintable() and supplied else uuid.uuid4().hex
+    return supplied[:64] if supplied.isprintable() and supplied else _uuid4_hex()
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex`` (random, version 4, RFC 4122 variant) without the ``UUID`` object
+    and its integer: a quarter of its cost, for every request."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
 
 
 def principal() -> Principal:

@@ -115,7 +115,13 @@ def claim_command(redis: Any, marker: str) -> Any:
     """Mark a signed message as seen, on a client or a pipeline: true when it was not seen yet.
     Relay signs every request afresh (the header holds a nanosecond timestamp), so a message
     seen before within its signature's lifetime can only be a replay."""
-    return redis.set(marker, 1, nx=True, ex=REPLAY_MARKER_SECONDS)
+    return redis.execute_command(*claim_args(marker))
+
+
+def claim_args(marker: str) -> tuple[str | int, ...]:
+    """``claim_command`` as the arguments of its Redis command, for a caller that sends it
+    with others (its raw reply: ``OK`` when the message was not seen yet, else none)."""
+    return ("SET", marker, 1, "NX", "EX", REPLAY_MARKER_SECONDS)
 
 
 def refuse_replay(claimed: Any) -> None:

@@ -58,7 +58,15 @@ HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 
 def observe_request(method: str, endpoint: str, status: int, seconds: float) -> None:
     """``endpoint`` is the route's name (a fixed set; callers name unmatched requests alike)."""
-    REQUESTS.labels(method if method in HTTP_METHODS else "other", endpoint, str(status)).observe(seconds)
+    series = _request_series.get((method, endpoint, status))
+    if series is None:  # the labels' checks and the metric's lock once per series, not per request
+        series = REQUESTS.labels(method if method in HTTP_METHODS else "other", endpoint, str(status))
+        if method in HTTP_METHODS:  # a made-up method is no key: what clients send stays bounded
+            _request_series[(method, endpoint, status)] = series
+    series.observe(seconds)
+
+
+_request_series: dict[tuple[str, str, int], Any] = {}
 
 
 def record_appended(topics: Iterable[str]) -> None:
@@ -121,7 +129,14 @@ def gunicorn_logging(level: str = "INFO", as_json: bool = True) -> dict[str, Any
 
 
 def log(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:
-    logger.log(level, msg, extra={"fields": fields})
+    """``logger.log(level, msg, extra={"fields": fields})`` without looking up the caller's
+    file and line (a walk up the stack, normalizing each frame's file name), which no line
+    shows: the same record otherwise, through the same handlers and filters."""
+    if logger.isEnabledFor(level):
+        record = logger.makeRecord(
+            logger.name, level, "(unknown file)", 0, msg, (), None, extra={"fields": fields}
+        )
+        logger.handle(record)
 
 
 HTTP_LOGGER = logging.getLogger("eventry.http")

@@ -10,7 +10,9 @@ unordered in JSON, so Relay reads the same document as if it had been encoded wh
 
 from __future__ import annotations
 
-from itertools import repeat
+import re
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, cast
 
 from projections.json_text import dumps
@@ -21,6 +23,13 @@ _REV_LENGTH = 32
 _CONFIG_OPENS = b'","config":{'
 _CONFIG_AT = len(_HEAD) + _REV_LENGTH + len(_CONFIG_OPENS)  # the first byte inside ``config``
 _DISABLED = DISABLED.encode()
+_VIEW = cast("Callable[[bytes], memoryview]", memoryview)
+_AFTER_BRACE = itemgetter(slice(1, None))  # what follows a document's opening brace
+_HEAD_BYTES = itemgetter(slice(0, _CONFIG_AT))
+# Heads of documents in the stored layout, one after the other (each _CONFIG_AT bytes long).
+_HEADS_LAID_OUT = re.compile(
+    b"(?:%s.{%d}%s)*" % (re.escape(_HEAD), _REV_LENGTH, re.escape(_CONFIG_OPENS)), re.S
+)
 
 
 def compact(value: Any) -> str:
@@ -86,13 +95,11 @@ def spliced_members(
     if None in docs:
         return None
     laid_out = cast(list[bytes], docs)
-    at = _CONFIG_AT - len(_CONFIG_OPENS)
-    if not all(map(bytes.startswith, laid_out, repeat(_HEAD))) or not all(
-        map(bytes.startswith, laid_out, repeat(_CONFIG_OPENS), repeat(at))
-    ):  # ``_laid_out`` of each
-        return None
     count = len(laid_out)
+    heads = b"".join(map(_HEAD_BYTES, laid_out))  # each document's first _CONFIG_AT bytes
+    if len(heads) != count * _CONFIG_AT or not _HEADS_LAID_OUT.fullmatch(heads):  # ``_laid_out`` of each
+        return None
     pieces: list[bytes | memoryview] = [head] * (3 * count)
     pieces[0::3] = names
-    pieces[2::3] = [memoryview(raw)[1:] for raw in laid_out]  # as ``spliced_parts`` cuts them
+    pieces[2::3] = map(_AFTER_BRACE, map(_VIEW, laid_out))  # as ``spliced_parts`` cuts them
     return pieces

@@ -6,10 +6,9 @@ nothing is parsed or encoded per document (``projections/relay_encoding.py``).""
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -24,6 +23,7 @@ from api.openapi import RELAY, operation
 from api.relay_auth import (
     AuthenticatedRelay,
     authenticate_relay,
+    claim_args,
     claim_command,
     refuse_replay,
     verified_relay,
@@ -55,7 +55,6 @@ DISABLED: dict[str, Any] = {"disabled": True}
 DISABLED_JSON = compact(DISABLED).encode()
 GLOBAL_MEMBERS = b',"global":' + compact(GLOBAL_CONFIG).encode() + b',"global_status":"ready"'
 SAMPLING_JSON = compact(SAMPLING).encode()
-_PLAIN_KEYS = re.compile(r"[0-9A-Za-z_-]+(?:,[0-9A-Za-z_-]+)*")
 
 
 class ProjectConfigsRequest(Schema):
@@ -158,7 +157,7 @@ def configs_body(svc: Services, relay: AuthenticatedRelay, data: dict[str, Any],
     configs, pending, unchanged = _by_key(svc, relay, public_keys, data, full, asynchronous)
     body = [b'{"configs":', *configs]
     if asynchronous:
-        body += [b',"pending":', compact(pending).encode()]
+        body += [b',"pending":', compact(pending).encode() if pending else b"[]"]
     if unchanged:
         body += [b',"unchanged":', compact(unchanged).encode()]
     if v3 and data.get("global"):
@@ -170,7 +169,7 @@ def configs_body(svc: Services, relay: AuthenticatedRelay, data: dict[str, Any],
 def _key_list(raw: Any) -> list[str]:
     if raw is None:
         return []
-    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw) or len(raw) > MAX_KEYS:
+    if not isinstance(raw, list) or not all(map(isinstance, raw, repeat(str))) or len(raw) > MAX_KEYS:
         raise detail(400, f"publicKeys must be a list of at most {MAX_KEYS} strings")
     return list(dict.fromkeys(raw))
 
@@ -203,13 +202,12 @@ def _stored(
     into Redis), in the keys' order (None: the view has none); 401 for a message seen before
     (its marker set in the same round trip)."""
     cache = RelayConfigCache(svc.redis)
-    claim = functools.partial(claim_command, marker=relay.replay_marker)
-    claimed, cached = cache.read_after(claim, [] if no_cache else public_keys, full)
+    claimed, cached = cache.read_after(claim_args(relay.replay_marker), [] if no_cache else public_keys, full)
     refuse_replay(claimed)
     docs = cached or [None] * len(public_keys)  # (none read: ``noCache``, or no keys)
-    missing = [k for k, doc in zip(public_keys, docs, strict=True) if doc is None]
-    if not missing:
+    if None not in docs:
         return docs
+    missing = [k for k, doc in zip(public_keys, docs, strict=True) if doc is None]
     with svc.engine.read("relay_configs") as view:
         from_view = relay_configs.documents(view, missing, full)
     if from_view and not no_cache:
@@ -275,11 +273,19 @@ def _by_key(
 
 
 def _names(public_keys: list[str]) -> list[bytes]:
-    """Each key's member name after a comma, and a colon. Every real key is plain (its JSON is
-    itself, quoted): one match checks them all."""
-    if _PLAIN_KEYS.fullmatch(",".join(public_keys)):  # then no key holds a NUL to split at
+    """Each key's member name after a comma, and a colon. Every real key is plain (ASCII
+    letters, digits, ``-`` and ``_``: its JSON is itself, quoted): a few C-level passes over
+    all of them check it."""
+    joined = "".join(public_keys)
+    if joined.isascii() and _alnum(joined.encode()) and "" not in public_keys:  # no NUL to split at
         return (',"' + '":\0,"'.join(public_keys) + '":').encode().split(b"\0")
     return [b"," + compact(k).encode() + b":" for k in public_keys]
+
+
+def _alnum(ascii: bytes) -> bool:
+    """Only ASCII letters, digits, ``-`` and ``_`` (``bytes.isalnum`` reads a table; the
+    ``str`` one asks Unicode's database of each character: 20 µs for 100 keys)."""
+    return ascii.replace(b"-", b"").replace(b"_", b"").isalnum()
 
 
 def _rev(raw: bytes) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 from flask.testing import FlaskClient
 
@@ -62,6 +63,15 @@ def test_request_ids_are_echoed_and_stored_on_events(
     [recorded] = services.store.read_log(int(r.headers["X-Eventry-Position"]) - 1, 1)
     assert recorded.meta.request_id == "req-123"
     assert recorded.meta.actor_id == tenant.token_id and recorded.meta.ip_address == "127.0.0.1"
+
+
+def test_a_request_without_an_id_gets_a_fresh_uuid4(client: FlaskClient) -> None:
+    ids = {client.get("/healthz").headers["X-Request-ID"] for _ in range(20)}
+    assert len(ids) == 20
+    assert all(
+        uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 and uuid.UUID(i).hex == i
+        for i in ids
+    )
 
 
 def test_trusted_proxies_give_the_audit_log_the_clients_address(services: Services, tenant: Tenant) -> None:

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from sentry_relay.processing import normalize_project_config
 
 from infra.bootstrap import Services
 from infra.relay_cache import key as cache_key
+from infra.relay_cache import one_write
 from projections import relay_configs
 from tests.conftest import Tenant, make_token
 from tests.relay_client import RelayClient, sign_at
@@ -309,3 +311,23 @@ def test_a_removed_key_leaves_the_cache_and_is_answered_as_unknown(
     assert services.redis.get(cache_key(removed, full=False)) is None
     with services.engine.read("relay_configs") as view:
         assert relay_configs.stored_document(view, removed) is None
+
+
+def test_the_marker_and_the_read_share_one_write_and_a_failed_one_leaves_nothing_unread(
+    services: Services,
+) -> None:
+    """``one_write``: the raw replies in order; after an error reply (the SET on a key that
+    holds a list) the connection that still held the MGET's reply is not reused as it was."""
+    r = services.redis
+    stored, marker, wrong = (f"relay-one-write:{uuid.uuid4().hex}" for _ in range(3))
+    r.set(stored, b"doc", ex=60)
+    claim = ("SET", marker, 1, "NX", "EX", 60)
+    assert one_write(r, [claim, ("MGET", stored, marker + "x")]) == [b"OK", [b"doc", None]]
+    assert one_write(r, [claim, ("MGET", stored)]) == [None, [b"doc"]]  # seen: no OK
+    r.rpush(wrong, "x")
+    r.expire(wrong, 60)
+    for _ in range(3):  # the pool's connections, each taken in turn
+        with pytest.raises(redis.ResponseError):
+            one_write(r, [("SET", wrong, 1, "XX", "GET"), ("MGET", stored)])
+        assert r.get(stored) == b"doc"
+    assert r.delete(marker, wrong) == 2

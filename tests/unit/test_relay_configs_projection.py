@@ -194,3 +194,8 @@ def test_documents_spliced_at_once_are_those_spliced_one_by_one(db: SqliteDataba
     assert spliced_members(names[:2], [laid_out[0], None], head) is None
     assert spliced_members(names[:2], [laid_out[0], b'{"disabled":true}'], head) is None
     assert spliced_members(names[:2], [laid_out[0], b'{"config":{},"rev":"x"}'], head) is None
+    # The layout is checked on each document's own first bytes, not on what follows a short one.
+    short, other = laid_out[0][:20], laid_out[0][20:]
+    assert spliced_members(names[:3], [short, other, laid_out[0]], head) is None
+    bad_config = laid_out[0].replace(b'","config":{', b'","confiG":{', 1)
+    assert spliced_members(names[:2], [laid_out[0], bad_config], head) is None
