@@ -32,8 +32,10 @@ LIST_COLUMNS = "release_id, ord, repository_id, commit_key"
 COMMIT_TYPES = ("int8", "int8", "text", "text", "text", "text")
 FILE_TYPES = ("int8", "int8", "text", "text", "text")
 LIST_TYPES = ("int8", "int4", "int8", "text")
-_COMMIT_KEY = itemgetter(1, 2)  # the primary keys' columns after the organization's
-_FILE_KEY = itemgetter(1, 2, 3)
+# A list's rows go into COPYs in the order of their primary key's text column (repository and
+# file name aside: a list mostly names one repository, and a commit few files): the index
+# entries land side by side, and a sort on one string costs a third of one on the key's tuple.
+_BY_COMMIT_KEY = itemgetter(2)
 # Emitted for a ``set_refs`` that fetches: the engine's effect enqueues the fetch job.
 FETCH_COMMITS = "fetch_commits"
 
@@ -144,8 +146,8 @@ class Releases(Projection):
         """Replace the release's commit list; upsert commits, authors and file changes. Rows
         are made from the event's columns; the list, and commits and file changes none of
         which the view holds yet (a new list, the usual case), go in one binary COPY each on
-        PostgreSQL, in the order of their primary key (each index entry then lands beside
-        the one before: about half the server's time of the event's order)."""
+        PostgreSQL, sorted by commit key (each index entry then lands beside the one before:
+        about half the server's time of the event's order)."""
         e = rec.event
         assert isinstance(e, ReleaseCommitsRecorded)
         org, now, ids, repos = e.organization_id, rec.at.isoformat(), e.ids, e.repository_ids
@@ -172,7 +174,7 @@ class Releases(Projection):
                 e.file_types,
             )
         )
-        if not view.copy_new("file_changes", FILE_COLUMNS, sorted(files, key=_FILE_KEY), FILE_TYPES):
+        if not view.copy_new("file_changes", FILE_COLUMNS, sorted(files, key=_BY_COMMIT_KEY), FILE_TYPES):
             view.executemany(
                 f"INSERT INTO {{file_changes}} ({FILE_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
@@ -240,7 +242,7 @@ def _upsert_commits(view: View, org: int, e: ReleaseCommitsRecorded, now: str) -
         )
     )
     twice = len(set(zip(e.repository_ids, e.ids, strict=True))) < len(rows)
-    if not twice and view.copy_new("commits", COMMIT_COLUMNS, sorted(rows, key=_COMMIT_KEY), COMMIT_TYPES):
+    if not twice and view.copy_new("commits", COMMIT_COLUMNS, sorted(rows, key=_BY_COMMIT_KEY), COMMIT_TYPES):
         return  # new rows: a message not sent is null too
     dated = [bool(t) for t in e.timestamps]
     unsent = set(e.unsent_messages)
