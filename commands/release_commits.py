@@ -86,7 +86,8 @@ def set_commits_changes(
     repos: RepositoriesState,
     groups: Mapping[str, GroupState],
 ) -> list[Change]:
-    """The events of a SetCommits. One pass over the list, newest first, makes the event's
+    """The events of a SetCommits: the commits newest first (no timestamp counts as the epoch,
+    ties keep their order), ``#skipsentry`` ones dropped. One pass over them makes the event's
     columns directly (a list of 10,000 commits: no dict per commit on the way)."""
     listed = given.commits
     stamps = [c.get("timestamp") for c in listed]
