@@ -7,6 +7,7 @@ lookup) and checked again by the deciders against the groups' own state.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import urlparse
 
 _markdown_strip_re = re.compile(r"\[([^]]+)\]\([^)]+\)", re.I)
@@ -18,6 +19,7 @@ _issue_url_re = re.compile(r"/issues/(\d+)")
 # Every reference follows a fix keyword; a message with none (and no markdown link, whose
 # removal could join one) has none: one search instead of two rewrites and four scans.
 _maybe_re = re.compile(r"fix|close|resolve|\]\(", re.I)
+_MAYBE_WORDS = ("fix", "close", "resolve", "](")  # ``_maybe_re`` as lower-case ASCII words
 MAX_BIGINT = 9223372036854775807
 
 BASE32_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -91,3 +93,20 @@ def references(text: str | None, url_prefix: str) -> list[str]:
     if not text or _maybe_re.search(text) is None:
         return []
     return [*short_id_references(text), *(f"#{i}" for i in issue_url_references(text, url_prefix))]
+
+
+def references_in(texts: Iterable[str | None], url_prefix: str) -> set[str]:
+    """``references`` of every text: one search of them all first (no keyword can span the
+    line break between two), so a list of 10,000 messages that mention no fix costs a few
+    scans. ASCII text (the usual) is searched lower-cased for ``_maybe_re``'s words, which is
+    the same test and several times faster than the case-insensitive pattern."""
+    given = [text for text in texts if text]
+    joined = "\n".join(given)
+    if joined.isascii():
+        lowered = joined.lower()
+        maybe = any(word in lowered for word in _MAYBE_WORDS)
+    else:
+        maybe = _maybe_re.search(joined) is not None
+    if not maybe:
+        return set()
+    return {ref for text in given for ref in references(text, url_prefix)}

@@ -8,6 +8,7 @@ A changed shape gets a new class with a new topic version and an upcaster from t
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -16,6 +17,8 @@ _REGISTRY: dict[str, type[Event]] = {}
 _UPCASTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
 _TUPLE_FIELDS: dict[type, frozenset[str]] = {}
 _FIELD_NAMES: dict[type, frozenset[str]] = {}  # computed once: decoding runs per event read
+_PLAIN: set[type] = set()  # classes whose fields are declared of ``_PLAIN_TYPES`` only (``is_plain``)
+_PLAIN_TYPES = (str, int, bool, type(None))
 
 E = TypeVar("E", bound="type[Event]")
 T = TypeVar("T")
@@ -43,7 +46,28 @@ def event(cls: E) -> E:
         f.name for f in dataclasses.fields(cls) if typing.get_origin(hints[f.name]) is tuple
     )
     _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    if all(_plain_hint(hints[f.name]) for f in dataclasses.fields(cls)):
+        _PLAIN.add(cls)
     return cls
+
+
+def _plain_hint(hint: Any) -> bool:
+    """Text, integers, booleans, None, and tuples and unions of them: no float, no ``Any``."""
+    if hint in _PLAIN_TYPES:
+        return True
+    args = typing.get_args(hint)
+    return (
+        bool(args)
+        and typing.get_origin(hint) in (tuple, typing.Union, types.UnionType)
+        and all(a is Ellipsis or _plain_hint(a) for a in args)
+    )
+
+
+def is_plain(cls: type[Event]) -> bool:
+    """Whether every field of ``cls`` is declared text, an integer, a boolean or None, or a
+    tuple of them: the JSON of such an event has no number whose text two encoders could
+    write differently (floats), so any encoder that takes it writes the same bytes."""
+    return cls in _PLAIN
 
 
 def upcaster(

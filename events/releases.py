@@ -120,7 +120,8 @@ class ReleaseCommitsRecorded(ReleaseEvent):
 def commit_columns(commits: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """The columns of ``ReleaseCommitsRecorded`` (v2) from a commit list of version 1's shape:
     each ``{id, repository_id, author_email, author_name, patch_set: [[path, type], ...]}``
-    with ``message`` and ``timestamp`` when sent. Deciders record through it, and it upcasts v1."""
+    with ``message`` and ``timestamp`` when sent: how v1 is upcast (the decider makes the same
+    columns in its own pass over the list)."""
     files = [(i, path, kind) for i, c in enumerate(commits) for path, kind in c.get("patch_set") or ()]
     return {
         "ids": [c["id"] for c in commits],

@@ -28,7 +28,9 @@ class Tx(Protocol):
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
-    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool: ...
+    def copy_new(
+        self, table: str, columns: str, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+    ) -> bool: ...
 
     def pipelined(self) -> AbstractContextManager[None]: ...
 
@@ -100,16 +102,24 @@ class _PgTx:
             for row in rows:
                 copy.write_row(row)
 
-    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+    def copy_new(
+        self, table: str, columns: str, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+    ) -> bool:
         """``rows`` into ``table`` with one COPY when none of them has a key already in it (or
         twice among them): True. Otherwise nothing is written (the COPY's unique violation is
-        undone by a savepoint) and False: the caller upserts them. Small sets are not tried."""
+        undone by a savepoint) and False: the caller upserts them. Small sets are not tried.
+        ``types`` (PostgreSQL's names of the columns' types, e.g. ``int8``, ``text``): a binary
+        COPY, which costs the client a third of the CPU of the text format's per-row encoding
+        and the server no parsing; the values must then be of those types exactly."""
         if len(rows) < COPY_FROM_ROWS:
             return False
+        binary = " (FORMAT BINARY)" if types else ""
         with self._unpipelined(), self.conn.cursor() as cur:
             cur.execute("SAVEPOINT eventry_copy")
             try:
-                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                with cur.copy(f"COPY {table} ({columns}) FROM STDIN{binary}") as copy:
+                    if types:
+                        copy.set_types(types)
                     for row in rows:
                         copy.write_row(row)
             except psycopg.errors.UniqueViolation:
@@ -235,7 +245,9 @@ class _SqliteTx:
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql.replace("%s", "?"), tuple(params))
 
-    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+    def copy_new(
+        self, table: str, columns: str, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+    ) -> bool:
         return False  # no COPY: the caller's upsert, one executemany, is SQLite's fast way
 
     @contextmanager

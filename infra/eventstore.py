@@ -28,7 +28,7 @@ from eventsourcing.utils import Environment
 
 from commands import InvalidCommand
 from events import Event, Meta, Recorded, from_payload
-from events.base import filled
+from events.base import filled, is_plain
 from events.envelope import STAMP
 
 APPLICATION_NAME = "eventry"
@@ -123,11 +123,23 @@ def _encode(stream: UUID, version: int, evt: Event, meta: Meta, at: datetime) ->
     # ``to_payload``'s copy, without copying a 10,000-commit event's every value first).
     data = {f.name: getattr(evt, f.name) for f in dataclasses.fields(evt)}
     body = {"data": data, "meta": meta.to_dict(), "at": at.isoformat()}
+    if is_plain(type(evt)):
+        # orjson writes the same bytes for text, integers, booleans, None and lists (a test
+        # holds it to that), at a fifth of the time: 10,000 commits are 1.7 MB. What it refuses
+        # (an integer past 64 bits, a lone surrogate, a key that is not text) goes to ``json``.
+        try:
+            return _stored(stream, version, evt, orjson.dumps(body))
+        except orjson.JSONEncodeError:
+            pass
     try:
         state = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     except UnicodeEncodeError as exc:  # text no store can keep (the command line passes such)
         found = exc.object[exc.start] if isinstance(exc.object, str) else "\ufffd"
         raise InvalidCommand(f"Surrogate characters are not allowed: U+{ord(found):X}.") from None
+    return _stored(stream, version, evt, state)
+
+
+def _stored(stream: UUID, version: int, evt: Event, state: bytes) -> StoredEvent:
     return StoredEvent(originator_id=stream, originator_version=version, topic=evt.TOPIC, state=state)
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from commands import Conflict
-from commands.groupreference import parse_short_id, references
+from commands.groupreference import parse_short_id, references_in
 from commands.release_commits import CommitsInput, RepositoriesState
 from commands.releases import ReleaseState
 from events.releases import release_stream, repositories_stream
@@ -38,7 +38,7 @@ def commits_input(svc: Any, organization_id: int, commits: Sequence[Mapping[str,
     new_names = {c.get("repository") or default for c in commits} - set(repos.by_name)
     ids = tuple(svc.snowflake(REPOSITORY_ID_KEY) for _ in new_names)
     url_prefix = svc.settings.url_prefix
-    found = {ref for c in commits for ref in references(c.get("message"), url_prefix)}
+    found = references_in((c.get("message") for c in commits), url_prefix)
     return CommitsInput(tuple(commits), ids, tuple(_resolve(svc, organization_id, found).items()), url_prefix)
 
 

@@ -38,7 +38,9 @@ class Tx(Protocol):
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
-    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool: ...
+    def copy_new(
+        self, table: str, columns: str, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+    ) -> bool: ...
 
 
 class View:
@@ -67,11 +69,14 @@ class View:
         if rows:
             self._hold(sql).extend(rows)
 
-    def copy_new(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> bool:
+    def copy_new(
+        self, table: str, columns: str, rows: Sequence[Sequence[Any]], types: Sequence[str] | None = None
+    ) -> bool:
         """``rows`` into the logical ``table`` in one COPY when all of them are new (PostgreSQL,
-        large sets): True. False when nothing was written: the caller upserts them."""
+        large sets): True. False when nothing was written: the caller upserts them. With the
+        columns' ``types`` (``int8``, ``int4``, ``text``...) the COPY is binary."""
         self.drain()
-        return self.tx.copy_new(self.tables[table], columns, rows)
+        return self.tx.copy_new(self.tables[table], columns, rows, types)
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         """A statement whose result is not read: held, and sent with the next read or

@@ -141,15 +141,20 @@ def head_commit(view: View, release_id: int, repository_id: int) -> str | None:
 def release_commits(
     view: View, organization_id: int, release_id: int, offset: int, limit: int
 ) -> list[dict[str, Any]]:
+    # The page of the list first, then its commits: the view writes a list's commits and
+    # repositories with the list, so no row of the list lacks them. Joined first and limited
+    # after, a list of 10,000 commits copied in a moment before (table statistics not yet
+    # updated) was planned as a hash join of every commit and a sort: 160 ms for one row.
     rows = view.execute(
         "SELECT rc.commit_key, c.message, c.date_added, a.name, c.author_email, r.id, r.name, r.provider, "
-        "r.url, r.status, r.date_added FROM {release_commits} rc "
+        "r.url, r.status, r.date_added FROM (SELECT ord, repository_id, commit_key FROM {release_commits} "
+        "WHERE release_id = %s ORDER BY ord LIMIT %s OFFSET %s) rc "
         "JOIN {commits} c ON c.organization_id = %s AND c.repository_id = rc.repository_id "
         "AND c.commit_key = rc.commit_key "
         "JOIN {repositories} r ON r.id = rc.repository_id "
         "LEFT JOIN {authors} a ON a.organization_id = c.organization_id AND a.email = c.author_email "
-        "WHERE rc.release_id = %s ORDER BY rc.ord LIMIT %s OFFSET %s",
-        (organization_id, release_id, limit, offset),
+        "ORDER BY rc.ord",
+        (release_id, limit, offset, organization_id),
     )
     return [
         {

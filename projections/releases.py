@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from itertools import repeat
+from operator import itemgetter
 
 from events import Recorded
 from events.releases import (
@@ -26,6 +27,15 @@ from projections.release_queries import find_release, previous_release
 
 COMMIT_COLUMNS = "organization_id, repository_id, commit_key, message, author_email, date_added"
 FILE_COLUMNS = "organization_id, repository_id, commit_key, filename, type"
+LIST_COLUMNS = "release_id, ord, repository_id, commit_key"
+# The columns' types, for binary COPYs (``View.copy_new``): as ``tables`` declares them.
+COMMIT_TYPES = ("int8", "int8", "text", "text", "text", "text")
+FILE_TYPES = ("int8", "int8", "text", "text", "text")
+LIST_TYPES = ("int8", "int4", "int8", "text")
+# A list's rows go into COPYs in the order of their primary key's text column (repository and
+# file name aside: a list mostly names one repository, and a commit few files): the index
+# entries land side by side, and a sort on one string costs a third of one on the key's tuple.
+_BY_COMMIT_KEY = itemgetter(2)
 # Emitted for a ``set_refs`` that fetches: the engine's effect enqueues the fetch job.
 FETCH_COMMITS = "fetch_commits"
 
@@ -134,17 +144,19 @@ class Releases(Projection):
     @on(ReleaseCommitsRecorded)
     def _commits(self, view: View, rec: Recorded) -> None:
         """Replace the release's commit list; upsert commits, authors and file changes. Rows
-        are made from the event's columns; commits and file changes none of which the view
-        holds yet (a new list, the usual case) go in one COPY each on PostgreSQL."""
+        are made from the event's columns; the list, and commits and file changes none of
+        which the view holds yet (a new list, the usual case), go in one binary COPY each on
+        PostgreSQL, sorted by commit key (each index entry then lands beside the one before:
+        about half the server's time of the event's order)."""
         e = rec.event
         assert isinstance(e, ReleaseCommitsRecorded)
         org, now, ids, repos = e.organization_id, rec.stamp, e.ids, e.repository_ids
         view.execute("DELETE FROM {release_commits} WHERE release_id = %s", (e.release_id,))
-        view.executemany(
-            "INSERT INTO {release_commits} (release_id, ord, repository_id, commit_key) "
-            "VALUES (%s, %s, %s, %s)",
-            list(zip(repeat(e.release_id), range(len(ids)), repos, ids)),
-        )
+        listed = list(zip(repeat(e.release_id), range(len(ids)), repos, ids))
+        if not view.copy_new("release_commits", LIST_COLUMNS, listed, LIST_TYPES):
+            view.executemany(
+                f"INSERT INTO {{release_commits}} ({LIST_COLUMNS}) VALUES (%s, %s, %s, %s)", listed
+            )
         named = zip(reversed(e.author_emails), reversed(e.author_names), strict=True)
         authors = {email: name for email, name in named if email}
         view.executemany(
@@ -162,7 +174,7 @@ class Releases(Projection):
                 e.file_types,
             )
         )
-        if not view.copy_new("file_changes", FILE_COLUMNS, files):
+        if not view.copy_new("file_changes", FILE_COLUMNS, sorted(files, key=_BY_COMMIT_KEY), FILE_TYPES):
             view.executemany(
                 f"INSERT INTO {{file_changes}} ({FILE_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
@@ -229,14 +241,15 @@ def _upsert_commits(view: View, org: int, e: ReleaseCommitsRecorded, now: str) -
             [t or now for t in e.timestamps],
         )
     )
+    twice = len(set(zip(e.repository_ids, e.ids, strict=True))) < len(rows)
+    if not twice and view.copy_new("commits", COMMIT_COLUMNS, sorted(rows, key=_BY_COMMIT_KEY), COMMIT_TYPES):
+        return  # new rows: a message not sent is null too
     dated = [bool(t) for t in e.timestamps]
     unsent = set(e.unsent_messages)
-    if len(set(zip(e.repository_ids, e.ids, strict=True))) < len(rows):
+    if twice:
         for when in (True, False):
             kind = [(*r, 0 if i in unsent else 1) for i, r in enumerate(rows) if dated[i] is when]
             view.executemany(_commit_upsert(when, None), kind)
-        return
-    if view.copy_new("commits", COMMIT_COLUMNS, rows):  # new rows: a message not sent is null too
         return
     for when in (True, False):
         for with_message in (True, False):

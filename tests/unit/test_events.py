@@ -107,6 +107,37 @@ def test_a_read_event_stamps_its_time_as_the_log_wrote_it() -> None:
         assert read == Recorded(read.stream, 1, e, at, Meta(), 9)  # the stamp is not a field
 
 
+def test_plain_events_are_written_as_json_writes_them() -> None:
+    """Events declared of text, integers, booleans and None only are encoded by orjson: the
+    bytes are ``json.dumps``'s (every control character, non-ASCII text, the integer limits);
+    what orjson refuses is written by ``json`` (past 64 bits) or refused as before (a lone
+    surrogate). A class with a float or ``Any`` field is not plain."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from commands import InvalidCommand
+    from events.base import is_plain
+    from events.releases import ReleaseCommitsRecorded, ReleaseCommitsSet
+    from infra.eventstore import _decode, _encode
+
+    assert is_plain(ReleaseCommitsRecorded) and not is_plain(ReleaseCommitsSet)
+    text = "".join(map(chr, range(0x80))) + "\u2028\u2029\x85\ufeff wéb \U0001f600"
+    meta, at = Meta("token", 3, "label", "127.0.0.1", "r"), datetime(2026, 1, 2, tzinfo=UTC)
+    for big in (2**63 - 1, -(2**63), 2**64 - 1, 2**70):
+        e = ReleaseCommitsRecorded(
+            big, 2, text, (text, ""), (1, big), (None, text), ("n", None), (text, None), (None, "t"),
+            (1,), (0, 1), ("a", text), ("M", "A"),
+        )  # fmt: skip
+        stored = _encode(uuid.uuid4(), 1, e, meta, at)
+        body = {"data": to_payload(e), "meta": meta.to_dict(), "at": at.isoformat()}
+        assert stored.state == json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        assert _decode(stored).event == e
+    none = (None,)
+    lone = ReleaseCommitsRecorded(1, 2, "v", ("\ud800",), (1,), none, none, none, none, (), (), (), ())
+    with pytest.raises(InvalidCommand, match="U\\+D800"):
+        _encode(uuid.uuid4(), 1, lone, meta, at)
+
+
 def test_a_decoded_event_equals_one_made_by_its_constructor() -> None:
     """Decoding fills a frozen event in without its ``__init__`` when every field is there, and
     uses the constructor (for the defaults) when some field is missing."""

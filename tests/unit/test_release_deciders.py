@@ -16,6 +16,7 @@ from commands.groupreference import (
     base32_encode,
     issue_url_references,
     references,
+    references_in,
     short_id_references,
 )
 from commands.groups import GroupState
@@ -276,3 +277,20 @@ def test_references_skip_no_message_that_has_one(text: str) -> None:
     full = [*short_id_references(text), *(f"#{i}" for i in issue_url_references(text, prefix))]
     assert references(text, prefix) == full
     assert references("[Fi](https://x.example/)xes PROJ-1", prefix) == ["PROJ-1"]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [],
+        [None, "", "nothing to see"],
+        ["Mentions PROJ-1 without a keyword", "fixes proj-1", None],
+        ["a message", "[Fi](https://x.example/)xes PROJ-1"],
+        ["Fix", "PROJ-2"],  # a keyword and an id in two messages are no reference
+        ["\ufb01xes PROJ-3", "clo\u017fes PROJ-4", "Resolve\u015b PROJ-5", "ascii"],  # not ASCII: the pattern
+        ["Closes [PROJ-1](https://sentry.example/issues/1/)", "Fixes http://127.0.0.1:8000/issues/7/"],
+    ],
+)
+def test_references_in_a_list_are_those_of_each_message(texts: list[str | None]) -> None:
+    prefix = "http://127.0.0.1:8000"
+    assert references_in(texts, prefix) == {ref for text in texts for ref in references(text, prefix)}
