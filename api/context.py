@@ -76,9 +76,10 @@ def services() -> Services:
 
 
 def request_id() -> str:
-    if "request_id" not in g:
-        g.request_id = new_request_id(request.headers.get("X-Request-ID", ""))
-    return str(g.request_id)
+    found = g.get("request_id")  # one look-up of the request's globals: called a few times a request
+    if found is None:
+        found = g.request_id = new_request_id(request.headers.get("X-Request-ID", ""))
+    return str(found)
 
 
 def new_request_id(supplied: str) -> str:
@@ -97,8 +98,9 @@ def _uuid4_hex() -> str:
 
 def principal() -> Principal:
     """The bearer token's principal; 401 without a valid one."""
-    if "principal" in g:
-        return g.principal
+    known: Principal | None = g.get("principal")
+    if known is not None:
+        return known
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:

@@ -48,10 +48,11 @@ def surrogates(text: str) -> str:
 def refuse_unreadable_input() -> None:
     """``before_request`` of every route."""
     _screen_url()
-    for name, value in request.headers.items():
-        problem = surrogates(name) or surrogates(value)
-        if problem:
-            raise detail(400, problem)
+    if not _ascii_headers(request.environ):  # the common case, checked without werkzeug's Headers
+        for name, value in request.headers.items():
+            problem = surrogates(name) or surrogates(value)
+            if problem:
+                raise detail(400, problem)
     size = request.content_length
     if size is None or size > MAX_SCREENED_BODY or request.mimetype == "multipart/form-data":
         return  # uploads, and bodies too large to read here: ``context.json_body`` checks those
@@ -60,6 +61,18 @@ def refuse_unreadable_input() -> None:
         g.screened_json = (raw, load_json(raw))  # the route takes it over (``parsed_body``)
     except ValueError:
         return  # not JSON: the route answers that itself
+
+
+def _ascii_headers(environ: dict[str, Any]) -> bool:
+    """Whether every request header's name and value is ASCII (then none holds a surrogate)."""
+    return all(
+        key.isascii() and isinstance(value, str) and value.isascii()
+        for key, value in environ.items()
+        if key.startswith("HTTP_") or key in _BODY_HEADERS
+    )
+
+
+_BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 
 
 def parsed_body(raw: bytes) -> Any:
