@@ -20,13 +20,17 @@ one fsync at a time. This recorder keeps positions and their meaning and moves t
 
 Everything else (optimistic concurrency, notifications, topic filters, LISTEN/NOTIFY) is the
 library's. One append is one statement: a function (``<table>_append``, created by ``eventry
-migrate``) that sets the lock timeout, runs the locked statement, the INSERT and NOTIFY, in the
-statement's own transaction. The decision and its figures: docs/architecture.md.
+migrate``) that sets the lock timeout, runs the locked statement and the INSERT, in the
+statement's own transaction. The NOTIFY that wakes workers follows in a second statement
+(``<table>_wake``), its own transaction committed without waiting for the flush: a transaction
+that notifies holds a server-wide lock through its commit, which would line appends up again.
+The decision and its figures: docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -42,6 +46,7 @@ from psycopg.sql import SQL, Composable, Composed, Identifier, Literal, Placehol
 
 __all__ = ["OrderedCommitRecorder"]
 
+LOGGER = logging.getLogger("eventry.recorder")
 MAX_POSITION = 2**63 - 1
 _APPEND_CURSOR = "_eventry_append_cursor"  # the attribute of a pooled connection keeping its cursor
 R = TypeVar("R")
@@ -89,6 +94,9 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         self.ordered_insert_statement = insert.format(**names, **params)
         self.append_function = SQL("{}.{}").format(Identifier(schema), Identifier(f"{table}_append"))
         self.sql_create_statements.append(self._append_function_ddl(reserve, insert, names))
+        self.wake_function = SQL("{}.{}").format(Identifier(schema), Identifier(f"{table}_wake"))
+        self.sql_create_statements.append(self._wake_function_ddl())
+        self.wake_statement = SQL("SELECT {}()").format(self.wake_function).as_bytes(None)
         call = "SELECT n FROM {}(%(ids)s, %(versions)s, %(topics)s, %(states)b, %(key)s, %(lock_wait)s) AS n"
         self.append_statement = SQL(call).format(self.append_function).as_bytes(None)  # rendered once
         self.lock_wait = f"{self.datastore.lock_timeout}s"
@@ -147,15 +155,27 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
             " PERFORM set_config('lock_timeout', p_lock_wait, true);"
             " SELECT r.unlocked INTO unlocked FROM ({reserve}) AS r;"
             " RETURN QUERY {insert};"
-            " PERFORM pg_notify({channel}, '');"
             " END $append$"
         ).format(
             function=self.append_function,
             reserve=reserve.format(**names, **params),
             insert=insert.format(**names, **params),
-            channel=Literal(self.channel_name),
             **names,
         )
+
+    def _wake_function_ddl(self) -> Composed:
+        """The wake-up after an append, in a transaction of its own whose commit does not wait
+        for the flush. A transaction that NOTIFYs holds one lock of the whole server from its
+        commit's start to its end (PostgreSQL keeps the notification queue in commit order):
+        inside the append, every append's commit would wait for the one before it to reach
+        the disk, which is what this recorder exists to avoid."""
+        return SQL(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS void LANGUAGE plpgsql AS $wake$"
+            " BEGIN"
+            " PERFORM set_config('synchronous_commit', 'off', true);"
+            " PERFORM pg_notify({channel}, '');"
+            " END $wake$"
+        ).format(function=self.wake_function, channel=Literal(self.channel_name))
 
     def _horizon(self) -> Composed:
         """The highest position no unfinished append can still fill below (see module doc)."""
@@ -221,7 +241,14 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         if curs is None or curs.closed:
             curs = conn.__dict__[_APPEND_CURSOR] = conn.cursor(row_factory=tuple_row)
         curs.execute(self.append_statement, params, prepare=True)
-        return [row[0] for row in curs.fetchall()]
+        positions = [row[0] for row in curs.fetchall()]
+        try:  # a hint: a worker that misses it finds the events at its next poll
+            curs.execute(self.wake_statement, prepare=True)
+        except psycopg.Error as exc:  # the append is in: it must not be sent again
+            conn.__dict__.pop(_APPEND_CURSOR, None)
+            _release(conn)
+            LOGGER.warning("append woke no worker: %s", exc)
+        return positions
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(

@@ -27,7 +27,7 @@ from eventsourcing.tests.persistence import (
     NonInterleavingNotificationIDsBaseCase,
 )
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from infra.config import Settings
 from infra.eventstore import build_recorder
@@ -214,6 +214,23 @@ def test_a_transaction_in_another_database_does_not_hold_readers_at_a_hole(
             recorder.insert_events([event()])
             assert positions(recorder, after=later) == []
             here.execute("ROLLBACK")
+
+
+def test_the_append_commits_without_notifying_and_the_wake_up_follows(
+    env: dict[str, str], recorder: OrderedCommitRecorder
+) -> None:
+    """A transaction that NOTIFYs holds a server-wide lock through its commit's flush, so an
+    append that notified would wait for every other append's flush. The append's own
+    statement notifies no one; the recorder's next statement (unflushed) wakes listeners."""
+    with recorder.datastore.get_connection() as conn:
+        dsn = conn.info.dsn
+    with psycopg.connect(dsn, autocommit=True) as listener:
+        listener.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
+        with recorder.datastore.get_connection() as conn:
+            conn.execute(recorder.append_statement, recorder.append_params([event()]))
+        assert list(listener.notifies(timeout=0.3, stop_after=1)) == []
+        recorder.insert_events([event()])
+        assert len(list(listener.notifies(timeout=5, stop_after=1))) == 1
 
 
 def test_a_conflicting_append_raises_and_leaves_no_lock_behind(recorder: OrderedCommitRecorder) -> None:
