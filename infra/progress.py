@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 import psycopg
+from psycopg.sql import SQL, Literal
 
 from infra.telemetry import log
 
@@ -59,9 +60,16 @@ class ProgressSignal:
             self._moved.wait_for(lambda: self._count != seen, timeout)
 
     def send(self, conn: psycopg.Connection[Any]) -> None:
-        """Tell the other processes (on an autocommit connection, after the commit)."""
+        """Tell the other processes (on an autocommit connection, after the commit). Committed
+        without waiting for the flush: a notifying transaction holds a server-wide lock until
+        its commit ends, which appends' wake-ups would otherwise wait for (infra/pg_recorder.py)."""
         if self.channel:
-            conn.execute(f'NOTIFY "{self.channel}"')
+            conn.execute(
+                SQL(
+                    "DO $$ BEGIN PERFORM set_config('synchronous_commit', 'off', true);"
+                    " PERFORM pg_notify({}, ''); END $$"
+                ).format(Literal(self.channel))
+            )
 
     def close(self) -> None:
         self.closed.set()
