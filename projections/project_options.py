@@ -14,7 +14,7 @@ from events.option_registry import read_project_options
 from events.projects import RELAY_REV_LASTCHANGE_OPTION, RELAY_REV_OPTION
 from projections.base import Projection, View, on
 from projections.json_text import dumps
-from projections.option_changes import OPTION_EVENTS, new_value, option_change
+from projections.option_changes import OPTION_EVENTS, option_change
 
 
 class ProjectOptions(Projection):
@@ -81,16 +81,17 @@ class Batch:
             self.values.update(((p, key), json.loads(value)) for p, value in rows)
 
     def change(self, view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
+        option, position = (project_id, key), rec.position
+        assert position is not None
         if callable(value):  # an update of the value before (loaded by ``prepare``)
-            if (project_id, key) not in self.values:  # (a handler of one event, without prepare)
+            if option not in self.values:  # (a handler of one event, without prepare)
                 self.load(view, key, (project_id,))
-            value = new_value(value, lambda: self.values[(project_id, key)])
-        self.values[(project_id, key)] = value
+            value = value(self.values[option])  # ``new_value`` of an update
+        self.values[option] = value
         encoded = None if value is None else dumps(value)
-        assert rec.position is not None
-        self.changed[(project_id, key)] = (encoded, rec.position)
-        self.history.append((project_id, key, rec.position, encoded))
-        self.revisions.append((project_id, rec.position, rec.stamp))
+        self.changed[option] = (encoded, position)
+        self.history.append((project_id, key, position, encoded))
+        self.revisions.append((project_id, position, rec.stamp))
 
     def write(self, view: View) -> None:
         """One statement per table, each a set of rows."""
