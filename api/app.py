@@ -42,7 +42,6 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         settings = settings or Settings.from_env()
         telemetry.configure_logging(settings.log_level, settings.log_json)
         services = bootstrap(settings)
-        services.warm()
         if settings.runs_projection_thread:
             services.start_worker()
             job_runner(services).start()  # assembly jobs; `eventry worker` runs them otherwise

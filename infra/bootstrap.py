@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,11 +25,8 @@ from infra.relay_cache import RelayConfigCache
 from infra.replica import Replica
 from infra.snapshots import Snapshots
 from infra.snowflake import MAX_RETRY_DETAIL, MAX_SAVE_ATTEMPTS, SnowflakeGenerator
-from infra.telemetry import log
 from infra.token_usage import TokenUsage
 from infra.worker import Worker
-
-LOGGER = logging.getLogger("eventry.bootstrap")
 
 
 @dataclass
@@ -67,19 +63,6 @@ class Services:
             except IdCollision:
                 continue
         raise Conflict(MAX_RETRY_DETAIL)
-
-    def warm(self) -> None:
-        """Open what a server's first request would open (a connection of each pool, with the
-        server's catalog caches for the log and the views loaded, and Redis), so the first
-        request after a start or a deploy costs what the others do. Best effort: a store that
-        is down now is reported by /readyz and by the requests themselves."""
-        try:
-            self.store.head()
-            with self.db.transaction(write=False) as tx:
-                tx.execute("SELECT name, generation, position FROM projection_state WHERE active = 1")
-            self.redis.ping()
-        except Exception as exc:  # whatever failed, the server still starts
-            log(LOGGER, logging.WARNING, "warm-up failed", error=repr(exc))
 
     def start_worker(self) -> Worker:
         """Follow the log in a background thread (the embedded default's projection worker)."""
