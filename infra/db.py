@@ -51,6 +51,7 @@ _INSERT = re.compile(
 )
 _CONFLICT_TARGET = re.compile(r"ON CONFLICT \(([\w, ]+)\) DO UPDATE", re.IGNORECASE)
 COPY_FROM_ROWS = 64  # below this, a COPY's extra round trip costs more than it saves
+ONE_STATEMENT_FROM_ROWS = 8  # from here, rows go as one statement from JSON (``_upserted``)
 STAGE_FROM_ROWS = 1000  # a staging table is created for each: worth it for large sets only
 # Values a JSON row carries as psycopg would send them; anything else refused (see ``_upserted``).
 _PLAIN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
@@ -75,16 +76,20 @@ class _PgTx:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows of one statement; a plain INSERT of many rows is sent as a COPY (about
         twice the rows per second of a pipelined executemany, and the same outcome: a
-        duplicate key fails the whole statement either way)."""
+        duplicate key fails the whole statement either way), fewer of them and upserts as one
+        statement (``_upserted``, ``_staged``)."""
         if not rows:
             return
-        insert = _INSERT.fullmatch(sql) if len(rows) >= COPY_FROM_ROWS else None
+        insert = _INSERT.fullmatch(sql) if len(rows) >= ONE_STATEMENT_FROM_ROWS else None
         if insert is not None and sql.count("%s") == insert.group(2).count(",") + 1:
             table, columns, conflict = insert.groups()
             if conflict is None:
-                self._copy(table, columns, rows)
-                return
-            if _distinct_targets(conflict, columns, rows):
+                if len(rows) >= COPY_FROM_ROWS:
+                    self._copy(table, columns, rows)
+                    return
+                if self._upserted(table, columns, "", rows):
+                    return
+            elif _distinct_targets(conflict, columns, rows):
                 if len(rows) >= STAGE_FROM_ROWS:
                     self._staged(table, columns, conflict, rows)
                     return

@@ -130,6 +130,27 @@ def test_a_copied_batch_that_breaks_a_key_parks_only_the_offending_stream(settin
         svc.close()
 
 
+def test_a_few_plain_inserts_go_as_one_statement_with_the_same_outcome(pg_settings: Settings) -> None:
+    """Fewer rows than a COPY is worth go as one INSERT ... SELECT from JSON: the same rows in,
+    and a duplicate key fails it as it fails row by row."""
+    migrate(pg_settings)
+    svc = bootstrap(pg_settings, create_tables=False)
+    rows = [(n,) for n in range(1, 21)]
+
+    def inserted(many: list[tuple[int]]) -> list[tuple[int, int]]:
+        with svc.db.transaction() as tx, tx.pipelined():
+            tx.write("CREATE TEMPORARY TABLE copy_probe (n INTEGER PRIMARY KEY) ON COMMIT DROP")
+            tx.executemany(PROBE, many)
+            return [tuple(r) for r in tx.execute("SELECT count(*), max(n) FROM copy_probe")]
+
+    try:
+        assert inserted(rows) == [(20, 20)]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            inserted([*rows, (3,)])
+    finally:
+        svc.close()
+
+
 def test_writes_around_a_copy_keep_their_order_and_errors(pg_settings: Settings) -> None:
     """A COPY leaves the pipeline and starts a new one: what was written before it is in, what
     comes after it goes in, and an error of a write before it surfaces at the COPY."""
@@ -209,6 +230,8 @@ def test_a_medium_upsert_in_one_statement_does_what_row_by_row_does(
         [(k, 2**40 + k, f"n{k}", True, 1e300, None) for k in range(250, 330)],
         [(k, k, "bytes", False, 0.5, b"\x00\xff") for k in range(0, 90)],  # bytes: row by row
         [(k, 2**70 if k == 5 else k, "big", True, 0.0, None) for k in range(70)],  # past 64 bits
+        [(k, k, "few", None, 2.5, None) for k in range(320, 332)],  # a dozen: one statement too
+        [(k, k, "seven", False, None, None) for k in range(340, 347)],  # fewer: row by row, unasked
     ]
     sql = (
         "INSERT INTO {t} (k, v, note, flag, ratio, raw) VALUES (%s, %s, %s, %s, %s, %s) "
@@ -237,8 +260,8 @@ def test_a_medium_upsert_in_one_statement_does_what_row_by_row_does(
             )
     finally:
         svc.close()
-    assert one_statement == [True, True, True, False, False]
-    assert [tuple(r) for r in got] == [tuple(r) for r in twin] and len(got) == 330
+    assert one_statement == [True, True, True, False, False, True]
+    assert [tuple(r) for r in got] == [tuple(r) for r in twin] and len(got) == 339
 
 
 def test_copy_new_copies_only_sets_that_are_all_new(settings: Settings) -> None:
