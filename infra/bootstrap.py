@@ -146,7 +146,8 @@ def progress_signal(settings: Settings, recorder: Any) -> ProgressSignal:
     """On PostgreSQL, word of the worker's progress reaches every process (LISTEN/NOTIFY)."""
     if not settings.is_postgres:
         return ProgressSignal()  # one process: the worker thread wakes its waits directly
-    return ProgressSignal(settings.postgres_conninfo(), progress_channel(events_channel(recorder)))
+    channel = progress_channel(events_channel(recorder))
+    return ProgressSignal(settings.postgres_conninfo(), channel, recorder.wake_statement)
 
 
 def events_channel(recorder: Any) -> str:

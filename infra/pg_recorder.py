@@ -22,8 +22,9 @@ Everything else (optimistic concurrency, notifications, topic filters, LISTEN/NO
 library's. One append is one statement: a function (``<table>_append``, created by ``eventry
 migrate``) that sets the lock timeout, runs the locked statement and the INSERT, in the
 statement's own transaction. The NOTIFY that wakes workers follows in a second statement
-(``<table>_wake``), its own transaction committed without waiting for the flush: a transaction
-that notifies holds a server-wide lock through its commit, which would line appends up again.
+(``<table>_wake(channel)``, which the worker's word of progress uses too), its own transaction
+committed without waiting for the flush: a transaction that notifies holds a server-wide lock
+through its commit, which would line appends up again.
 The decision and its figures: docs/architecture.md.
 """
 
@@ -96,7 +97,8 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(self._append_function_ddl(reserve, insert, names))
         self.wake_function = SQL("{}.{}").format(Identifier(schema), Identifier(f"{table}_wake"))
         self.sql_create_statements.append(self._wake_function_ddl())
-        self.wake_statement = SQL("SELECT {}()").format(self.wake_function).as_bytes(None)
+        # (its channel a parameter: the worker's progress word goes the same way)
+        self.wake_statement = SQL("SELECT {}(%s::text)").format(self.wake_function).as_bytes(None)
         call = "SELECT n FROM {}(%(ids)s, %(versions)s, %(topics)s, %(states)b, %(key)s, %(lock_wait)s) AS n"
         self.append_statement = SQL(call).format(self.append_function).as_bytes(None)  # rendered once
         self.lock_wait = f"{self.datastore.lock_timeout}s"
@@ -170,12 +172,13 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         inside the append, every append's commit would wait for the one before it to reach
         the disk, which is what this recorder exists to avoid."""
         return SQL(
-            "CREATE OR REPLACE FUNCTION {function}() RETURNS void LANGUAGE plpgsql AS $wake$"
+            "CREATE OR REPLACE FUNCTION {function}(p_channel text) RETURNS void LANGUAGE plpgsql"
+            " AS $wake$"
             " BEGIN"
             " PERFORM set_config('synchronous_commit', 'off', true);"
-            " PERFORM pg_notify({channel}, '');"
+            " PERFORM pg_notify(p_channel, '');"
             " END $wake$"
-        ).format(function=self.wake_function, channel=Literal(self.channel_name))
+        ).format(function=self.wake_function)
 
     def _horizon(self) -> Composed:
         """The highest position no unfinished append can still fill below (see module doc)."""
@@ -243,7 +246,7 @@ class OrderedCommitRecorder(PostgresApplicationRecorder):
         curs.execute(self.append_statement, params, prepare=True)
         positions = [row[0] for row in curs.fetchall()]
         try:  # a hint: a worker that misses it finds the events at its next poll
-            curs.execute(self.wake_statement, prepare=True)
+            curs.execute(self.wake_statement, (self.channel_name,), prepare=True)
         except psycopg.Error as exc:  # the append is in: it must not be sent again
             conn.__dict__.pop(_APPEND_CURSOR, None)
             _release(conn)

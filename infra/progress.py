@@ -16,7 +16,6 @@ import threading
 from typing import Any
 
 import psycopg
-from psycopg.sql import SQL, Literal
 
 from infra.telemetry import log
 
@@ -33,9 +32,10 @@ class ProgressSignal:
     """Wakes the threads waiting for the views to move; ``listen`` adds word from other
     processes (PostgreSQL)."""
 
-    def __init__(self, conninfo: str | None = None, channel: str = "") -> None:
+    def __init__(self, conninfo: str | None = None, channel: str = "", wake: bytes = b"") -> None:
         self.conninfo = conninfo
         self.channel = channel
+        self.wake = wake  # the recorder's unflushed NOTIFY (``<table>_wake(channel)``)
         self._moved = threading.Condition()
         self._count = 0  # notifications so far: a wait misses none that came after ``seen``
         self._listener: threading.Thread | None = None
@@ -64,12 +64,7 @@ class ProgressSignal:
         without waiting for the flush: a notifying transaction holds a server-wide lock until
         its commit ends, which appends' wake-ups would otherwise wait for (infra/pg_recorder.py)."""
         if self.channel:
-            conn.execute(
-                SQL(
-                    "DO $$ BEGIN PERFORM set_config('synchronous_commit', 'off', true);"
-                    " PERFORM pg_notify({}, ''); END $$"
-                ).format(Literal(self.channel))
-            )
+            conn.execute(self.wake, (self.channel,), prepare=True)
 
     def close(self) -> None:
         self.closed.set()

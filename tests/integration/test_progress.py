@@ -53,7 +53,8 @@ def test_another_process_hears_that_the_views_moved(
     client: FlaskClient, services: Services, tenant: Tenant
 ) -> None:
     """An API process's signal, apart from the worker's: woken through PostgreSQL."""
-    other = ProgressSignal(services.engine.progress.conninfo, services.engine.progress.channel)
+    progress = services.engine.progress
+    other = ProgressSignal(progress.conninfo, progress.channel, progress.wake)
     try:
         seen = other.seen()  # starts its listener
         assert other.listening.wait(10)
