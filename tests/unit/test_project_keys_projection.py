@@ -5,28 +5,27 @@ a project's removal taking its keys, and keys made after it in the same batch st
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 
-from events import Event, Meta, Recorded
+from events import Event
 from events.project_keys import ProjectKeyCreated, ProjectKeyRemoved, ProjectKeyUpdated
 from events.projects import ProjectRemoved
 from infra.db import SqliteDatabase
 from projections import View
 from projections.project_keys import ProjectKeys, list_keys
+from tests import folding
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ORG, P1, P2 = 9, 1, 2
 
 
 def key(cls: type, project: int, key_id: int, label: str = "", status: int = 0, **more: Any) -> Event:
     limits = {"rate_limit_count": None, "rate_limit_window": None, **more}
     public = f"{key_id:032d}"
-    return cls(project, ORG, key_id, public, "s" * 32, label or f"key {key_id}", status, **limits)  # type: ignore[no-any-return]
+    made: Event = cls(project, ORG, key_id, public, "s" * 32, label or f"key {key_id}", status, **limits)
+    return made
 
 
 EVENTS: list[Event] = [
@@ -49,28 +48,12 @@ EVENTS: list[Event] = [
 ]
 
 
-class Folder:
-    """project_keys' table in SQLite, fed batches of events numbered as the log would."""
+def fed(db: SqliteDatabase, prefix: str) -> folding.Folder:
+    return folding.Folder(db, ProjectKeys(), prefix)
 
-    def __init__(self, db: SqliteDatabase, prefix: str) -> None:
-        self.db, self.projection, self.position = db, ProjectKeys(), 0
-        self.tables = {t: f"{prefix}_{t}" for t in self.projection.tables}
-        with db.transaction() as tx:
-            for statement in self.projection.ddl(self.tables):
-                tx.execute(statement)
 
-    def fold(self, events: list[Event]) -> None:
-        records = []
-        for event in events:
-            self.position += 1
-            at = T0 + timedelta(seconds=self.position)
-            records.append(Recorded(UUID(int=self.position), self.position, event, at, Meta(), self.position))
-        with self.db.transaction() as tx:
-            self.projection.fold(View(tx, self.tables), records)
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        with self.db.transaction(write=False) as tx:
-            return sorted(View(tx, self.tables).execute("SELECT * FROM {keys}"))
+def rows(folder: folding.Folder) -> list[tuple[Any, ...]]:
+    return folder.rows()["keys"]
 
 
 @pytest.fixture
@@ -81,7 +64,7 @@ def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
 
 
 def test_one_event_at_a_time_leaves_what_the_events_say(db: SqliteDatabase) -> None:
-    single = Folder(db, "single")
+    single = fed(db, "single")
     for event in EVENTS:
         single.fold([event])
     with db.transaction(write=False) as tx:
@@ -94,18 +77,19 @@ def test_one_event_at_a_time_leaves_what_the_events_say(db: SqliteDatabase) -> N
 
 @pytest.mark.parametrize("cut", range(1, len(EVENTS)))
 def test_any_batches_leave_the_view_one_event_at_a_time_leaves(db: SqliteDatabase, cut: int) -> None:
-    single, whole, split = Folder(db, "single"), Folder(db, "whole"), Folder(db, f"split{cut}")
+    single, whole, split = fed(db, "single"), fed(db, "whole"), fed(db, f"split{cut}")
     for event in EVENTS:
         single.fold([event])
     whole.fold(EVENTS)
-    split.fold(EVENTS[:cut]), split.fold(EVENTS[cut:])
-    assert whole.rows() == single.rows() == split.rows()
+    split.fold(EVENTS[:cut])
+    split.fold(EVENTS[cut:])
+    assert rows(whole) == rows(single) == rows(split)
 
 
 def test_a_key_changed_over_batches_keeps_its_creation_and_takes_each_change(db: SqliteDatabase) -> None:
-    folder = Folder(db, "kept")
+    folder = fed(db, "kept")
     folder.fold(EVENTS[:2])
     folder.fold([key(ProjectKeyUpdated, P1, 12, "x", rate_limit_count=5, rate_limit_window=1,
                      loader_options=("hasPerformance", "hasReplay"))])  # fmt: skip
-    [row] = [r for r in folder.rows() if r[0] == 12]
+    [row] = [r for r in rows(folder) if r[0] == 12]
     assert row[5:] == ("x", 0, 5, 1, "2025-06-01T00:00:00.000000Z", None, "hasPerformance,hasReplay")

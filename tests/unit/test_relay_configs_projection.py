@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
 import pytest
 
-from events import Event, Meta, Recorded
+from events import Event
 from events.metrics import MetricBlocked
 from events.organizations import OrganizationEdited
 from events.project_keys import ProjectKeyCreated, ProjectKeyRemoved, ProjectKeyUpdated
 from events.projects import ProjectCreated, ProjectOptionSet, ProjectRemoved, ProjectUpdated
 from infra.db import SqliteDatabase
-from projections import RelayConfigs, View
+from projections import RelayConfigs
 from projections.relay_document import DYNAMIC_SAMPLING_FEATURE, minimal, with_features
 from projections.relay_encoding import (
     compact,
@@ -30,11 +29,10 @@ from projections.relay_encoding import (
     spliced_members,
     spliced_parts,
 )
+from tests import folding
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ORG, P1, P2 = 9, 1, 2
 KEYS = {"a": "a" * 32, "b": "b" * 32, "c": "c" * 32}
-STREAM = UUID(int=7)
 
 
 def key(project: int, key_id: int, name: str, cls: type = ProjectKeyCreated, status: int = 0) -> Event:
@@ -61,32 +59,8 @@ EVENTS: list[Event] = [
 ]
 
 
-class Folder:
-    """relay_configs' tables in SQLite, fed batches of events numbered as the log would."""
-
-    def __init__(self, db: SqliteDatabase, prefix: str) -> None:
-        self.db, self.projection, self.position = db, RelayConfigs(), 0
-        self.tables = {t: f"{prefix}_{t}" for t in self.projection.tables}
-        self.effects: list[Any] = []
-        with db.transaction() as tx:
-            for statement in self.projection.ddl(self.tables):
-                tx.execute(statement)
-
-    def fold(self, events: list[Event]) -> None:
-        records = []
-        for event in events:
-            self.position += 1
-            at = T0 + timedelta(seconds=self.position)
-            records.append(Recorded(STREAM, self.position, event, at, Meta(), self.position))
-        with self.db.transaction() as tx:
-            view = View(tx, self.tables)
-            self.projection.fold(view, records)
-            self.effects += view.effects
-
-    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        with self.db.transaction(write=False) as tx:
-            view = View(tx, self.tables)
-            return {t: sorted(view.execute(f"SELECT * FROM {{{t}}}")) for t in self.tables}
+def fed(db: SqliteDatabase, prefix: str) -> folding.Folder:
+    return folding.Folder(db, RelayConfigs(), prefix)
 
 
 @pytest.fixture
@@ -97,11 +71,12 @@ def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
 
 
 def test_one_batch_and_one_event_at_a_time_store_the_same_bytes(db: SqliteDatabase) -> None:
-    whole, single, mixed = Folder(db, "whole"), Folder(db, "single"), Folder(db, "mixed")
+    whole, single, mixed = fed(db, "whole"), fed(db, "single"), fed(db, "mixed")
     whole.fold(EVENTS)
     for event in EVENTS:
         single.fold([event])
-    mixed.fold(EVENTS[:5]), mixed.fold(EVENTS[5:9]), mixed.fold(EVENTS[9:])
+    for part in (EVENTS[:5], EVENTS[5:9], EVENTS[9:]):
+        mixed.fold(part)
     assert whole.rows() == single.rows() == mixed.rows()
     documents = {row[0]: row for row in whole.rows()["documents"]}
     assert set(documents) == {KEYS["a"], KEYS["b"]}  # c was removed
@@ -117,14 +92,14 @@ def test_one_batch_and_one_event_at_a_time_store_the_same_bytes(db: SqliteDataba
 
 
 def test_a_batch_renders_each_changed_document_once(db: SqliteDatabase) -> None:
-    folder = Folder(db, "once")
+    folder = fed(db, "once")
     folder.fold(EVENTS[:8])
     written = [public_key for public_key, docs in folder.effects if docs is not None]
     assert sorted(written) == sorted(KEYS.values())  # each once, though a had five changes
 
 
 def test_a_key_change_renders_that_key_alone(db: SqliteDatabase) -> None:
-    folder = Folder(db, "alone")
+    folder = fed(db, "alone")
     folder.fold(EVENTS[:5])
     before = {row[0]: row[5] for row in folder.rows()["documents"]}
     folder.effects.clear()
@@ -135,7 +110,7 @@ def test_a_key_change_renders_that_key_alone(db: SqliteDatabase) -> None:
 
 
 def test_a_removed_key_leaves_the_view_and_its_cached_documents_go(db: SqliteDatabase) -> None:
-    folder = Folder(db, "removed")
+    folder = fed(db, "removed")
     folder.fold(EVENTS[:5])
     folder.effects.clear()
     folder.fold([key(P2, 21, "c", ProjectKeyRemoved)])
@@ -161,7 +136,7 @@ def served_by_parsing(stored: str, now: str, features: frozenset[str]) -> Any:
 def test_a_spliced_document_is_the_document_the_parsing_path_serves(
     db: SqliteDatabase, features: frozenset[str]
 ) -> None:
-    folder = Folder(db, "splice")
+    folder = fed(db, "splice")
     folder.fold(EVENTS)
     now = "2026-02-02T10:00:00.123456Z"
     sampling = compact(with_features({"config": {}}, features)["config"].get("sampling")).encode()
@@ -176,7 +151,7 @@ def test_a_spliced_document_is_the_document_the_parsing_path_serves(
 
 
 def test_documents_spliced_at_once_are_those_spliced_one_by_one(db: SqliteDatabase) -> None:
-    folder = Folder(db, "splice")
+    folder = fed(db, "splice")
     folder.fold(EVENTS)
     docs = [d.encode() for row in folder.rows()["documents"] for d in (row[3], row[4])]
     laid_out = [d for d in docs if not json.loads(d).get("disabled")]
