@@ -131,16 +131,21 @@ def _hashing_pool() -> ThreadPoolExecutor:
     return _hash_threads[1]
 
 
-def _update(digest: hashlib._Hash, blocks: list[bytes]) -> None:
+def _absorb(digest: hashlib._Hash, out: BinaryIO | None, blocks: list[bytes]) -> None:
+    """Write ``blocks`` to ``out`` (None: not kept) and hash them, in order: both release the
+    interpreter's lock, so a hashing thread does them beside the thread that reads the body."""
     for block in blocks:
+        if out is not None:
+            out.write(block)
         digest.update(block)
 
 
 class LocalStager:
     """Bytes hashed, counted and written to a temporary file in ``directory`` (none: not
-    written) as they come; past ``limit`` only counted, and the file is gone. The hashing of
-    a batch runs in a hashing thread while this one goes on writing; one batch at a time, so
-    the digest sees the bytes in order."""
+    written) as they come; past ``limit`` only counted, and the file is gone. A batch is written
+    and hashed by a hashing thread while this one goes on reading the body (on the event loop,
+    for a streamed upload: it did the writing itself, a fifth of a 32 MiB upload's time); one
+    batch at a time, so the file and the digest see the bytes in order."""
 
     def __init__(self, directory: Path | None, limit: int) -> None:
         self.limit, self.size = limit, 0
@@ -164,15 +169,13 @@ class LocalStager:
         self._unhashed_size += len(block)
         if self._unhashed_size >= HASH_BATCH:
             self._hash_batch()
-        if self.out is not None:
-            self.out.write(block)
         return True
 
     def _hash_batch(self) -> None:
-        """Hand the bytes not hashed yet to a hashing thread, once the batch before is done."""
+        """Hand the bytes not absorbed yet to a hashing thread, once the batch before is done."""
         self._hashed()
         blocks, self._unhashed, self._unhashed_size = self._unhashed, [], 0
-        self._hashing = _hashing_pool().submit(_update, self.digest, blocks)
+        self._hashing = _hashing_pool().submit(_absorb, self.digest, self.out, blocks)
 
     def _hashed(self) -> None:
         """Wait for the batch being hashed, if any."""
@@ -183,18 +186,18 @@ class LocalStager:
     def finish(self) -> Staged:
         if self.size > self.limit:
             return Staged(None, "", self.size, too_large=True)
+        self._hashed()
+        _absorb(self.digest, self.out, self._unhashed)  # the last, short batch: not worth a hand-off
+        self._unhashed, self._unhashed_size = [], 0
         if self.out is not None:
             self.out.close()
             self.out = None
-        self._hashed()
-        _update(self.digest, self._unhashed)  # the last, short batch: here, not worth a hand-off
-        self._unhashed, self._unhashed_size = [], 0
         return Staged(self.path, self.digest.hexdigest(), self.size, too_large=False)
 
     def abort(self) -> None:
         """Drop what was written."""
         self._unhashed, self._unhashed_size = [], 0
-        if self._hashing is not None:  # let the hashing thread finish with the digest
+        if self._hashing is not None:  # let the hashing thread finish with the file and digest
             with contextlib.suppress(Exception):
                 self._hashed()
             self._hashing = None
