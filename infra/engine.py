@@ -535,7 +535,7 @@ class Engine:
         meanwhile (each takes a batch of its own after)."""
         performed: dict[str, list[Any]] = {name: [] for name in busy}
         parked = 0
-        with _collector_paused(), self.db.transaction() as tx:
+        with _collector_paused(), self.db.transaction() as tx, tx.pipelined():
             states = self._lock_many(tx, list(busy))
             moved = {name for name, read in busy.items() if states[name][1] != read.after}
             for name, read in busy.items():
