@@ -15,6 +15,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
 from infra.bootstrap import Services
@@ -46,10 +47,12 @@ def _log_connections(svc: Services) -> int:
     """Every pooled connection of the log's recorder reads a stream and its snapshot (taken all
     at once, so that each one is warmed, not the first one free again and again)."""
     recorder = svc.store.recorder
-    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
-    if pool is None:
+    datastore = getattr(recorder, "datastore", None)
+    log_table = _table(recorder)
+    if log_table is None or not isinstance(datastore, PostgresDatastore):  # SQLite: one file
         return 0
-    tables = [_table(recorder), *filter(None, [_table(svc.dispatcher.snapshots.recorder)])]
+    pool = datastore.pool
+    tables = [log_table, *filter(None, [_table(svc.dispatcher.snapshots.recorder)])]
     connections: list[Any] = [pool.getconn() for _ in range(pool.min_size)]
     try:
         for conn in connections:  # autocommit, as the recorder runs them
@@ -70,7 +73,6 @@ def _log_connections(svc: Services) -> int:
 def _table(recorder: Any) -> Identifier | None:
     """A PostgreSQL recorder's table (schema-qualified), or None for another kind of recorder."""
     datastore = getattr(recorder, "datastore", None)
-    schema = getattr(datastore, "schema", None)
-    if schema is None or getattr(datastore, "pool", None) is None:
+    if not isinstance(datastore, PostgresDatastore):
         return None
-    return Identifier(schema, recorder.events_table_name)
+    return Identifier(datastore.schema, recorder.events_table_name)
