@@ -26,6 +26,7 @@ from events import Event, Recorded
 from events.base import readable_topics
 
 P = TypeVar("P", bound="Projection")
+S = TypeVar("S")
 Handler = Callable[[Any, "View", Recorded], None]
 
 
@@ -59,6 +60,13 @@ class View:
 
     def emit(self, effect: Any) -> None:
         self.effects.append(effect)
+
+    def scratch(self, kind: type[S]) -> S:
+        """``pending``, made as ``kind()`` by the batch's first handler that collects in it."""
+        if self.pending is None:
+            self.pending = kind()
+        assert isinstance(self.pending, kind)
+        return self.pending
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.drain()  # a read sees every write before it

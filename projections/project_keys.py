@@ -60,13 +60,13 @@ class ProjectKeys(Projection):
         assert isinstance(e, ProjectKeyCreated)
         row = KeyRow(e.key_id, e.public_key, e.secret_key, e.project_id, e.organization_id, e.label,
                      e.status, None, None, e.date_created or rec.stamp)  # fmt: skip
-        _pending(view).created[e.key_id] = _changed(row, e)
+        view.scratch(_Pending).created[e.key_id] = _changed(row, e)
 
     @on(ProjectKeyRemoved)
     def _removed(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectKeyRemoved)
-        pending = _pending(view)
+        pending = view.scratch(_Pending)
         if pending.created.pop(e.key_id, None) is None:
             pending.updated.pop(e.key_id, None)
             pending.removed.add(e.key_id)
@@ -75,7 +75,7 @@ class ProjectKeys(Projection):
     def _updated(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectKeyEvent)
-        pending = _pending(view)
+        pending = view.scratch(_Pending)
         row = pending.created.get(e.key_id)
         if row is not None:
             pending.created[e.key_id] = _changed(row, e)
@@ -86,7 +86,7 @@ class ProjectKeys(Projection):
     def _project_removed(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectRemoved)
-        pending = _pending(view)
+        pending = view.scratch(_Pending)
         for held in (pending.created, pending.updated):
             for key_id in [k for k, v in held.items() if v.project_id == e.project_id]:
                 del held[key_id]
@@ -132,13 +132,6 @@ class _Pending:
     updated: dict[int, ProjectKeyEvent] = field(default_factory=dict)  # earlier keys: last update
     removed: set[int] = field(default_factory=set)  # earlier keys
     removed_projects: set[int] = field(default_factory=set)
-
-
-def _pending(view: View) -> _Pending:
-    if view.pending is None:
-        view.pending = _Pending()
-    assert isinstance(view.pending, _Pending)
-    return view.pending
 
 
 def _values(r: KeyRow) -> tuple[Any, ...]:

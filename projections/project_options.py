@@ -49,9 +49,7 @@ class ProjectOptions(Projection):
     @on(*OPTION_EVENTS)
     def _option(self, view: View, rec: Recorded) -> None:
         project_id, key, value = option_change(rec.event)
-        batch = view.pending if isinstance(view.pending, Batch) else Batch()
-        view.pending = batch
-        batch.change(view, rec, project_id, key, value)
+        view.scratch(Batch).change(view, rec, project_id, key, value)
 
     def flush(self, view: View) -> None:
         if isinstance(view.pending, Batch):

@@ -52,13 +52,13 @@ class RelayConfigs(Projection):
     def prepare(self, view: View, records: Sequence[Recorded]) -> None:
         projects = [p for p in map(_project_of, (r.event for r in records)) if p is not None]
         orgs = [r.event.organization_id for r in records if isinstance(r.event, OrganizationEdited)]
-        _batch(view).load(view, projects, orgs)
+        view.scratch(Batch).load(view, projects, orgs)
 
     @on(ProjectCreated)
     def _project(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectCreated)
-        batch = _batch(view)
+        batch = view.scratch(Batch)
         batch.projects[e.project_id] = ProjectRow(e.organization_id, e.slug, True, {})
         batch.dirty_projects.add(e.project_id)
 
@@ -82,7 +82,7 @@ class RelayConfigs(Projection):
     def _key(self, view: View, rec: Recorded) -> None:
         e = rec.event
         assert isinstance(e, ProjectKeyEvent)
-        batch = _batch(view)
+        batch = view.scratch(Batch)
         if isinstance(e, ProjectKeyRemoved):  # Relay then gets what an unknown key gets
             batch.keys[e.public_key] = None
             batch.key_changes.pop(e.public_key, None)
@@ -115,13 +115,6 @@ class RelayConfigs(Projection):
             view.emit((public_key, (doc, small)))
 
 
-def _batch(view: View) -> Batch:
-    if view.pending is None:
-        view.pending = Batch()
-    assert isinstance(view.pending, Batch)
-    return view.pending
-
-
 def _project_of(event: Event) -> int | None:
     """The project whose row a handler of this event reads."""
     if isinstance(event, OPTION_EVENTS):
@@ -132,7 +125,7 @@ def _project_of(event: Event) -> int | None:
 
 
 def set_project_option(view: View, rec: Recorded, project_id: int, key: str, value: Any) -> None:
-    batch = _batch(view)
+    batch = view.scratch(Batch)
     row = batch.project(view, project_id)
     if row is None:
         return
@@ -146,7 +139,7 @@ def set_project_option(view: View, rec: Recorded, project_id: int, key: str, val
 
 def set_project_fields(view: View, rec: Recorded, project_id: int, **fields: Any) -> None:
     """Change a project's slug or active flag; its documents follow."""
-    batch = _batch(view)
+    batch = view.scratch(Batch)
     row = batch.project(view, project_id)
     if row is None:
         return
@@ -160,7 +153,7 @@ def update_organization(
     view: View, rec: Recorded, organization_id: int, written: dict[str, Any], removed: tuple[str, ...] = ()
 ) -> None:
     """Apply the options an edit wrote and removed; every project of the organization follows."""
-    batch = _batch(view)
+    batch = view.scratch(Batch)
     options = batch.organization(view, organization_id)
     options.update(written)
     for name in removed:
