@@ -545,8 +545,7 @@ class Engine:
                         tx, name, generation, read, blocked, True, performed[name], guarded=False
                     ) as n:
                         parked += n
-            with tx.pipelined():
-                self._move(tx, [name for name in [*busy, *idle] if name not in moved], end)
+            self._move(tx, [name for name in [*busy, *idle] if name not in moved], end)
         for name in [*busy, *idle]:
             if name not in moved:
                 self._moved_to(name, end)
