@@ -30,9 +30,8 @@ def warm(svc: Services) -> int:
     warmed (0 on the embedded default's SQLite, or when the warm-up failed)."""
     try:
         warmed = _log_connections(svc)
-        svc.store.head()
-        svc.engine.positions()
-        for name in svc.engine.projections:
+        svc.store.head()  # the log's head, as reads that wait for their writer's position ask it
+        for name in svc.engine.projections:  # each read also reads projection_state
             with svc.engine.read(name) as view:
                 for table in view.tables:  # planned, not run: the catalog is what is loaded
                     view.execute(f"SELECT * FROM {{{table}}} LIMIT 0")
@@ -46,13 +45,12 @@ def warm(svc: Services) -> int:
 def _log_connections(svc: Services) -> int:
     """Every pooled connection of the log's recorder reads a stream and its snapshot (taken all
     at once, so that each one is warmed, not the first one free again and again)."""
-    recorder = svc.store.recorder
-    datastore = getattr(recorder, "datastore", None)
-    log_table = _table(recorder)
-    if log_table is None or not isinstance(datastore, PostgresDatastore):  # SQLite: one file
+    datastore = getattr(svc.store.recorder, "datastore", None)
+    if not isinstance(datastore, PostgresDatastore):  # SQLite: one file, nothing per connection
         return 0
     pool = datastore.pool
-    tables = [log_table, *filter(None, [_table(svc.dispatcher.snapshots.recorder)])]
+    recorders = (svc.store.recorder, svc.dispatcher.snapshots.recorder)
+    tables = [t for t in map(_table, recorders) if t is not None]
     connections: list[Any] = [pool.getconn() for _ in range(pool.min_size)]
     try:
         for conn in connections:  # autocommit, as the recorder runs them
