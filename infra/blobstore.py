@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 BLOCK = 1024 * 1024
-# Staged bytes are hashed by a hashing thread, a batch of at least this many at a time, while the
-# staging thread writes them (and parses the next): sha1 and the copy into the page cache both
-# let go of the GIL, so the two run on two cores instead of one after the other.
+# Staged bytes are written and hashed by a hashing thread, a batch of at least this many at a
+# time, while the staging thread parses the next: the copy into the page cache and sha1 both let
+# go of the GIL, so they run on another core than the parsing.
 HASH_BATCH = 1024 * 1024
 HASH_THREADS = 2  # as many as the body threads that stage (api.asgi.BODY_THREADS)
 
@@ -178,7 +178,7 @@ class LocalStager:
         self._hashing = _hashing_pool().submit(_absorb, self.digest, self.out, blocks)
 
     def _hashed(self) -> None:
-        """Wait for the batch being hashed, if any."""
+        """Wait for the batch being written and hashed, if any (its error is raised here)."""
         if self._hashing is not None:
             hashing, self._hashing = self._hashing, None
             hashing.result()
@@ -197,10 +197,8 @@ class LocalStager:
     def abort(self) -> None:
         """Drop what was written."""
         self._unhashed, self._unhashed_size = [], 0
-        if self._hashing is not None:  # let the hashing thread finish with the file and digest
-            with contextlib.suppress(Exception):
-                self._hashed()
-            self._hashing = None
+        with contextlib.suppress(Exception):  # let the hashing thread finish with file and digest
+            self._hashed()
         if self.out is not None:
             self.out.close()
             self.out = None
