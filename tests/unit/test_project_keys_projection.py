@@ -4,8 +4,6 @@ a project's removal taking its keys, and keys made after it in the same batch st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,13 +52,6 @@ def fed(db: SqliteDatabase, prefix: str) -> folding.Folder:
 
 def rows(folder: folding.Folder) -> list[tuple[Any, ...]]:
     return folder.rows()["keys"]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "views.sqlite3")
-    yield database
-    database.close()
 
 
 def test_one_event_at_a_time_leaves_what_the_events_say(db: SqliteDatabase) -> None:

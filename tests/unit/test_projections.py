@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
-
-import pytest
 
 from events import Event, Meta, Recorded
 from events.metrics import BlockedMetricsReset, MetricBlocked, MetricBlockingChanged, MetricTagsBlocked
@@ -44,13 +41,6 @@ class Feeder:
     def read(self) -> Iterator[View]:
         with self.db.transaction(write=False) as tx:
             yield View(tx, self.tables)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "views.sqlite3")
-    yield database
-    database.close()
 
 
 BLOCKED_A = '[{"metric_mri": "c:custom/a@none", "is_blocked": true, "blocked_tags": []}]'

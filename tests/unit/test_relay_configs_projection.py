@@ -5,8 +5,6 @@ And the stored layout a fetch splices without parsing serves the same JSON as th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -61,13 +59,6 @@ EVENTS: list[Event] = [
 
 def fed(db: SqliteDatabase, prefix: str) -> folding.Folder:
     return folding.Folder(db, RelayConfigs(), prefix)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "views.sqlite3")
-    yield database
-    database.close()
 
 
 def test_one_batch_and_one_event_at_a_time_store_the_same_bytes(db: SqliteDatabase) -> None:

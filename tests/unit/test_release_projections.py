@@ -3,13 +3,9 @@ Sentry updates them, fetch jobs emitted, issues resolved and out of the inbox.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
-
-import pytest
 
 from events import Recorded
 from events.groups import GroupCreated, GroupResolvedInCommit, GroupResolvedInRelease
@@ -31,13 +27,6 @@ from projections.releases import FETCH_COMMITS, Releases
 from tests.unit.test_projections import Feeder
 
 ORG, RID = 7, 100
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    database = SqliteDatabase(tmp_path / "views.sqlite3")
-    yield database
-    database.close()
 
 
 def recorded(*commits: dict[str, Any]) -> ReleaseCommitsRecorded:

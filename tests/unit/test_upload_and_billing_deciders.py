@@ -36,7 +36,7 @@ from events.uploads import BlobOwned, BlobStored, DebugFileCreated, blob_stream
 from infra.db import SqliteDatabase
 from projections import Uploads
 from projections.uploads import find_debug_file, find_missing_chunks, owned_chunks
-from tests.unit.test_projections import Feeder, db  # noqa: F401 (the fixture)
+from tests.unit.test_projections import Feeder
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 A, B = "a" * 40, "b" * 40
@@ -146,7 +146,7 @@ def test_custom_metric_resolution() -> None:
     assert custom_metric_mri(metric(9, "c", 1)) is None
 
 
-def test_uploads_view(db: SqliteDatabase) -> None:  # noqa: F811 (the fixture of test_projections)
+def test_uploads_view(db: SqliteDatabase) -> None:
     f = Feeder(db, Uploads())
     f.feed(
         BlobStored(A, 10, "ka"), BlobOwned(A, 7), BlobStored(B, 20, "kb"), BlobOwned(B, 8), BlobOwned(A, 7)
