@@ -18,6 +18,7 @@ from typing import Any
 
 from events import Recorded
 from projections.base import View
+from projections.json_text import dumps
 from projections.option_changes import rendered
 from projections.relay_document import KeyFacts, ProjectFacts, document, minimal
 from projections.relay_encoding import encode
@@ -199,12 +200,12 @@ def trusted_relays(options: dict[str, Any]) -> list[str]:
 
 def _project_values(project_id: int, row: ProjectRow | None) -> tuple[Any, ...]:
     assert row is not None
-    options = json.dumps(row.options, sort_keys=True)
+    options = dumps(row.options, sort_keys=True)
     return (project_id, row.organization_id, row.slug, int(row.active), options)
 
 
 def _organization_values(organization_id: int, options: dict[str, Any]) -> tuple[Any, ...]:
-    return (organization_id, json.dumps(options, sort_keys=True), json.dumps(trusted_relays(options)))
+    return (organization_id, dumps(options, sort_keys=True), dumps(trusted_relays(options)))
 
 
 def _later(current: Recorded | None, rec: Recorded) -> Recorded:
